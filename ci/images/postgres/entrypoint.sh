@@ -1,0 +1,19 @@
+#!/bin/sh
+# First start: initdb with the requested superuser and password; then run postgres in the foreground.
+set -eu
+: "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
+[ -n "${POSTGRES_PASSWORD:-}" ] || { echo "POSTGRES_PASSWORD must be set" >&2; exit 1; }
+mkdir -p "$PGDATA" /run/postgresql && chown -R postgres:postgres "$PGDATA" /run/postgresql
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  pwfile=$(mktemp) && printf '%s' "$POSTGRES_PASSWORD" > "$pwfile" && chown postgres "$pwfile"
+  runuser -u postgres -- initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
+      -A scram-sha-256 --auth-local=trust >/dev/null
+  rm -f "$pwfile"
+  echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  if [ "$POSTGRES_DB" != postgres ]; then
+    runuser -u postgres -- postgres --single -D "$PGDATA" postgres >/dev/null <<SQL
+CREATE DATABASE "$POSTGRES_DB";
+SQL
+  fi
+fi
+exec runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses='*' "$@"

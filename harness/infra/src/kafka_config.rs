@@ -1,0 +1,160 @@
+//! Broker settings shared by the self-hosted backends: listeners, KRaft voters and replication.
+//!
+//! Every broker has three listeners. `CLIENT` is what clients use and may be advertised as a fault
+//! proxy's address; `INTERNAL` carries replication, so a proxy in front of clients never slows the
+//! brokers down among themselves; `CONTROLLER` carries KRaft.
+
+use std::collections::BTreeMap;
+
+/// Where one broker's listeners bind and what it advertises.
+#[derive(Debug, Clone)]
+pub struct BrokerAddrs {
+    pub id: u32,
+    /// `host:port` the CLIENT listener binds to.
+    pub client_bind: String,
+    /// `host:port` clients are told to use.
+    pub client_advertised: String,
+    /// `host:port` the INTERNAL listener binds to, and how other brokers reach it.
+    pub internal_bind: String,
+    pub internal_advertised: String,
+    /// `host:port` the CONTROLLER listener binds to, and how other voters reach it.
+    pub controller_bind: String,
+    pub controller_advertised: String,
+}
+
+/// The `server.properties` entries for broker `me` of the cluster `all`.
+pub fn broker_properties(me: &BrokerAddrs, all: &[BrokerAddrs]) -> BTreeMap<String, String> {
+    let rf = all.len().min(3);
+    let min_isr = if rf >= 3 { 2 } else { 1 };
+    let voters = all
+        .iter()
+        .map(|b| format!("{}@{}", b.id, b.controller_advertised))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut p = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        p.insert(k.to_string(), v);
+    };
+    set("process.roles", "broker,controller".into());
+    set("node.id", me.id.to_string());
+    set("controller.quorum.voters", voters);
+    set(
+        "listeners",
+        format!("CLIENT://{},INTERNAL://{},CONTROLLER://{}", me.client_bind, me.internal_bind, me.controller_bind),
+    );
+    set(
+        "advertised.listeners",
+        format!("CLIENT://{},INTERNAL://{}", me.client_advertised, me.internal_advertised),
+    );
+    set("controller.listener.names", "CONTROLLER".into());
+    set("inter.broker.listener.name", "INTERNAL".into());
+    set("listener.security.protocol.map", "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT".into());
+    // Internal topics must not ask for more replicas than exist, or groups and transactions never start.
+    set("offsets.topic.replication.factor", rf.to_string());
+    set("transaction.state.log.replication.factor", rf.to_string());
+    set("transaction.state.log.min.isr", min_isr.to_string());
+    set("default.replication.factor", rf.to_string());
+    set("min.insync.replicas", min_isr.to_string());
+    set("offsets.topic.num.partitions", "10".into());
+    set("transaction.state.log.num.partitions", "10".into());
+    set("group.initial.rebalance.delay.ms", "0".into());
+    set("num.partitions", "1".into());
+    // Tests shut brokers down and up often; a shorter grace keeps restarts quick.
+    set("controlled.shutdown.max.retries", "1".into());
+    set("share.coordinator.state.topic.replication.factor", rf.to_string());
+    set("share.coordinator.state.topic.min.isr", min_isr.to_string());
+    p
+}
+
+/// Renders properties as a `server.properties` file.
+pub fn render_properties(props: &BTreeMap<String, String>) -> String {
+    props.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+}
+
+/// The environment variable the `apache/kafka` image (and faultline's local image) maps to `key`:
+/// `KAFKA_` + upper case, `.` → `_`, `_` → `__`, `-` → `___`.
+pub fn env_var_for(key: &str) -> String {
+    let mut out = String::from("KAFKA_");
+    for c in key.chars() {
+        match c {
+            '.' => out.push('_'),
+            '_' => out.push_str("__"),
+            '-' => out.push_str("___"),
+            c => out.push(c.to_ascii_uppercase()),
+        }
+    }
+    out
+}
+
+/// A random KRaft cluster id: 16 bytes, URL-safe base64 without padding (22 characters).
+pub fn new_cluster_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes: [u8; 16] = rand::random();
+    let mut bits = 0u32;
+    let mut nbits = 0;
+    let mut out = String::with_capacity(22);
+    for b in bytes {
+        bits = (bits << 8) | u32::from(b);
+        nbits += 8;
+        while nbits >= 6 {
+            nbits -= 6;
+            out.push(ALPHABET[((bits >> nbits) & 63) as usize] as char);
+        }
+    }
+    if nbits > 0 {
+        out.push(ALPHABET[((bits << (6 - nbits)) & 63) as usize] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(id: u32) -> BrokerAddrs {
+        BrokerAddrs {
+            id,
+            client_bind: format!("127.0.0.1:{}", 9000 + id),
+            client_advertised: format!("127.0.0.1:{}", 7000 + id),
+            internal_bind: format!("127.0.0.1:{}", 9100 + id),
+            internal_advertised: format!("127.0.0.1:{}", 9100 + id),
+            controller_bind: format!("127.0.0.1:{}", 9200 + id),
+            controller_advertised: format!("127.0.0.1:{}", 9200 + id),
+        }
+    }
+
+    #[test]
+    fn three_brokers_replicate_three_ways_and_need_two_in_sync() {
+        let all: Vec<_> = (1..=3).map(addrs).collect();
+        let p = broker_properties(&all[1], &all);
+        assert_eq!(p["node.id"], "2");
+        assert_eq!(p["controller.quorum.voters"], "1@127.0.0.1:9201,2@127.0.0.1:9202,3@127.0.0.1:9203");
+        assert_eq!(p["transaction.state.log.replication.factor"], "3");
+        assert_eq!(p["min.insync.replicas"], "2");
+        assert_eq!(p["advertised.listeners"], "CLIENT://127.0.0.1:7002,INTERNAL://127.0.0.1:9102");
+    }
+
+    #[test]
+    fn one_broker_can_run_transactions() {
+        let all = vec![addrs(1)];
+        let p = broker_properties(&all[0], &all);
+        assert_eq!(p["transaction.state.log.replication.factor"], "1");
+        assert_eq!(p["transaction.state.log.min.isr"], "1");
+        assert_eq!(p["offsets.topic.replication.factor"], "1");
+    }
+
+    #[test]
+    fn env_var_names_follow_the_official_image() {
+        assert_eq!(env_var_for("node.id"), "KAFKA_NODE_ID");
+        assert_eq!(env_var_for("controller.quorum.voters"), "KAFKA_CONTROLLER_QUORUM_VOTERS");
+        assert_eq!(env_var_for("a_b-c.d"), "KAFKA_A__B___C_D");
+    }
+
+    #[test]
+    fn cluster_ids_are_22_url_safe_characters() {
+        let id = new_cluster_id();
+        assert_eq!(id.len(), 22);
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(id, new_cluster_id());
+    }
+}

@@ -1,0 +1,282 @@
+//! Everything the harness starts is registered here and cleaned up whatever happens.
+//!
+//! - Normal end and panics: the owners' `Drop` kill children and remove containers and dirs.
+//! - Ctrl-C / SIGTERM / SIGHUP: [`install_signal_handlers`] reaps everything registered, then exits
+//!   with 130.
+//! - The harness itself SIGKILLed: children are started with `PR_SET_PDEATHSIG=SIGKILL` from one
+//!   long-lived spawner thread (the signal fires when the *thread* that forked dies), so they die too.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::error::{InfraError, IoContext, Result};
+
+/// Something to clean up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    Pid(i32),
+    Container(String),
+    Dir(PathBuf),
+}
+
+fn registry() -> &'static Mutex<BTreeMap<u64, Resource>> {
+    static REG: OnceLock<Mutex<BTreeMap<u64, Resource>>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
+/// A registration; dropping it removes the entry (the owner cleaned up itself).
+#[derive(Debug)]
+pub struct Registration(u64);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut reg) = registry().lock() {
+            reg.remove(&self.0);
+        }
+    }
+}
+
+/// Registers a resource to be reaped on Ctrl-C/SIGTERM.
+pub fn register(res: Resource) -> Registration {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let key = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    registry().lock().expect("reaper registry poisoned").insert(key, res);
+    Registration(key)
+}
+
+/// What is registered now (for tests and leak reports).
+pub fn registered() -> Vec<Resource> {
+    registry().lock().map(|r| r.values().cloned().collect()).unwrap_or_default()
+}
+
+/// Kills every registered process, removes every registered container and directory.
+pub fn reap_all() {
+    let all: Vec<Resource> = registry().lock().map(|mut r| std::mem::take(&mut *r).into_values().collect()).unwrap_or_default();
+    for res in &all {
+        if let Resource::Pid(pid) = res {
+            // SAFETY: kill(2) on the process group of a child we started (each has its own group);
+            // a stale id is harmless (ESRCH).
+            unsafe { libc::kill(-*pid, libc::SIGKILL) };
+        }
+    }
+    for res in all {
+        match res {
+            Resource::Pid(_) => {}
+            Resource::Container(id) => {
+                let _ = Command::new("docker").args(["rm", "-f", "-v", &id]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            }
+            Resource::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: reap everything registered and exit 130. Safe to call repeatedly.
+pub fn install_signal_handlers() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let result = ctrlc::set_handler(|| {
+            eprintln!("faultline: interrupted; cleaning up {} resource(s)", registered().len());
+            reap_all();
+            std::process::exit(130);
+        });
+        if let Err(e) = result {
+            tracing::warn!("could not install the Ctrl-C handler: {e}");
+        }
+    });
+}
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Spawns `cmd` from the long-lived spawner thread with `PR_SET_PDEATHSIG=SIGKILL`, in its own
+/// process group (so a terminal's Ctrl-C reaches the harness, which then reaps it).
+fn spawn_guarded(mut cmd: Command) -> std::io::Result<Child> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let tx = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("faultline-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("spawn the spawner thread");
+        Mutex::new(tx)
+    });
+    cmd.process_group(0);
+    // SAFETY: prctl is async-signal-safe; runs in the child between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (reply_tx, reply_rx) = mpsc::channel();
+    tx.lock().expect("spawner poisoned").send((cmd, reply_tx)).map_err(|_| std::io::Error::other("spawner thread gone"))?;
+    reply_rx.recv().map_err(|_| std::io::Error::other("spawner thread gone"))?
+}
+
+/// A child process the harness owns: output goes to a log file; dropping it SIGKILLs it.
+#[derive(Debug)]
+pub struct ManagedChild {
+    name: String,
+    child: Child,
+    log: PathBuf,
+    _reg: Registration,
+}
+
+impl ManagedChild {
+    /// Starts `cmd` with stdout and stderr appended to `log`.
+    pub fn spawn(name: impl Into<String>, mut cmd: Command, log: &Path) -> Result<Self> {
+        let name = name.into();
+        let out = File::options().create(true).append(true).open(log).at(log)?;
+        let err = out.try_clone().at(log)?;
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        let child = spawn_guarded(cmd).map_err(|e| InfraError::Process {
+            service: name.clone(),
+            message: format!("could not start `{program}`: {e}"),
+            log_tail: String::new(),
+        })?;
+        let reg = register(Resource::Pid(child.id() as i32));
+        Ok(Self { name, child, log: log.to_path_buf(), _reg: reg })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// `Some(status)` if it has exited.
+    pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Sends a signal (SIGSTOP, SIGCONT, SIGTERM...).
+    pub fn signal(&self, sig: i32) -> Result<()> {
+        // SAFETY: kill(2) on our own child's pid.
+        if unsafe { libc::kill(self.pid(), sig) } != 0 {
+            return Err(InfraError::Process {
+                service: self.name.clone(),
+                message: format!("kill({}, {sig}): {}", self.pid(), std::io::Error::last_os_error()),
+                log_tail: String::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// SIGKILL its whole process group (a postmaster's backends die with it) and reap.
+    pub fn kill(&mut self) {
+        if self.try_exit().is_none() {
+            // SAFETY: kill(2) on the process group this child leads.
+            unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+        }
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, wait up to `grace`, then SIGKILL.
+    pub fn terminate(&mut self, grace: Duration) {
+        let _ = self.signal(libc::SIGCONT);
+        let _ = self.signal(libc::SIGTERM);
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline {
+            if self.try_exit().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill();
+    }
+
+    /// The last `n` lines of its log.
+    pub fn log_tail(&self, n: usize) -> String {
+        tail_file(&self.log, n)
+    }
+}
+
+impl Drop for ManagedChild {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The last `n` lines of a file (empty if unreadable).
+pub fn tail_file(path: &Path, n: usize) -> String {
+    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A temp directory removed on drop and on Ctrl-C.
+#[derive(Debug)]
+pub struct ManagedDir {
+    dir: Option<tempfile::TempDir>,
+    _reg: Registration,
+}
+
+impl ManagedDir {
+    /// Creates `$TMPDIR/faultline-<label>-XXXX`, mode 0755 so a service user can reach its subdirs.
+    pub fn new(label: &str) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new().prefix(&format!("faultline-{label}-")).tempdir().at(std::env::temp_dir())?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).at(dir.path())?;
+        let reg = register(Resource::Dir(dir.path().to_path_buf()));
+        Ok(Self { dir: Some(dir), _reg: reg })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().expect("dir present until drop").path()
+    }
+
+    /// Keeps the directory on disk (a failure bundle); returns where it is.
+    pub fn keep(mut self) -> PathBuf {
+        self.dir.take().expect("dir present until drop").keep()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_child_is_killed_and_unregistered() {
+        let dir = ManagedDir::new("reaper-test").unwrap();
+        let log = dir.path().join("sleep.log");
+        let child = ManagedChild::spawn("sleeper", Command::new("sleep").arg("30").tap(), &log).unwrap();
+        let pid = child.pid();
+        assert!(registered().contains(&Resource::Pid(pid)));
+        drop(child);
+        // SAFETY: probing a pid with signal 0.
+        assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "child {pid} still alive after drop");
+        assert!(!registered().contains(&Resource::Pid(pid)));
+        let path = dir.path().to_path_buf();
+        drop(dir);
+        assert!(!path.exists());
+    }
+
+    trait Tap {
+        fn tap(&mut self) -> Command;
+    }
+    impl Tap for Command {
+        fn tap(&mut self) -> Command {
+            std::mem::replace(self, Command::new("true"))
+        }
+    }
+}
