@@ -1,0 +1,138 @@
+//! The worker's configuration, read from environment variables: the process contract every pipeline
+//! under faultline follows (see docs/PIPELINE-CONTRACT.md). A bad value names the variable and the fix.
+
+use std::time::Duration;
+
+use crate::defects::Defect;
+
+/// How the worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Consume forever (until SIGTERM).
+    Stream,
+    /// Consume until caught up with the high watermarks seen at start, then exit 0 (an hourly job).
+    Batch,
+    /// Read a topic range or a file, print what would be committed and the diff; commit nothing.
+    DryRun,
+}
+
+/// Everything the worker needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bootstrap: String,
+    pub input_topic: String,
+    pub dlq_topic: String,
+    pub group_id: String,
+    /// Postgres URL (contains the password; never logged).
+    pub postgres_url: String,
+    pub schema: String,
+    pub run_id: String,
+    pub worker_id: String,
+    pub enrich_url: Option<String>,
+    pub metrics_addr: Option<String>,
+    pub alert_webhook: Option<String>,
+    /// DLQ ratio over the alert window above which an alert fires.
+    pub alert_dlq_ratio: f64,
+    pub mode: Mode,
+    pub batch_max_records: usize,
+    pub batch_linger: Duration,
+    pub defect: Option<Defect>,
+    pub pipeline_version: String,
+    /// Dry-run only: read events from this file (JSON lines) instead of the topic.
+    pub dry_run_file: Option<String>,
+}
+
+/// A configuration error naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &'static str, what: &str) -> Result<String, ConfigError> {
+    var(name).ok_or_else(|| ConfigError { var: name, problem: format!("not set; it must give {what}") })
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T, expected: &str) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError { var: name, problem: format!("`{v}` is not {expected}") }),
+    }
+}
+
+/// True for names safe to splice into SQL as an identifier.
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 63 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mode = match var("FAULTLINE_MODE").as_deref() {
+            None | Some("stream") => Mode::Stream,
+            Some("batch") => Mode::Batch,
+            Some("dry-run") => Mode::DryRun,
+            Some(other) => {
+                return Err(ConfigError { var: "FAULTLINE_MODE", problem: format!("`{other}`; expected stream, batch or dry-run") })
+            }
+        };
+        let schema = var("FAULTLINE_PG_SCHEMA").unwrap_or_else(|| "ledger".into());
+        if !is_identifier(&schema) {
+            return Err(ConfigError {
+                var: "FAULTLINE_PG_SCHEMA",
+                problem: format!("`{schema}`; use lowercase letters, digits and _ (max 63), not starting with a digit"),
+            });
+        }
+        let defect = match var("FAULTLINE_DEFECT") {
+            None => None,
+            Some(name) => Some(Defect::parse(&name).map_err(|problem| ConfigError { var: "FAULTLINE_DEFECT", problem })?),
+        };
+        let input_topic = required("FAULTLINE_INPUT_TOPIC", "the topic of transaction events")?;
+        let alert_dlq_ratio: f64 = parsed("FAULTLINE_ALERT_DLQ_RATIO", 0.05, "a number between 0 and 1")?;
+        if !(0.0..=1.0).contains(&alert_dlq_ratio) {
+            return Err(ConfigError { var: "FAULTLINE_ALERT_DLQ_RATIO", problem: format!("{alert_dlq_ratio} is outside 0..=1") });
+        }
+        let batch_max_records: usize = parsed("FAULTLINE_BATCH_MAX_RECORDS", 2000, "a positive integer")?;
+        if batch_max_records == 0 {
+            return Err(ConfigError { var: "FAULTLINE_BATCH_MAX_RECORDS", problem: "must be at least 1".into() });
+        }
+        Ok(Self {
+            bootstrap: required("FAULTLINE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers host:port[,host:port]")?,
+            dlq_topic: var("FAULTLINE_DLQ_TOPIC").unwrap_or_else(|| format!("{input_topic}.dlq")),
+            group_id: var("FAULTLINE_GROUP_ID").unwrap_or_else(|| format!("{input_topic}.ledger")),
+            input_topic,
+            postgres_url: required("FAULTLINE_POSTGRES_URL", "postgres://USER:PASSWORD@HOST:PORT/DB")?,
+            schema,
+            run_id: var("FAULTLINE_RUN_ID").unwrap_or_else(|| "manual".into()),
+            worker_id: var("FAULTLINE_WORKER_ID").unwrap_or_else(|| format!("worker-{}", std::process::id())),
+            enrich_url: var("FAULTLINE_ENRICH_URL"),
+            metrics_addr: var("FAULTLINE_METRICS_ADDR"),
+            alert_webhook: var("FAULTLINE_ALERT_WEBHOOK"),
+            alert_dlq_ratio,
+            mode,
+            batch_max_records,
+            batch_linger: Duration::from_millis(parsed("FAULTLINE_BATCH_LINGER_MS", 50u64, "milliseconds")?),
+            defect,
+            pipeline_version: var("FAULTLINE_PIPELINE_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            dry_run_file: var("FAULTLINE_DRY_RUN_FILE"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_checked() {
+        assert!(is_identifier("ledger_ab12"));
+        assert!(!is_identifier("Ledger"));
+        assert!(!is_identifier("a;drop"));
+        assert!(!is_identifier("1abc"));
+    }
+}

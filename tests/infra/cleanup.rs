@@ -1,0 +1,100 @@
+//! Nothing is left behind after a panic inside a test body or a Ctrl-C: a child copy of this test
+//! binary starts a stack, records what it started, and panics (or waits for SIGINT).
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use faultline_infra::{backend::start, reaper, BackendKind, StackSpec};
+use faultline_tests::backend_available;
+use faultline_tests::leaks::{child_args, record_resources, spawn_child, still_present};
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "run as a child by the cleanup tests"]
+async fn child_starts_a_stack_then_panics() {
+    let Some((backend, file)) = child_args() else { return };
+    let stack = start(backend.parse().unwrap(), &StackSpec::single()).await.expect("stack starts");
+    record_resources(&file).unwrap();
+    let _keep = stack;
+    panic!("deliberate panic with a running stack");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "run as a child by the cleanup tests"]
+async fn child_starts_a_stack_then_waits_for_sigint() {
+    let Some((backend, file)) = child_args() else { return };
+    reaper::install_signal_handlers();
+    let _stack = start(backend.parse().unwrap(), &StackSpec::single()).await.expect("stack starts");
+    record_resources(&file).unwrap();
+    std::fs::write(file.with_extension("ready"), b"").unwrap();
+    tokio::time::sleep(Duration::from_secs(300)).await;
+}
+
+async fn nothing_left_after_panic(kind: BackendKind) -> Result<()> {
+    if !backend_available(kind).await {
+        return Ok(());
+    }
+    let dir = tempfile_dir()?;
+    let file = dir.join("resources.txt");
+    let status = tokio::task::spawn_blocking({
+        let file = file.clone();
+        move || spawn_child("cleanup::child_starts_a_stack_then_panics", kind.as_str(), &file)?.wait().context("wait")
+    })
+    .await??;
+    ensure!(!status.success(), "the child test should have failed by panicking");
+    let (total, alive) = still_present(&file)?;
+    ensure!(total >= 2, "child recorded only {total} resources");
+    ensure!(alive.is_empty(), "left behind after a panic: {alive:?}");
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+async fn nothing_left_after_sigint(kind: BackendKind) -> Result<()> {
+    if !backend_available(kind).await {
+        return Ok(());
+    }
+    let dir = tempfile_dir()?;
+    let file = dir.join("resources.txt");
+    let mut child = spawn_child("cleanup::child_starts_a_stack_then_waits_for_sigint", kind.as_str(), &file)?;
+    let ready = file.with_extension("ready");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !ready.exists() {
+        ensure!(std::time::Instant::now() < deadline, "child never got its stack up");
+        ensure!(child.try_wait()?.is_none(), "child exited before its stack was up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // SAFETY: SIGINT to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = tokio::task::spawn_blocking(move || child.wait()).await??;
+    ensure!(status.code() == Some(130), "child exited with {status:?}, expected 130 after SIGINT");
+    let (total, alive) = still_present(&file)?;
+    ensure!(total >= 2, "child recorded only {total} resources");
+    ensure!(alive.is_empty(), "left behind after SIGINT: {alive:?}");
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let d = std::env::temp_dir().join(format!("faultline-leakcheck-{}", faultline_infra::spec::new_run_id()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_leave_nothing_after_a_panic() -> Result<()> {
+    nothing_left_after_panic(BackendKind::Processes).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn containers_leave_nothing_after_a_panic() -> Result<()> {
+    nothing_left_after_panic(BackendKind::Containers).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_leave_nothing_after_sigint() -> Result<()> {
+    nothing_left_after_sigint(BackendKind::Processes).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn containers_leave_nothing_after_sigint() -> Result<()> {
+    nothing_left_after_sigint(BackendKind::Containers).await
+}
