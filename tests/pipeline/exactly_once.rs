@@ -54,7 +54,9 @@ async fn sigkilled_worker_loses_and_duplicates_nothing() -> Result<()> {
     let mut b = run.spawn_worker("w2", &small)?;
     let c = run.pg.connect().await?;
     let total: i64 = w.records.len() as i64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
+        ensure!(tokio::time::Instant::now() < deadline, "workers made no progress in 300 s");
         let done: i64 = c
             .query_one(&format!("SELECT coalesce(sum(next_offset), 0)::bigint FROM {}.partition_offsets", run.schema), &[])
             .await

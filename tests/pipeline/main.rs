@@ -2,6 +2,7 @@
 //! through the process contract, a wiremock profile service. Every test asserts on the data that
 //! landed: transactions, balances, quarantine reasons, lineage offsets, the offset log.
 
+mod contract;
 mod exactly_once;
 mod observability;
 mod recovery;

@@ -15,6 +15,7 @@ async fn dry_run_leaves_every_table_byte_for_byte_unchanged() -> Result<()> {
     let profiles = profile_service().await;
     let run = Run::new(stack.bootstrap_servers(), stack.postgres().clone(), "dry", Some(profiles.uri()));
     create_topic(&run.bootstrap, &run.topic, PARTITIONS, 1).await?;
+    let t0 = std::time::Instant::now();
     let w = crate::workload(21, 6_000, PARTITIONS)?;
     let (first, second) = w.records.split_at(w.records.len() / 2);
     produce_workload(&run.bootstrap, &run.topic, &Workload { records: first.to_vec() }).await?;
@@ -22,9 +23,12 @@ async fn dry_run_leaves_every_table_byte_for_byte_unchanged() -> Result<()> {
     let before = table_digests(&run.pg, &run.schema).await?;
     ensure!(before["transactions"].split(':').next() != Some("0"), "first half committed nothing: {before:?}");
 
+    eprintln!("[{:?}] first half committed", t0.elapsed());
     produce_workload(&run.bootstrap, &run.topic, &Workload { records: second.to_vec() }).await?;
+    eprintln!("[{:?}] second half produced", t0.elapsed());
     let out = run.run_to_end("dry", &[("FAULTLINE_MODE", "dry-run")])?;
     let report: serde_json::Value = serde_json::from_str(&out)?;
+    eprintln!("[{:?}] dry run done", t0.elapsed());
     let after = table_digests(&run.pg, &run.schema).await?;
     ensure!(before == after, "dry run changed tables:\nbefore {before:?}\nafter  {after:?}");
     ensure!(report["records"].as_u64() == Some(second.len() as u64), "dry run read {:?} of {}", report["records"], second.len());

@@ -21,11 +21,11 @@ pub async fn produce(bootstrap: &str, topic: &str, prefix: &str, n: usize, acks:
     let payloads: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
     let mut futs = Vec::with_capacity(n);
     for (key, payload) in keys.iter().zip(&payloads) {
-        futs.push(producer.send(FutureRecord::to(topic).key(key).payload(payload), Duration::from_secs(60)));
+        futs.push(producer.send_result(FutureRecord::to(topic).key(key).payload(payload)).map_err(|(e, _)| e)?);
     }
     let mut out = Vec::with_capacity(n);
     for f in futs {
-        let d = f.await.map_err(|(e, _)| e).context("delivery")?;
+        let d = f.await.context("producer dropped")?.map_err(|(e, _)| e).context("delivery")?;
         out.push((d.partition, d.offset));
     }
     Ok(out)

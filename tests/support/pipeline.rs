@@ -88,8 +88,6 @@ pub async fn produce_workload(bootstrap: &str, topic: &str, w: &Workload) -> Res
     let producer: FutureProducer = kafka_client_config(bootstrap)
         .set("enable.idempotence", "true")
         .set("linger.ms", "20")
-        .set("batch.num.messages", "10000")
-        .set("message.max.bytes", "2000000")
         .set("message.timeout.ms", "120000")
         .create()?;
     let mut placement = Placement::new();
@@ -103,14 +101,34 @@ pub async fn produce_workload(bootstrap: &str, topic: &str, w: &Workload) -> Res
             if let Some(p) = r.partition {
                 rec = rec.partition(p);
             }
-            futs.push((r.seq, producer.send(rec, Duration::from_secs(120))));
+            // send_result enqueues now; awaiting `send` one by one would wait a linger per record.
+            futs.push((r.seq, enqueue(&producer, rec).await?));
         }
         for (seq, f) in futs {
-            let d = f.await.map_err(|(e, _)| e).with_context(|| format!("deliver record {seq}"))?;
+            let d = tokio::time::timeout(Duration::from_secs(150), f)
+                .await
+                .with_context(|| format!("record {seq} was never acknowledged"))?
+                .context("producer dropped")?
+                .map_err(|(e, _)| e)
+                .with_context(|| format!("deliver record {seq}"))?;
             placement.insert(seq, (d.partition, d.offset));
         }
     }
     Ok(placement)
+}
+
+/// Enqueues a record, waiting while the producer queue is full.
+pub async fn enqueue<'a>(producer: &FutureProducer, mut rec: FutureRecord<'a, [u8], [u8]>) -> Result<rdkafka::producer::DeliveryFuture> {
+    loop {
+        match producer.send_result(rec) {
+            Ok(f) => return Ok(f),
+            Err((e, back)) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) => {
+                rec = back;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err((e, _)) => return Err(e.into()),
+        }
+    }
 }
 
 /// A profile service double: a deterministic profile per account.

@@ -46,8 +46,21 @@ pub enum SinkError {
 }
 
 /// Creates the schema and tables if missing. Raw rows are immutable: a trigger refuses UPDATE,
-/// DELETE and TRUNCATE on `raw_events`.
+/// DELETE and TRUNCATE on `raw_events`. Workers starting together serialize on an advisory lock
+/// (`CREATE ... IF NOT EXISTS` alone races on the catalog).
 pub fn ensure_schema(client: &mut impl postgres::GenericClient, schema: &str) -> Result<(), postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&format!("faultline-ledger-schema-{schema}")])?;
+    let exists: bool = tx
+        .query_one("SELECT count(*) = 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'offset_log'", &[&schema])?
+        .get(0);
+    if !exists {
+        create_tables(&mut tx, schema)?;
+    }
+    tx.commit()
+}
+
+fn create_tables(client: &mut impl postgres::GenericClient, schema: &str) -> Result<(), postgres::Error> {
     client.batch_execute(&format!(
         r#"
         CREATE SCHEMA IF NOT EXISTS {s};

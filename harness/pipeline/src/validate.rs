@@ -143,7 +143,10 @@ pub fn validate(bytes: &[u8]) -> Result<Event, Rejection> {
     if let Some(f) = required.iter().find(|f| !obj.contains_key(**f)) {
         return Err(reject(Reason::MissingField, format!("field `{f}` is missing")));
     }
-    let allowed = |k: &str| V1_FIELDS.contains(&k) || (version == 2 && k == "channel");
+    // A mistyped schema_version (reported as wrong_type below) leaves the version unknown: do not
+    // also call a v2 `channel` unknown.
+    let version_unreadable = version == 0 && obj.contains_key("schema_version");
+    let allowed = |k: &str| V1_FIELDS.contains(&k) || ((version == 2 || version_unreadable) && k == "channel");
     if let Some(k) = obj.keys().find(|k| !allowed(k)) {
         return Err(reject(Reason::UnknownField, format!("field `{k}` is not in schema v{version}")));
     }
@@ -248,6 +251,8 @@ mod tests {
         assert_eq!(reason(OK.replace("debit", "refund").as_bytes()), Reason::InvalidValue);
         assert_eq!(reason(OK.replace("2026-01-02T03:04:05.123Z", "yesterday").as_bytes()), Reason::InvalidValue);
         assert_eq!(reason(OK.replace("250", "-5").as_bytes()), Reason::NegativeAmount);
+        let v2_version_as_string = OK.replace(r#""schema_version":1"#, r#""schema_version":"2","channel":"web""#);
+        assert_eq!(reason(v2_version_as_string.as_bytes()), Reason::WrongType);
         let v2_missing_channel = OK.replace(r#""schema_version":1"#, r#""schema_version":2"#);
         assert_eq!(reason(v2_missing_channel.as_bytes()), Reason::MissingField);
     }

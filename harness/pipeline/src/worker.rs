@@ -261,7 +261,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                     metrics.oldest_unprocessed_age.set(((now.as_millis() as i64 - ts).max(0)) as f64 / 1000.0);
                 }
                 alert.observe(buffer.len() as u64, rejected.len() as u64);
-                if last_lag_check.elapsed() > Duration::from_secs(2) {
+                if last_lag_check.elapsed() > Duration::from_secs(5) {
                     last_lag_check = Instant::now();
                     update_lag(&consumer, &cfg.input_topic, &owned, &metrics);
                 }
@@ -387,7 +387,7 @@ fn caught_up(pg: &mut postgres::Client, cfg: &Config, target: &BTreeMap<i32, i64
 
 fn update_lag(consumer: &BaseConsumer<LedgerContext>, topic: &str, owned: &BTreeMap<i32, Position>, metrics: &Metrics) {
     for (p, pos) in owned {
-        if let Ok((_, hw)) = consumer.fetch_watermarks(topic, *p, Duration::from_millis(500)) {
+        if let Ok((_, hw)) = consumer.fetch_watermarks(topic, *p, Duration::from_secs(5)) {
             let lag = hw - pos.committed.unwrap_or(0);
             metrics.partition_lag.get_or_create(&Metrics::label("partition", p.to_string())).set(lag.max(0));
         }
