@@ -1,5 +1,6 @@
 //! The `faultline` command.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,28 @@ enum Command {
     Infra {
         #[command(subcommand)]
         command: InfraCommand,
+    },
+    /// Compare a champion and a challenger model on labelled data; exit 0 promote, 1 keep or
+    /// inconclusive, 2 invalid input.
+    Compare {
+        /// Champion model file (scorecard .json, .onnx with sidecar, or HTTP endpoint spec).
+        #[arg(long)]
+        champion: PathBuf,
+        /// Challenger model file.
+        #[arg(long)]
+        challenger: PathBuf,
+        /// Labelled data, .jsonl or .csv.
+        #[arg(long)]
+        data: PathBuf,
+        /// Promotion policy (TOML); default gates every metric.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Where comparison.json, summary.md and report.html go.
+        #[arg(long, default_value = "faultline-out/compare")]
+        out: PathBuf,
+        /// Bootstrap seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
     },
 }
 
@@ -52,6 +75,38 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Infra { command: InfraCommand::Check { backend, brokers } } => rt.block_on(infra_check(&backend, brokers)),
+        Command::Compare { champion, challenger, data, policy, out, seed } => {
+            compare(&champion, &challenger, &data, policy.as_deref(), &out, seed)
+        }
+    }
+}
+
+/// Runs the offline comparison; errors name the file and field, and exit 2.
+fn compare(champion: &std::path::Path, challenger: &std::path::Path, data: &std::path::Path, policy: Option<&std::path::Path>, out: &std::path::Path, seed: u64) -> ExitCode {
+    use faultline_models::{compare, load_model, write_outputs, Dataset, Policy};
+    let run = || -> anyhow::Result<faultline_models::Comparison> {
+        let champ = load_model(champion)?;
+        let chall = load_model(challenger)?;
+        let dataset = Dataset::load(data)?;
+        let policy = match policy {
+            Some(p) => Policy::load(p)?,
+            None => Policy::all_metrics(),
+        };
+        let c = compare(champ.as_ref(), chall.as_ref(), &dataset, &policy, seed)?;
+        let paths = write_outputs(&c, out)?;
+        println!("verdict: {} ({} rows, {} positive)", c.verdict.as_str(), c.n, c.positives);
+        for r in &c.reasons {
+            println!("  - {r}");
+        }
+        println!("wrote {}, {}, {}", paths.json.display(), paths.markdown.display(), paths.html.display());
+        Ok(c)
+    };
+    match run() {
+        Ok(c) => ExitCode::from(c.verdict.exit_code() as u8),
+        Err(e) => {
+            eprintln!("faultline compare: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 
