@@ -13,7 +13,7 @@ export INSTA_UPDATE=no
 before=$(docker ps -aq --filter label=dev.faultline.run 2>/dev/null | sort || true)
 status=0
 cargo build --workspace --bins
-cargo test --workspace -- --test-threads=1 || status=$?
+cargo test --workspace --no-fail-fast -- --test-threads=1 || status=$?
 
 leftover=$(comm -13 <(echo "$before") <(docker ps -aq --filter label=dev.faultline.run 2>/dev/null | sort || true) | grep . || true)
 if [ -n "$leftover" ]; then

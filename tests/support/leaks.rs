@@ -33,9 +33,14 @@ pub fn record_resources(file: &Path) -> Result<()> {
 /// In the parent: runs one ignored test of this same binary as a child.
 pub fn spawn_child(test_name: &str, backend: &str, file: &Path) -> Result<Child> {
     let exe = std::env::current_exe()?;
+    // The child's own test summary (a deliberate FAILED for the panic case) goes to a log file, not
+    // into this run's output where it would read like a real failure.
+    let log = std::fs::File::create(file.with_extension("child.log"))?;
     Command::new(exe)
         .args(["--ignored", "--exact", "--nocapture", test_name])
         .env(CHILD_ENV, format!("{backend}:{}", file.display()))
+        .stdout(log.try_clone()?)
+        .stderr(log)
         .spawn()
         .context("spawn child test")
 }
