@@ -11,8 +11,9 @@ source "$(dirname "$0")/lib.sh"
 t0=$(date +%s.%N)
 
 # rdkafka's cmake build needs cmake and curl headers; the processes backend needs the postgres
-# binaries; promtool (from prometheus) validates the alert rules.
-pkgs=(cmake libcurl4-openssl-dev pkg-config "postgresql-$PG_MAJOR" prometheus)
+# binaries; promtool (from prometheus) validates the alert rules; headless chromium (with a font)
+# screenshots report.html in harness/report/tests/render.rs.
+pkgs=(cmake libcurl4-openssl-dev pkg-config "postgresql-$PG_MAJOR" prometheus chromium fonts-dejavu-core)
 command -v java >/dev/null || pkgs+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || pkgs+=(maven)
 apt_ensure "${pkgs[@]}"

@@ -8,6 +8,8 @@ cd "$REPO_DIR"
 
 # Tests that need Kafka/Postgres share one machine: run test binaries one at a time.
 export FAULTLINE_REQUIRE_DOCKER="${FAULTLINE_REQUIRE_DOCKER:-$FAULTLINE_DOCKER}"
+# provision.sh installs chromium, so the report screenshot test must not skip.
+export FAULTLINE_REQUIRE_CHROMIUM="${FAULTLINE_REQUIRE_CHROMIUM:-1}"
 # Snapshots are never written by CI; review locally with `cargo insta review`.
 export INSTA_UPDATE=no
 before=$(docker ps -aq --filter label=dev.faultline.run 2>/dev/null | sort || true)

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use faultline_infra::doctor::run_check;
 use faultline_infra::{BackendKind, StackSpec};
+use faultline_runner::{run_suite, SuiteOptions};
 
 /// Chaos and regression runs for streaming pipelines on real Kafka and Postgres.
 #[derive(Parser)]
@@ -21,6 +22,31 @@ enum Command {
     Infra {
         #[command(subcommand)]
         command: InfraCommand,
+    },
+    /// Run a scenario file, or every scenario in a directory; exit 0 all passed, 1 a check failed,
+    /// 2 invalid scenario or flags, or a harness/infra error.
+    Run {
+        /// A scenario file (.toml) or a directory of them (e.g. scenarios/ or scenarios/smoke).
+        target: PathBuf,
+        /// Seed for the workload and the fault schedule (default: each scenario's workload.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Run each scenario with this many consecutive seeds.
+        #[arg(long, default_value_t = 1)]
+        seeds: u32,
+        /// Run only shard I of N (scenarios in name order, round robin), e.g. 2/4.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Rerun a failure bundle with the same scenario, seed, workload bytes and fault schedule;
+    /// exit codes as for `run`.
+    Repro {
+        /// The bundle directory a failed run printed.
+        bundle: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
     },
     /// Compare a champion and a challenger model on labelled data; exit 0 promote, 1 keep or
     /// inconclusive, 2 invalid input.
@@ -44,6 +70,23 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+}
+
+/// Flags shared by `run` and `repro`.
+#[derive(clap::Args, Clone)]
+struct RunFlags {
+    /// auto, containers, processes or external; overrides the scenario's `infra.backend`.
+    #[arg(long, env = "FAULTLINE_BACKEND")]
+    backend: Option<String>,
+    /// A planted defect of the reference pipeline (needs a `planted-defects` build of ledger-worker).
+    #[arg(long)]
+    defect: Option<String>,
+    /// Where report.json, junit.xml, report.html, summary.md and failure bundles go.
+    #[arg(long, default_value = "faultline-out/run")]
+    out: PathBuf,
+    /// No progress lines.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -75,8 +118,112 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Infra { command: InfraCommand::Check { backend, brokers } } => rt.block_on(infra_check(&backend, brokers)),
+        Command::Run { target, seed, seeds, shard, flags } => rt.block_on(run(target, seed, seeds, shard, flags)),
+        Command::Repro { bundle, flags } => rt.block_on(repro(bundle, flags)),
         Command::Compare { champion, challenger, data, policy, out, seed } => {
             compare(&champion, &challenger, &data, policy.as_deref(), &out, seed)
+        }
+    }
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not a shard; expected I/N with 1 <= I <= N, e.g. 2/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (i.trim().parse::<u32>().map_err(|_| bad())?, n.trim().parse::<u32>().map_err(|_| bad())?);
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+fn suite_options(target: PathBuf, flags: RunFlags) -> Result<SuiteOptions, String> {
+    let backend = match flags.backend.as_deref() {
+        None => None,
+        Some(b) => Some(b.parse::<BackendKind>().map_err(|e| format!("--backend: {e}"))?),
+    };
+    Ok(SuiteOptions {
+        target,
+        prefix: None,
+        seed: None,
+        seeds: 1,
+        backend,
+        defect: flags.defect,
+        out: flags.out,
+        shard: None,
+        progress: !flags.quiet,
+    })
+}
+
+/// Exit code of a suite: 2 if a run could not finish, else 1 if a check failed, else 0.
+fn exit_code(suite: &faultline_report::SuiteReport) -> u8 {
+    use faultline_report::Verdict;
+    if suite.runs.iter().any(|r| r.verdict == Verdict::Error) {
+        2
+    } else if suite.runs.iter().any(|r| r.verdict == Verdict::Fail) {
+        1
+    } else {
+        0
+    }
+}
+
+fn print_summary(suite: &faultline_report::SuiteReport, out: &std::path::Path) {
+    use faultline_report::Verdict;
+    let count = |v: Verdict| suite.runs.iter().filter(|r| r.verdict == v).count();
+    println!(
+        "faultline run: {} passed, {} failed, {} errors in {:.1} s; reports in {} (report.html, junit.xml, report.json)",
+        count(Verdict::Pass),
+        count(Verdict::Fail),
+        count(Verdict::Error),
+        suite.duration_ms as f64 / 1000.0,
+        out.display()
+    );
+    for r in suite.runs.iter().filter(|r| r.verdict != Verdict::Pass) {
+        println!("reproduce {} seed {}: {}", r.scenario, r.seed, r.repro);
+    }
+}
+
+async fn run(target: PathBuf, seed: Option<u64>, seeds: u32, shard: Option<(u32, u32)>, flags: RunFlags) -> ExitCode {
+    let mut opts = match suite_options(target, flags) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("faultline run: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    opts.seed = seed;
+    opts.seeds = seeds.max(1);
+    opts.shard = shard;
+    match run_suite(&opts).await {
+        Ok(suite) => {
+            print_summary(&suite, &opts.out);
+            ExitCode::from(exit_code(&suite))
+        }
+        Err(e) => {
+            eprintln!("faultline run: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn repro(bundle: PathBuf, flags: RunFlags) -> ExitCode {
+    let opts = match suite_options(bundle.clone(), flags) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("faultline repro: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match faultline_runner::repro(&bundle, &opts).await {
+        Ok((suite, was)) => {
+            print_summary(&suite, &opts.out);
+            let now = suite.runs.first().map(|r| r.verdict);
+            let same = now == Some(was);
+            println!("bundle verdict {was:?}, rerun verdict {now:?}: {}", if same { "reproduced" } else { "NOT reproduced" });
+            ExitCode::from(exit_code(&suite))
+        }
+        Err(e) => {
+            eprintln!("faultline repro: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -12,7 +12,7 @@
 //! - [`partition`] key partitioners (librdkafka and Java defaults) for cross-partition duplicates.
 //! - [`workload`]  `Workload`, `WorkloadRecord`, `Expectation`, digest and expected outcomes.
 //! - [`file`](mod@file)  JSON-lines workload files for failure bundles, with file-and-line errors.
-//! - `rng`         the seeded ChaCha20 RNG tree, one stream per concern (crate-private).
+//! - [`rng`]       the seeded ChaCha20 RNG tree, one stream per concern (also draws fault schedules).
 //!
 //! # Determinism
 //!
@@ -84,7 +84,7 @@ pub mod generate;
 pub mod malformed;
 pub mod partition;
 pub mod reason;
-mod rng;
+pub mod rng;
 pub mod spec;
 mod valid;
 pub mod validate;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 /// What a stream is used for. Each concern reads its own ChaCha20 stream, so turning one knob (say
 /// `malformed_ratio`) never shifts the draws of another (the valid events' ids and amounts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Concern {
+pub enum Concern {
     /// Valid events: transaction ids, accounts, kinds, amounts.
     Events = 1,
     /// Inter-arrival gaps of event time, and the base time.
@@ -29,14 +29,17 @@ pub(crate) enum Concern {
     PoisonPills = 8,
     /// Oversized records from the `oversized` count.
     Oversized = 9,
+    /// The fault schedule of a scenario (drawn faults, their times and targets); used by
+    /// faultline-scenario so a scenario's seed fixes its faults as well as its records.
+    FaultSchedule = 10,
 }
 
 /// One independent, deterministic random stream.
-pub(crate) struct SeededRng(ChaCha20Rng);
+pub struct SeededRng(ChaCha20Rng);
 
 impl SeededRng {
     /// The stream for `concern` under `seed`.
-    pub(crate) fn new(seed: u64, concern: Concern) -> Self {
+    pub fn new(seed: u64, concern: Concern) -> Self {
         // The key is a hash of the seed so that nearby seeds give unrelated keys without relying on
         // any particular seed-expansion routine.
         let mut hasher = Sha256::new();
@@ -50,12 +53,12 @@ impl SeededRng {
     }
 
     /// A uniformly random 64-bit word.
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
 
     /// Uniform in `0..n`, without modulo bias (Lemire's multiply-and-reject). `n` must be positive.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "SeededRng::below needs a positive bound");
         let mut wide = u128::from(self.next_u64()) * u128::from(n);
         if (wide as u64) < n {
@@ -68,7 +71,7 @@ impl SeededRng {
     }
 
     /// Uniform in `lo..=hi`.
-    pub(crate) fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
+    pub fn range_inclusive(&mut self, lo: u64, hi: u64) -> u64 {
         assert!(lo <= hi, "SeededRng::range_inclusive needs lo <= hi");
         match (hi - lo).checked_add(1) {
             Some(span) => lo + self.below(span),
@@ -78,7 +81,7 @@ impl SeededRng {
 
     /// True with probability `p` (clamped to 0..=1). Always consumes exactly one word, so the stream
     /// stays aligned whatever `p` is.
-    pub(crate) fn chance(&mut self, p: f64) -> bool {
+    pub fn chance(&mut self, p: f64) -> bool {
         let word = self.next_u64();
         if p >= 1.0 {
             return true;
@@ -92,12 +95,12 @@ impl SeededRng {
     }
 
     /// A uniformly chosen element of a non-empty slice.
-    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
     /// `k` distinct indices out of `0..n`, in increasing order. Draws `min(k, n)` words.
-    pub(crate) fn sample_indices(&mut self, n: usize, k: usize) -> Vec<usize> {
+    pub fn sample_indices(&mut self, n: usize, k: usize) -> Vec<usize> {
         let k = k.min(n);
         // Partial Fisher-Yates over a sparse map keeps this O(k) even when n is large.
         let mut swapped = std::collections::BTreeMap::<usize, usize>::new();
@@ -114,7 +117,7 @@ impl SeededRng {
     }
 
     /// Sixteen random bytes.
-    pub(crate) fn bytes16(&mut self) -> [u8; 16] {
+    pub fn bytes16(&mut self) -> [u8; 16] {
         let mut out = [0u8; 16];
         out[..8].copy_from_slice(&self.next_u64().to_le_bytes());
         out[8..].copy_from_slice(&self.next_u64().to_le_bytes());

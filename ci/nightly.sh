@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The nightly chaos run, the same on a laptop and in CI: every scenario with several seeds on each
+# available backend, then the detection-power matrix (each planted defect must be caught).
+#   SEEDS=3 SHARD=1/1 BACKENDS="processes containers" DEFECTS=1 bash ci/nightly.sh
+# Reports (report.html, junit.xml, report.json) and failure bundles land in $FAULTLINE_OUT
+# (default faultline-out/nightly). Exits non-zero when anything failed.
+source "$(dirname "$0")/lib.sh"
+"$CI_DIR/provision.sh"
+source "$FAULTLINE_CACHE/env.sh"
+cd "$REPO_DIR"
+cargo build --release -p faultline -p faultline-pipeline --features faultline-pipeline/planted-defects
+bin="$CARGO_TARGET_DIR/release/faultline"
+out="${FAULTLINE_OUT:-faultline-out/nightly}"
+seeds="${SEEDS:-3}" shard="${SHARD:-1/1}"
+backends="${BACKENDS:-processes}"
+[ -z "${BACKENDS:-}" ] && [ "$FAULTLINE_DOCKER" = 1 ] && backends="processes containers"
+# A different base seed every night, printed so a failure can be rerun; override with SEED.
+seed="${SEED:-$(date -u +%Y%m%d)}"
+say "nightly: seeds $seed..+$seeds, shard $shard, backends: $backends"
+status=0
+for b in $backends; do
+  "$bin" run scenarios --seed "$seed" --seeds "$seeds" --shard "$shard" --backend "$b" --out "$out/$b" || status=1
+done
+if [ "${DEFECTS:-1}" = 1 ]; then
+  # Detection power: with a planted defect the smoke suite must FAIL (exit 1).
+  for d in commit-before-write non-idempotent-insert no-fencing drop-malformed balance-outside-tx ignore-revocation; do
+    set +e
+    "$bin" run scenarios/smoke --seeds 3 --defect "$d" --backend processes --out "$out/defects/$d" --quiet
+    rc=$?
+    set -e
+    if [ $rc = 1 ]; then say "defect $d: caught"; else say "defect $d: NOT caught (exit $rc)"; status=1; fi
+  done
+fi
+exit $status

@@ -1,0 +1,78 @@
+//! Running a data check: its query inside a read-only transaction, failing rows kept as JSON.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+
+use super::query::failing_rows_query;
+use super::{DataCheck, Severity};
+use crate::error::OracleError;
+
+/// Most failing rows a data check keeps; `total_failing` still counts all of them.
+pub const FAILING_ROWS_CAP: usize = 50;
+
+/// What one data check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataCheckOutcome {
+    /// The check's name.
+    pub name: String,
+    /// The check's severity.
+    pub severity: Severity,
+    /// True when no row failed.
+    pub passed: bool,
+    /// One sentence with the counts.
+    pub detail: String,
+    /// The first failing rows, column name → value, in the query's stable order.
+    pub failing_rows: Vec<Map<String, Value>>,
+    /// Every failing row, counted.
+    pub total_failing: u64,
+}
+
+/// Runs `check` against `schema`. The query runs in a read-only transaction that is always rolled
+/// back, so a `custom_sql` check cannot change the data it checks. `client` must not be inside a
+/// transaction or running other queries meanwhile: they would share that transaction.
+pub async fn run_data_check(
+    client: &Client,
+    schema: &str,
+    check: &DataCheck,
+) -> Result<DataCheckOutcome, OracleError> {
+    let query = failing_rows_query(schema, check)?;
+    client.batch_execute("BEGIN READ ONLY").await?;
+    let params: Vec<&(dyn ToSql + Sync)> = match &query.values {
+        Some(values) => vec![values],
+        None => vec![],
+    };
+    let rows = client.query(&query.sql, &params).await;
+    client.batch_execute("ROLLBACK").await?;
+    let rows = rows?;
+
+    let total_failing = rows.first().map_or(0, |r| r.get::<_, i64>("total")) as u64;
+    let failing_rows = rows
+        .iter()
+        .map(|r| match serde_json::from_str::<Value>(r.get("row")) {
+            Ok(Value::Object(fields)) => Ok(fields),
+            Ok(other) => Ok(Map::from_iter([("value".to_string(), other)])),
+            Err(source) => Err(OracleError::FailingRow {
+                check: check.name.clone(),
+                source,
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let detail = match total_failing {
+        0 => format!("{}: no failing rows.", check.kind.tag()),
+        n => format!(
+            "{}: {n} failing rows, the first {} kept.",
+            check.kind.tag(),
+            failing_rows.len()
+        ),
+    };
+    Ok(DataCheckOutcome {
+        name: check.name.clone(),
+        severity: check.severity,
+        passed: total_failing == 0,
+        detail,
+        failing_rows,
+        total_failing,
+    })
+}

@@ -1,0 +1,389 @@
+//! `report.html`: one self-contained page for a suite (inline CSS and SVG, no scripts, no external
+//! assets, so it opens offline and as a CI artifact). The verdict first, then a table of runs, then
+//! per run its repro command, checks, fault timeline, throughput/lag plot and failing rows.
+
+use serde_json::Value;
+
+use crate::escape::text;
+use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
+use crate::svg::{fault_timeline, throughput_plot, FaultColours, TimeAxis};
+use crate::units::{count, duration};
+
+/// How many failing rows a check's table shows.
+const ROWS_SHOWN: usize = 50;
+
+const STYLE: &str = r#"
+:root { --pass: #15803d; --fail: #b91c1c; --warn: #b45309; --error: #86198f; --skip: #64748b;
+  --ink: #0f172a; --muted: #64748b; --line: #e2e8f0; --bg: #f1f5f9; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink);
+  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", "Liberation Sans", sans-serif; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 0; display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
+h3 code { text-transform: none; font-size: 13px; }
+h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin: 22px 0 8px; }
+a { color: #1d4ed8; }
+code, pre, td.mono { font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 12.5px; }
+.pass { --v: var(--pass); } .fail { --v: var(--fail); } .warn { --v: var(--warn); }
+.error { --v: var(--error); } .skip { --v: var(--skip); }
+header.suite { display: flex; align-items: center; gap: 28px; background: #fff; border: 1px solid var(--line);
+  border-left: 12px solid var(--v); border-radius: 10px; padding: 20px 26px; }
+.verdict { font-size: 44px; font-weight: 800; letter-spacing: .05em; color: #fff; background: var(--v);
+  border-radius: 10px; padding: 4px 26px; text-transform: uppercase; }
+.meta { color: var(--muted); }
+.meta b { color: var(--ink); font-weight: 600; }
+.tally { font-size: 16px; margin-top: 4px; }
+.tally .n { font-weight: 700; color: var(--v); }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: 11.5px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); background: #f8fafc; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 18px 24px; margin-top: 22px; }
+.card.run { border-top: 6px solid var(--v); }
+.badge { display: inline-block; min-width: 48px; text-align: center; padding: 1px 9px; border-radius: 999px;
+  font-size: 11.5px; font-weight: 700; letter-spacing: .04em; color: #fff; background: var(--v); text-transform: uppercase; }
+h2 .badge { font-size: 14px; padding: 2px 12px; }
+pre.repro { background: #0f172a; color: #e2e8f0; padding: 10px 14px; border-radius: 6px; margin: 0;
+  white-space: pre-wrap; word-break: break-all; user-select: all; cursor: text; }
+pre.repro::before { content: "$ "; color: #64748b; user-select: none; }
+.errorbox { border-left: 4px solid var(--error); background: #fdf4ff; padding: 8px 12px; margin-top: 12px; white-space: pre-wrap; }
+.chart { border: 1px solid var(--line); border-radius: 6px; padding: 6px 4px 2px; }
+svg { display: block; width: 100%; height: auto; font-family: system-ui, "DejaVu Sans", "Liberation Sans", sans-serif; }
+/* Colours of SVG text are attributes (CSS would override them); the default is inherited. */
+svg { fill: #334155; }
+svg text { font-size: 12px; }
+svg text.tick, svg text.label, svg text.axis-title { font-size: 11px; }
+svg text.label, svg text.axis-title { font-weight: 700; }
+svg text.lane { fill: #0f172a; }
+.rows { overflow-x: auto; max-height: 520px; overflow-y: auto; border: 1px solid var(--line); }
+.rows td { white-space: nowrap; }
+.note { color: var(--muted); margin: 6px 0 0; }
+table.faults { margin-top: 8px; font-size: 13px; }
+table.faults td, table.faults th { padding: 3px 10px; }
+.empty { color: var(--muted); font-style: italic; }
+"#;
+
+/// The suite as one HTML page.
+pub fn report_html(suite: &SuiteReport) -> String {
+    let verdict = suite.verdict();
+    let colours = FaultColours::for_suite(suite);
+    let mut body = header(suite);
+    body.push_str(&runs_table(suite));
+    for (i, run) in suite.runs.iter().enumerate() {
+        body.push_str(&run_section(i, run, &colours));
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>faultline {} · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        verdict.as_str().to_uppercase(),
+        text(&suite.target),
+    )
+}
+
+fn header(suite: &SuiteReport) -> String {
+    let v = suite.verdict().as_str();
+    let tally: Vec<String> = [Verdict::Pass, Verdict::Fail, Verdict::Error]
+        .into_iter()
+        .map(|w| {
+            format!(
+                "<span class=\"{0}\"><span class=\"n\">{1}</span> {2}</span>",
+                w.as_str(),
+                suite.count(w),
+                past_tense(w)
+            )
+        })
+        .collect();
+    format!(
+        "<header class=\"suite {v}\">\n<div class=\"verdict\">{v}</div>\n<div>\n<h1>faultline report</h1>\n\
+         <div class=\"meta\"><b>{}</b> · started {} · took {}</div>\n\
+         <div class=\"tally\">{} run{}: {}</div>\n</div>\n</header>\n",
+        text(&suite.target),
+        text(&suite.started_at),
+        duration(suite.duration_ms),
+        suite.runs.len(),
+        if suite.runs.len() == 1 { "" } else { "s" },
+        tally.join(", "),
+    )
+}
+
+fn past_tense(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "passed",
+        Verdict::Fail => "failed",
+        Verdict::Error => "errored",
+    }
+}
+
+fn badge(word: &str) -> String {
+    format!("<span class=\"badge {word}\">{word}</span>")
+}
+
+fn runs_table(suite: &SuiteReport) -> String {
+    let mut s = String::from(
+        "<section class=\"card\">\n<h3 style=\"margin-top:0\">Runs</h3>\n<table>\n<tr><th>scenario</th><th class=\"num\">seed</th><th>backend</th>\
+         <th>defect</th><th>verdict</th><th class=\"num\">duration</th><th class=\"num\">produced</th>\
+         <th class=\"num\">committed</th><th class=\"num\">dlq</th></tr>\n",
+    );
+    for (i, run) in suite.runs.iter().enumerate() {
+        s.push_str(&format!(
+            "<tr><td><a href=\"#run-{i}\">{}</a></td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+            text(&run.scenario),
+            run.seed,
+            text(&run.backend),
+            run.defect.as_deref().map(|d| format!("<code>{}</code>", text(d))).unwrap_or_else(|| "–".into()),
+            badge(run.verdict.as_str()),
+            duration(run.stats.duration_ms),
+            count(run.stats.produced),
+            count(run.stats.committed),
+            count(run.stats.dlq),
+        ));
+    }
+    if suite.runs.is_empty() {
+        s.push_str("<tr><td colspan=\"9\" class=\"empty\">no runs</td></tr>\n");
+    }
+    s.push_str("</table>\n</section>\n");
+    s
+}
+
+fn run_section(i: usize, run: &RunReport, colours: &FaultColours) -> String {
+    let v = run.verdict.as_str();
+    let mut s = format!(
+        "<section class=\"card run {v}\" id=\"run-{i}\">\n<h2>{} {}</h2>\n<div class=\"meta\">seed <b>{}</b> · backend <b>{}</b>{} · \
+         <code>{}</code> · took {}</div>\n",
+        badge(v),
+        text(&run.scenario),
+        run.seed,
+        text(&run.backend),
+        run.defect.as_deref().map(|d| format!(" · defect <b>{}</b>", text(d))).unwrap_or_default(),
+        text(&run.scenario_file),
+        duration(run.stats.duration_ms),
+    );
+    if let Some(error) = &run.error {
+        s.push_str(&format!(
+            "<div class=\"errorbox\"><b>the run could not finish:</b> {}</div>\n",
+            text(error)
+        ));
+    }
+    s.push_str(&format!(
+        "<h3>Reproduce</h3>\n<pre class=\"repro\">{}</pre>\n",
+        text(&run.repro)
+    ));
+    if let Some(bundle) = &run.bundle {
+        s.push_str(&format!(
+            "<p class=\"note\">failure bundle: <code>{}</code></p>\n",
+            text(bundle)
+        ));
+    }
+    s.push_str(&checks_table(&run.checks));
+    let axis = TimeAxis::for_run(run);
+    s.push_str("<h3>Fault timeline</h3>\n");
+    if run.faults.is_empty() {
+        s.push_str("<p class=\"empty\">no faults were injected</p>\n");
+    } else {
+        s.push_str(&format!(
+            "<div class=\"chart\">{}</div>\n",
+            fault_timeline(run, &axis, colours)
+        ));
+        s.push_str(&faults_table(run));
+    }
+    s.push_str(&format!(
+        "<h3>Throughput and lag</h3>\n<div class=\"chart\">{}</div>\n",
+        throughput_plot(run, &axis, colours)
+    ));
+    for check in run
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, CheckStatus::Fail | CheckStatus::Warn))
+    {
+        s.push_str(&failing_rows(check));
+    }
+    s.push_str("</section>\n");
+    s
+}
+
+fn checks_table(checks: &[CheckResult]) -> String {
+    let mut s = String::from("<h3>Checks</h3>\n<table>\n<tr><th style=\"width:80px\">status</th><th style=\"width:170px\">check</th><th>detail</th><th class=\"num\">rows</th></tr>\n");
+    for c in checks {
+        let rows = if c.failing_total > 0 {
+            count(c.failing_total)
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{rows}</td></tr>\n",
+            badge(c.status.as_str()),
+            text(&c.name),
+            text(&c.detail),
+        ));
+    }
+    if checks.is_empty() {
+        s.push_str("<tr><td colspan=\"4\" class=\"empty\">no checks ran</td></tr>\n");
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+fn faults_table(run: &RunReport) -> String {
+    let mut s = String::from(
+        "<table class=\"faults\">\n<tr><th>fault</th><th>target</th><th class=\"num\">from</th><th class=\"num\">to</th><th>detail</th></tr>\n",
+    );
+    for f in &run.faults {
+        let to = f
+            .end_ms
+            .map(|end| format!("{:.1} s", end as f64 / 1000.0))
+            .unwrap_or_else(|| "instant".into());
+        s.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{to}</td><td>{}</td></tr>\n",
+            text(&f.id),
+            text(&f.target),
+            f.start_ms as f64 / 1000.0,
+            text(&f.detail),
+        ));
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+/// The first rows a check flagged, one column per key any of them has (in order of appearance).
+fn failing_rows(check: &CheckResult) -> String {
+    if check.failing_rows.is_empty() {
+        return String::new();
+    }
+    let shown = &check.failing_rows[..check.failing_rows.len().min(ROWS_SHOWN)];
+    let mut columns: Vec<&str> = Vec::new();
+    for key in shown.iter().flat_map(|r| r.keys()) {
+        if !columns.contains(&key.as_str()) {
+            columns.push(key);
+        }
+    }
+    let total = check.failing_total.max(check.failing_rows.len() as u64);
+    let kept = if (check.failing_rows.len() as u64) < total {
+        format!("; the run kept the first {}", check.failing_rows.len())
+    } else {
+        String::new()
+    };
+    let mut s = format!(
+        "<h3>Failing rows of <code>{}</code> {}</h3>\n<p class=\"note\">showing {} of {}{kept}</p>\n<div class=\"rows\"><table>\n<tr>",
+        text(&check.name),
+        badge(check.status.as_str()),
+        shown.len(),
+        count(total)
+    );
+    for c in &columns {
+        let numeric = shown
+            .iter()
+            .all(|r| r.get(*c).is_none_or(|v| v.is_number() || v.is_null()));
+        s.push_str(&format!(
+            "<th{}>{}</th>",
+            if numeric { " class=\"num\"" } else { "" },
+            text(c)
+        ));
+    }
+    s.push_str("</tr>\n");
+    for row in shown {
+        s.push_str("<tr>");
+        for c in &columns {
+            let (class, cell) = match row.get(*c) {
+                None | Some(Value::Null) => ("", String::new()),
+                Some(Value::String(v)) => ("mono", v.clone()),
+                Some(v @ Value::Number(_)) => ("num", v.to_string()),
+                Some(v) => ("mono", v.to_string()),
+            };
+            s.push_str(&format!("<td class=\"{class}\">{}</td>", text(&cell)));
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</table></div>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::sample_suite;
+
+    #[test]
+    fn page_is_self_contained() {
+        let html = report_html(&sample_suite());
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        for external in [
+            "<script", "<link", "src=", "http://", "https://", "@import", "url(",
+        ] {
+            let hits: Vec<_> = html
+                .match_indices(external)
+                .map(|(i, _)| &html[i.saturating_sub(40)..(i + 60).min(html.len())])
+                .collect();
+            // The SVG namespace is an identifier, not a fetch.
+            assert!(
+                hits.iter()
+                    .all(|h| h.contains("xmlns=\"http://www.w3.org/2000/svg\"")),
+                "{external}: {hits:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_fault_window_has_a_bar_and_a_shade_and_every_run_its_repro() {
+        let suite = sample_suite();
+        let html = report_html(&suite);
+        let windows = suite
+            .runs
+            .iter()
+            .flat_map(|r| &r.faults)
+            .filter(|f| f.end_ms.is_some())
+            .count();
+        let instants = suite
+            .runs
+            .iter()
+            .flat_map(|r| &r.faults)
+            .filter(|f| f.end_ms.is_none())
+            .count();
+        assert_eq!((windows, instants), (3, 1));
+        assert_eq!(html.matches("class=\"fault-bar\"").count(), windows);
+        assert_eq!(html.matches("class=\"fault-shade\"").count(), windows);
+        assert_eq!(html.matches("class=\"fault-instant\"").count(), instants);
+        for run in &suite.runs {
+            assert!(
+                html.contains(&format!("<pre class=\"repro\">{}</pre>", run.repro)),
+                "{}",
+                run.repro
+            );
+        }
+        assert_eq!(html.matches("<section class=\"card run ").count(), 2);
+        assert!(html.contains("<div class=\"verdict\">fail</div>"));
+    }
+
+    #[test]
+    fn failing_rows_table_has_the_union_of_keys_and_at_most_fifty_rows() {
+        let mut suite = sample_suite();
+        let check = &mut suite.runs[1].checks[0];
+        let first = check.failing_rows[0].clone();
+        check.failing_rows = (0..80).map(|_| first.clone()).collect();
+        check.failing_rows[3].insert("note".into(), "only here".into());
+        check.failing_total = 80;
+        let html = report_html(&suite);
+        let table = &html[html.find("Failing rows of <code>no_loss</code>").unwrap()..];
+        let table = &table[..table.find("</table>").unwrap()];
+        assert!(table.contains("showing 50 of 80"));
+        assert_eq!(table.matches("<tr>").count(), 51);
+        assert!(table.contains("<th>note</th>") && table.contains("<th class=\"num\">offset</th>"));
+    }
+
+    #[test]
+    fn malicious_text_is_escaped_everywhere() {
+        let mut suite = sample_suite();
+        let evil = "<script>alert('x')</script> & \"quoted\"";
+        suite.runs[1].checks[1].detail = evil.into();
+        suite.runs[1].scenario = evil.into();
+        suite.runs[1].faults[1].detail = evil.into();
+        suite.runs[1].faults[1].target = evil.into();
+        suite.runs[1].checks[0].failing_rows[0].insert(evil.into(), evil.into());
+        let html = report_html(&suite);
+        assert!(!html.contains("<script"), "unescaped script tag");
+        assert!(html
+            .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;"));
+    }
+}

@@ -1,0 +1,28 @@
+//! Reports of faultline runs: the data model and the files written from it.
+//!
+//! Module map:
+//! - [`model`] `SuiteReport`, `RunReport`, checks, faults, stats, samples: the `report.json` contract.
+//! - [`json`] `report.json` (suite) and `runs/<scenario>-<seed>/report.json` (one run).
+//! - [`junit`] `junit.xml`: a testsuite per run, a testcase per check.
+//! - [`html`] `report.html`: one self-contained page (inline CSS and SVG, no scripts).
+//! - [`svg`] the HTML's charts: fault timeline and throughput/lag plot.
+//! - [`markdown`] `summary.md` for terminals and CI comments.
+//! - [`write`] [`write_all`]: every file into one directory; [`ReportError`].
+//! - [`escape`] XML/HTML escaping shared by the writers; [`units`] number and time formatting.
+//! - [`fixtures`] a two-run sample suite for tests and demos.
+
+pub mod escape;
+pub mod fixtures;
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod model;
+pub mod svg;
+pub mod units;
+pub mod write;
+
+pub use model::{
+    CheckResult, CheckStatus, FaultEvent, RunReport, RunStats, Sample, SuiteReport, Verdict,
+};
+pub use write::{write_all, ReportError, WrittenFiles};

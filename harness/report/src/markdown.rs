@@ -1,0 +1,154 @@
+//! `summary.md`: the suite in a few lines of Markdown, readable raw in a terminal and rendered in a
+//! CI comment. Passing runs are one table row; runs that failed, errored or warned get a section
+//! with their non-passing checks and the command that reproduces them.
+
+use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
+use crate::units::{count, duration};
+
+/// How many offending rows a check quotes here.
+const ROWS_QUOTED: usize = 3;
+
+/// The suite as Markdown.
+pub fn summary_md(suite: &SuiteReport) -> String {
+    let mut s = format!(
+        "# faultline: {}\n\n{} run{} of `{}` (started {}, took {}): {} passed, {} failed, {} errored.\n\n",
+        suite.verdict().as_str().to_uppercase(),
+        suite.runs.len(),
+        if suite.runs.len() == 1 { "" } else { "s" },
+        cell(&suite.target),
+        cell(&suite.started_at),
+        duration(suite.duration_ms),
+        suite.count(Verdict::Pass),
+        suite.count(Verdict::Fail),
+        suite.count(Verdict::Error),
+    );
+    if suite.runs.is_empty() {
+        return s;
+    }
+    s.push_str("| scenario | seed | backend | defect | verdict | duration | produced | committed | dlq |\n");
+    s.push_str("|---|---:|---|---|---|---:|---:|---:|---:|\n");
+    for run in &suite.runs {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} |\n",
+            cell(&run.scenario),
+            run.seed,
+            cell(&run.backend),
+            run.defect
+                .as_deref()
+                .map(cell)
+                .unwrap_or_else(|| "–".into()),
+            run.verdict.as_str().to_uppercase(),
+            duration(run.stats.duration_ms),
+            count(run.stats.produced),
+            count(run.stats.committed),
+            count(run.stats.dlq),
+        ));
+    }
+    for run in &suite.runs {
+        let warned = run.checks.iter().any(|c| c.status == CheckStatus::Warn);
+        if run.verdict != Verdict::Pass || warned {
+            s.push_str(&run_section(run));
+        }
+    }
+    s
+}
+
+fn run_section(run: &RunReport) -> String {
+    let warned = run.verdict == Verdict::Pass;
+    let mut s = format!(
+        "\n## {}{}: {} (seed {}, {}{})\n\n",
+        run.verdict.as_str().to_uppercase(),
+        if warned { " with warnings" } else { "" },
+        cell(&run.scenario),
+        run.seed,
+        cell(&run.backend),
+        run.defect
+            .as_deref()
+            .map(|d| format!(", defect `{}`", cell(d)))
+            .unwrap_or_default(),
+    );
+    if let Some(error) = &run.error {
+        s.push_str(&format!("The run could not finish: {}\n\n", cell(error)));
+    }
+    for check in run
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, CheckStatus::Fail | CheckStatus::Warn))
+    {
+        s.push_str(&check_line(check));
+    }
+    if run.verdict != Verdict::Pass {
+        s.push_str(&format!("\nReproduce:\n\n{}", fenced(&run.repro, "sh")));
+        if let Some(bundle) = &run.bundle {
+            s.push_str(&format!("\nFailure bundle: `{}`\n", cell(bundle)));
+        }
+    }
+    s
+}
+
+fn check_line(check: &CheckResult) -> String {
+    let mut s = format!(
+        "- **{}** `{}`: {}",
+        check.status.as_str().to_uppercase(),
+        cell(&check.name),
+        cell(&check.detail)
+    );
+    let total = check.failing_total.max(check.failing_rows.len() as u64);
+    if total > 0 {
+        s.push_str(&format!(" ({} rows)", count(total)));
+    }
+    s.push('\n');
+    if !check.failing_rows.is_empty() {
+        let rows: String = check
+            .failing_rows
+            .iter()
+            .take(ROWS_QUOTED)
+            .map(|r| format!("{}\n", serde_json::Value::Object(r.clone())))
+            .collect();
+        for line in fenced(&rows, "json").lines() {
+            s.push_str(&format!("  {line}\n"));
+        }
+    }
+    s
+}
+
+/// One line of text safe inside a table cell or a sentence: no line breaks, no pipes, no HTML.
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in crate::escape::sanitize(s).chars() {
+        match c {
+            '\r' | '\n' | '\t' => out.push(' '),
+            '|' | '<' | '>' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block whose fence is longer than any run of backticks inside.
+fn fenced(body: &str, lang: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let newline = if body.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{lang}\n{body}{newline}{fence}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::sample_suite;
+
+    #[test]
+    fn summary_of_the_fixture_suite() {
+        insta::assert_snapshot!(summary_md(&sample_suite()));
+    }
+
+    #[test]
+    fn cells_cannot_break_the_table_or_a_fence() {
+        assert_eq!(cell("a|b\n<i>`c`"), "a\\|b \\<i\\>\\`c\\`");
+        assert_eq!(fenced("x ``` y", "sh"), "````sh\nx ``` y\n````\n");
+    }
+}

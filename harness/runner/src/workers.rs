@@ -1,0 +1,191 @@
+//! The pipeline under test, as the process contract sees it: N copies of a command with environment
+//! variables (docs/PIPELINE-CONTRACT.md). The pool starts, signals and replaces workers; every worker
+//! gets a fresh id (`w1`, `w2`, ...) so lineage tells them apart, and its own log file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use faultline_infra::reaper::ManagedChild;
+use faultline_scenario::WorkerSel;
+
+use crate::error::{Result, RunnerError};
+
+/// What every worker of a run is started with.
+#[derive(Debug, Clone)]
+pub struct WorkerSpec {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// The contract's variables plus the scenario's extras.
+    pub env: BTreeMap<String, String>,
+    /// Where `wN.log` files go.
+    pub log_dir: PathBuf,
+}
+
+/// The live workers of a run.
+#[derive(Debug)]
+pub struct WorkerPool {
+    spec: WorkerSpec,
+    live: BTreeMap<u32, ManagedChild>,
+    paused: BTreeSet<u32>,
+    next: u32,
+    /// Workers that exited without being told to: (id, exit status as text).
+    pub unexpected_exits: Vec<(String, String)>,
+}
+
+impl WorkerPool {
+    pub fn new(spec: WorkerSpec) -> Self {
+        Self { spec, live: BTreeMap::new(), paused: BTreeSet::new(), next: 1, unexpected_exits: Vec::new() }
+    }
+
+    /// Starts one more worker; returns its id.
+    pub fn start(&mut self) -> Result<String> {
+        let n = self.next;
+        self.next += 1;
+        let id = format!("w{n}");
+        let (program, args) = self.spec.command.split_first().ok_or_else(|| RunnerError::Usage("pipeline.command is empty".into()))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args).envs(&self.spec.env).env("FAULTLINE_WORKER_ID", &id);
+        let log = self.spec.log_dir.join(format!("{id}.log"));
+        let child = ManagedChild::spawn(format!("worker {id}"), cmd, &log)
+            .map_err(|e| RunnerError::Pipeline { message: format!("cannot start worker {id}: {e}"), log_tail: String::new() })?;
+        self.live.insert(n, child);
+        Ok(id)
+    }
+
+    /// Ids of the live workers, in start order.
+    pub fn ids(&self) -> Vec<String> {
+        self.live.keys().map(|n| format!("w{n}")).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+
+    /// The worker a selector means: a named one if live, or for `any` the live, unpaused worker at
+    /// `pick % count` (so a seed replays the same choice given the same pool).
+    pub fn resolve(&self, sel: &WorkerSel, pick: u64) -> Option<u32> {
+        match sel {
+            WorkerSel::Id(id) => id[1..].parse().ok().filter(|n| self.live.contains_key(n)),
+            WorkerSel::Any => {
+                let candidates: Vec<u32> = self.live.keys().copied().filter(|n| !self.paused.contains(n)).collect();
+                (!candidates.is_empty()).then(|| candidates[(pick % candidates.len() as u64) as usize])
+            }
+        }
+    }
+
+    /// SIGKILL; the worker is gone.
+    pub fn kill(&mut self, n: u32) {
+        if let Some(mut c) = self.live.remove(&n) {
+            c.kill();
+        }
+        self.paused.remove(&n);
+    }
+
+    /// SIGSTOP.
+    pub fn pause(&mut self, n: u32) -> Result<()> {
+        let c = self.live.get(&n).ok_or_else(|| gone(n))?;
+        c.signal(libc::SIGSTOP)?;
+        self.paused.insert(n);
+        Ok(())
+    }
+
+    /// SIGCONT (a no-op if the worker has gone meanwhile).
+    pub fn resume(&mut self, n: u32) -> Result<()> {
+        self.paused.remove(&n);
+        match self.live.get(&n) {
+            Some(c) => Ok(c.signal(libc::SIGCONT)?),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes a worker out of the pool to stop it gracefully (SIGTERM, then SIGKILL after `grace`)
+    /// without holding the pool; call [`stop_gracefully`] on the result.
+    pub fn take(&mut self, n: u32) -> Option<ManagedChild> {
+        self.paused.remove(&n);
+        self.live.remove(&n)
+    }
+
+    /// The newest live workers beyond `keep`, taken out to be stopped (scale down).
+    pub fn take_newest_beyond(&mut self, keep: usize) -> Vec<ManagedChild> {
+        let extra: Vec<u32> = self.live.keys().rev().take(self.live.len().saturating_sub(keep)).copied().collect();
+        extra.into_iter().filter_map(|n| self.take(n)).collect()
+    }
+
+    /// Records workers that exited on their own since the last call; returns their ids.
+    pub fn reap_exits(&mut self) -> Vec<String> {
+        let mut gone = Vec::new();
+        for (n, c) in self.live.iter_mut() {
+            if let Some(st) = c.try_exit() {
+                gone.push((*n, st));
+            }
+        }
+        let mut ids = Vec::new();
+        for (n, st) in gone {
+            if let Some(c) = self.live.remove(&n) {
+                let tail = c.log_tail(15);
+                self.unexpected_exits.push((format!("w{n}"), format!("{st}; last log lines:\n{tail}")));
+            }
+            ids.push(format!("w{n}"));
+        }
+        ids
+    }
+
+    /// Every worker log written so far.
+    pub fn logs(&self) -> Vec<PathBuf> {
+        (1..self.next).map(|n| self.spec.log_dir.join(format!("w{n}.log"))).filter(|p| p.exists()).collect()
+    }
+
+    /// Takes every live worker out, to stop them.
+    pub fn take_all(&mut self) -> Vec<ManagedChild> {
+        self.paused.clear();
+        std::mem::take(&mut self.live).into_values().collect()
+    }
+
+    pub fn log_dir(&self) -> &Path {
+        &self.spec.log_dir
+    }
+}
+
+fn gone(n: u32) -> RunnerError {
+    RunnerError::Pipeline { message: format!("worker w{n} is not running"), log_tail: String::new() }
+}
+
+/// SIGTERM then SIGKILL after `grace`, off the async threads.
+pub async fn stop_gracefully(children: Vec<ManagedChild>, grace: Duration) {
+    if children.is_empty() {
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        for mut c in children {
+            c.terminate(grace);
+        }
+    })
+    .await;
+}
+
+/// The reference pipeline's worker binary: `FAULTLINE_WORKER_BIN`, else `ledger-worker` next to the
+/// running executable (or one directory up, for test binaries in `target/*/deps`).
+pub fn reference_worker() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("FAULTLINE_WORKER_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| RunnerError::Usage(format!("cannot find the running executable: {e}")))?;
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    for d in [dir.clone(), dir.parent().map(Path::to_path_buf).unwrap_or_default()] {
+        let bin = d.join("ledger-worker");
+        if bin.is_file() {
+            return Ok(bin);
+        }
+    }
+    Err(RunnerError::Usage(format!(
+        "the reference pipeline `ledger-worker` is not next to {}; run `cargo build --workspace --bins`, \
+         set FAULTLINE_WORKER_BIN, or set pipeline.command in the scenario",
+        exe.display()
+    )))
+}

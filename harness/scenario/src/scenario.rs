@@ -1,0 +1,154 @@
+//! The schema of a scenario file. Every table and field is optional unless said otherwise; an empty
+//! file is a valid scenario (2 workers, 1,000 clean events, no faults, every built-in check).
+
+use std::collections::BTreeMap;
+
+use faultline_infra::BackendKind;
+use faultline_oracle::DataCheck;
+use faultline_workload::WorkloadSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::fault::FaultEntry;
+
+/// One scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// Name in reports. Default: the file name without `.toml`.
+    pub name: String,
+    /// One or two sentences: what this scenario provokes and what must still hold.
+    pub description: String,
+    /// The whole run (start, workload, faults, catch-up, checks) must end within this many seconds,
+    /// or the run is an error. Default 300.
+    pub time_limit_s: u64,
+    /// Kafka and Postgres.
+    pub infra: InfraSection,
+    /// The pipeline under test.
+    pub pipeline: PipelineSection,
+    /// How the workload is sent.
+    pub producer: ProducerSection,
+    /// What to send: every field of the workload generator (seed, events, accounts, duplicates,
+    /// malformed records, reordering, ...). `seed` is the default seed; `--seed` overrides it.
+    pub workload: WorkloadSpec,
+    /// Faults at fixed times or after a number of records.
+    pub faults: Vec<FaultEntry>,
+    /// Faults drawn from the seed.
+    pub random: Option<RandomFaults>,
+    /// What to check beyond the built-in exactly-once checks.
+    pub checks: ChecksSection,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            description: String::new(),
+            time_limit_s: 300,
+            infra: InfraSection::default(),
+            pipeline: PipelineSection::default(),
+            producer: ProducerSection::default(),
+            workload: WorkloadSpec::default(),
+            faults: Vec::new(),
+            random: None,
+            checks: ChecksSection::default(),
+        }
+    }
+}
+
+/// `[infra]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InfraSection {
+    /// auto, containers, processes or external. `--backend` overrides it. Default auto.
+    pub backend: BackendKind,
+    /// Kafka brokers: 1, or 3 (KRaft cluster, RF=3, min.insync.replicas=2). Default 1.
+    pub brokers: u32,
+    /// Partitions of the input topic. Default 4; 1..=64.
+    pub partitions: i32,
+    /// Put a fault proxy in front of every broker and Postgres even when no network fault is
+    /// scheduled (network faults always get one). Default false.
+    pub proxy: bool,
+}
+
+impl Default for InfraSection {
+    fn default() -> Self {
+        Self { backend: BackendKind::Auto, brokers: 1, partitions: 4, proxy: false }
+    }
+}
+
+/// `[pipeline]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSection {
+    /// The command that starts one worker (program and arguments). Default: the reference
+    /// pipeline's `ledger-worker` next to the `faultline` binary. See docs/PIPELINE-CONTRACT.md.
+    pub command: Vec<String>,
+    /// Worker processes in one consumer group. Default 2; 1..=16.
+    pub workers: u32,
+    /// Extra environment for every worker, e.g. `{ FAULTLINE_BATCH_MAX_RECORDS = "500" }`.
+    pub env: BTreeMap<String, String>,
+    /// A planted defect of the reference pipeline (`--defect` overrides it). Default none.
+    pub defect: Option<String>,
+    /// Start the account-profile service double (wiremock) and pass `FAULTLINE_ENRICH_URL`.
+    /// Default true.
+    pub enrichment: bool,
+    /// Champion model file given to the workers (`FAULTLINE_CHAMPION_MODEL`). Default: built in.
+    pub champion: Option<String>,
+    /// Challenger model file scored in shadow (`FAULTLINE_CHALLENGER_MODEL`). Default: built in.
+    pub challenger: Option<String>,
+}
+
+impl Default for PipelineSection {
+    fn default() -> Self {
+        Self { command: Vec::new(), workers: 2, env: BTreeMap::new(), defect: None, enrichment: true, champion: None, challenger: None }
+    }
+}
+
+/// `[producer]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerSection {
+    /// Records per second; 0 sends as fast as Kafka takes them. Default 2,000.
+    pub rate: u64,
+}
+
+impl Default for ProducerSection {
+    fn default() -> Self {
+        Self { rate: 2_000 }
+    }
+}
+
+/// `[random]`: faults drawn from the seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RandomFaults {
+    /// How many faults to draw. Default 4; 0..=100.
+    pub count: u32,
+    /// Draws start no earlier than this, ms after the workload starts. Default 1,000.
+    pub from_ms: u64,
+    /// Draws start no later than this. Default 20,000.
+    pub to_ms: u64,
+    /// Duration range `[min, max]` in ms for drawn faults that last and set no `duration_ms`.
+    /// Default [1000, 5000].
+    pub duration_ms: [u64; 2],
+    /// The faults to draw from, each with a `weight` (default 1) and no `at_ms`/`after_records`.
+    pub faults: Vec<FaultEntry>,
+}
+
+impl Default for RandomFaults {
+    fn default() -> Self {
+        Self { count: 4, from_ms: 1_000, to_ms: 20_000, duration_ms: [1_000, 5_000], faults: Vec::new() }
+    }
+}
+
+/// `[checks]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksSection {
+    /// After the checks, reprocess the whole input from offset 0 with a fresh worker and require an
+    /// identical normalized end state (idempotency). Default false.
+    pub replay: bool,
+    /// Declarative data checks (`not_null`, `unique`, `accepted_values`, `row_count`,
+    /// `freshness`, `custom_sql`), each with a severity.
+    pub data: Vec<DataCheck>,
+}
