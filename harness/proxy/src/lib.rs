@@ -6,7 +6,6 @@
 //! - [`proxy`](mod@proxy) `Proxy` and `ProxyStats`: the listener, the registry of open connections, the controls.
 //! - `conn`       one connection: dial the upstream, run both pumps, close or reset as asked.
 //! - `pump`       one direction: the plain copy loop, or the toxic path with its timed queue.
-//! - `carrier`    the copy loop's bytes in flight: a splice(2) pipe on Linux, else a buffer.
 //! - `chain`      the toxics of one direction as a chain of stages turning chunks into timed pieces.
 //! - `board`      the proxy's toxic list, shared with every pump, with a wake-up on change.
 //! - [`toxic`]    `Toxic`, `ToxicKind`, `Direction`, `ToxicId`: scenario-file types, validation, description.
@@ -43,7 +42,6 @@ pub mod proxy;
 pub mod toxic;
 
 mod board;
-mod carrier;
 mod chain;
 mod conn;
 mod pump;

@@ -34,7 +34,8 @@ pub struct Proxy {
 pub struct ProxyStats {
     /// Connections forwarded to the upstream (each is numbered for the seeded draws in this order).
     pub connections_accepted: u64,
-    /// Connections closed on arrival because no upstream was set or the proxy was disabled.
+    /// Connections closed unforwarded: the proxy was disabled, or no upstream was set within
+    /// [`UPSTREAM_WAIT`].
     pub connections_refused: u64,
     /// Forwarded connections still open.
     pub connections_open: u64,
@@ -53,6 +54,9 @@ pub(crate) struct Counters {
     pub bytes_downstream: AtomicU64,
 }
 
+/// How long a client that arrives before the upstream is set waits for it.
+pub const UPSTREAM_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 struct Shared {
     name: String,
     seed: u64,
@@ -68,7 +72,7 @@ struct Shared {
 
 impl Proxy {
     /// Binds `listen` (use "127.0.0.1:0" for any port) now; forwards to the upstream once one is set.
-    /// Connections that arrive with no upstream set are closed immediately.
+    /// Connections that arrive before an upstream is set wait for it (up to [`UPSTREAM_WAIT`]).
     pub async fn bind(name: &str, listen: &str, seed: u64) -> Result<Proxy, ProxyError> {
         let bind_error = |source| ProxyError::Bind {
             proxy: name.to_string(),
@@ -194,9 +198,25 @@ impl Shared {
         }
     }
 
-    /// Forwards `client` to the upstream, or closes it at once when there is nowhere to send it.
+    /// Forwards `client` to the upstream. With no upstream set yet (the service behind it is still
+    /// starting) the client waits up to [`UPSTREAM_WAIT`] for one; a disabled proxy closes it at once.
     fn admit(self: &Arc<Shared>, client: TcpStream) {
         let upstream = lock(&self.upstream).clone();
+        if upstream.is_none() && *self.enabled.borrow() {
+            let shared = self.clone();
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + UPSTREAM_WAIT;
+                while lock(&shared.upstream).is_none() && tokio::time::Instant::now() < deadline && !*shared.stop.borrow() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                if lock(&shared.upstream).is_some() {
+                    shared.admit(client);
+                } else {
+                    shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            return;
+        }
         let Some(upstream) = upstream.filter(|_| *self.enabled.borrow()) else {
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
             return;

@@ -1,5 +1,7 @@
 //! With no toxic, the proxy is invisible: same bytes, same half-closes, counted.
 
+use std::time::Duration;
+
 use faultline_proxy::{Proxy, ProxyError};
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -77,18 +79,28 @@ async fn stats_count_connections_and_bytes_per_direction() {
 }
 
 #[tokio::test]
-async fn connections_without_an_upstream_are_closed_at_once() {
-    let proxy = Proxy::bind("no-upstream", "127.0.0.1:0", 1).await.unwrap();
-    let mut stream = connect(&proxy).await;
-    let _ = stream.write_all(b"anyone?").await;
-    let (received, _) = read_all(&mut stream).await;
-    assert!(received.is_empty());
-    eventually("refusal counted", || proxy.stats().connections_refused == 1).await;
-    assert_eq!(proxy.stats().connections_accepted, 0);
+async fn clients_arriving_before_the_upstream_wait_for_it() {
+    let proxy = Proxy::bind("no-upstream-yet", "127.0.0.1:0", 1)
+        .await
+        .unwrap();
+    let mut early = connect(&proxy).await;
+    early.write_all(b"anyone?").await.unwrap();
+    assert!(silent_for(&mut early, Duration::from_millis(200)).await);
+    assert_eq!(
+        proxy.stats().connections_accepted,
+        0,
+        "not forwarded while there is nowhere to go"
+    );
 
     proxy.set_upstream(&echo_server().await.to_string());
-    let mut stream = connect(&proxy).await;
-    assert_eq!(round_trip(&mut stream, b"now").await.0, b"now");
+    assert_eq!(
+        read_n(&mut early, 7).await,
+        b"anyone?",
+        "the early client is forwarded once the upstream is set"
+    );
+    assert_eq!(round_trip(&mut early, b"now").await.0, b"now");
+    assert_eq!(proxy.stats().connections_accepted, 1);
+    assert_eq!(proxy.stats().connections_refused, 0);
 }
 
 #[tokio::test]
