@@ -14,6 +14,11 @@
 //!
 //! All draws come from one [`DetRng`] on [`stream::DATASET`] in a fixed order, and the conversions
 //! are this crate's own, so `generate_rows(n, seed)` is byte-for-byte stable.
+//!
+//! [`true_label`] applies the same process to a transaction that was not generated here (an event
+//! the live pipeline scored, plus the profile its enrichment returned). Its two draws (ε, then the
+//! Bernoulli uniform) come from a [`DetRng`] keyed by the FNV-1a 64-bit hash of the transaction id
+//! on [`stream::LABEL`], so a transaction's label depends on nothing but the transaction.
 
 use crate::dataset::LabelledRow;
 use crate::features::{Channel, Features, Kind, RiskTier, TxnInput, FEATURE_COUNT, FEATURE_NAMES};
@@ -59,6 +64,30 @@ pub fn true_logit(row: &[f64; FEATURE_COUNT]) -> f64 {
         let i = Features::index_of(name).expect("TRUE_WEIGHTS names are feature names");
         acc + w * row[i]
     })
+}
+
+/// The "true" label of one transaction: the documented process (true logit of its features, plus
+/// Gaussian noise, then a Bernoulli draw), with both draws taken from a [`DetRng`] keyed by
+/// [`fnv1a64`] of `transaction_id` on [`stream::LABEL`]. Same id and input, same label, on every
+/// machine and in every run.
+pub fn true_label(transaction_id: &str, input: &TxnInput) -> bool {
+    let mut row = [0.0; FEATURE_COUNT];
+    Features::write_row(input, &mut row);
+    let mut rng = DetRng::new(fnv1a64(transaction_id.as_bytes()), stream::LABEL);
+    draw_label(&row, &mut rng)
+}
+
+/// FNV-1a, 64-bit: a stable, dependency-free hash used to key per-transaction draws.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The noisy logit, then the Bernoulli draw: two draws from `rng`, in that order.
+fn draw_label(row: &[f64; FEATURE_COUNT], rng: &mut DetRng) -> bool {
+    let z = true_logit(row) + TRUE_NOISE_SD * rng.normal();
+    rng.bernoulli(1.0 / (1.0 + (-z).exp()))
 }
 
 /// One account's profile, as the profile service would return it.
@@ -114,8 +143,7 @@ pub fn generate_rows(n: usize, seed: u64) -> Vec<LabelledRow> {
                 risk_tier: p.risk_tier,
             };
             Features::write_row(&input, &mut row);
-            let z = true_logit(&row) + TRUE_NOISE_SD * rng.normal();
-            let label = rng.bernoulli(1.0 / (1.0 + (-z).exp()));
+            let label = draw_label(&row, &mut rng);
             LabelledRow {
                 transaction_id: format!("txn-{i:06}"),
                 account_id: format!("acct-{account:04}"),
@@ -146,6 +174,45 @@ mod tests {
             assert!(r.input.account_age_days <= 3_650);
             assert!(r.input.created_at.unix_seconds >= START_UNIX);
         }
+    }
+
+    #[test]
+    fn true_label_depends_only_on_the_transaction() {
+        let rows = generate_rows(3_000, 8);
+        let labels = |rows: &[LabelledRow]| -> Vec<bool> {
+            rows.iter()
+                .map(|r| true_label(&r.transaction_id, &r.input))
+                .collect()
+        };
+        let first = labels(&rows);
+        assert_eq!(first, labels(&rows), "same id and input, same label");
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        let mut again = labels(&reversed);
+        again.reverse();
+        assert_eq!(first, again, "no state carries over between transactions");
+        // The process, not a constant: a realistic minority, and riskier inputs are likelier fraud.
+        let rate = first.iter().filter(|&&l| l).count() as f64 / first.len() as f64;
+        assert!((0.03..0.30).contains(&rate), "live fraud rate {rate}");
+        let risky = |mut input: TxnInput| {
+            input.risk_tier = RiskTier::High;
+            input.channel = Some(Channel::Atm);
+            input.account_age_days = 0;
+            input
+        };
+        let risky_rate = rows
+            .iter()
+            .filter(|r| true_label(&r.transaction_id, &risky(r.input.clone())))
+            .count() as f64
+            / rows.len() as f64;
+        assert!(risky_rate > rate * 1.5, "{risky_rate} vs {rate}");
+    }
+
+    #[test]
+    fn fnv1a64_matches_the_reference_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x85944171f73967e8);
     }
 
     #[test]

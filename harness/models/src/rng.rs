@@ -15,6 +15,8 @@ pub mod stream {
     pub const DATASET: u64 = 1;
     /// Paired bootstrap resampling in a comparison.
     pub const BOOTSTRAP: u64 = 2;
+    /// The label draws of one live transaction ([`crate::generate::true_label`]).
+    pub const LABEL: u64 = 3;
 }
 
 /// A deterministic random source: ChaCha8 keyed by a seed, on one of its streams.

@@ -85,7 +85,8 @@ pub(crate) async fn serve(link: Link<'_>, mut client: TcpStream, upstream: &str)
 }
 
 fn refuse(link: &Link<'_>, upstream: &str, err: io::Error) {
-    tracing::warn!(
+    // Expected while a broker or Postgres is down on purpose; the fault timeline says so.
+    tracing::info!(
         proxy = link.proxy,
         conn = link.index,
         "cannot reach upstream {upstream}: {err}; closing the client"

@@ -109,6 +109,8 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
         check_backend_supports(kind, &plan)?;
         prepared.push((job.file, job.scenario, job.seed, workload, plan, kind));
     }
+    // Runs needing the same broker count go together, so each stack starts once.
+    prepared.sort_by_key(|p| p.1.infra.brokers);
     let total = prepared.len();
     let mut infra: Option<(BackendKind, Infra)> = None;
     let mut runs = Vec::new();

@@ -1,0 +1,85 @@
+//! The shipped scenarios pass against the correct pipeline, on both backends, and the reports say so.
+
+use faultline_infra::BackendKind;
+use faultline_report::{CheckStatus, SuiteReport, Verdict};
+use faultline_runner::run_suite;
+
+/// Every run passed, committed everything it produced, and ran every check; prints failures.
+fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
+    assert!(suite.runs.len() >= min_runs, "only {} runs", suite.runs.len());
+    for r in &suite.runs {
+        let failed: Vec<String> = r.checks.iter().filter(|c| c.status == CheckStatus::Fail).map(|c| format!("{}: {}", c.name, c.detail)).collect();
+        assert_eq!(r.verdict, Verdict::Pass, "{} seed {}: {:?} {:?}", r.scenario, r.seed, r.error, failed);
+        assert_eq!(r.stats.committed, r.stats.produced, "{}: committed {} of {}", r.scenario, r.stats.committed, r.stats.produced);
+        for name in ["no_loss", "no_duplicates", "balances", "quarantine", "lineage", "offsets", "caught_up"] {
+            let c = r.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("{}: no check {name}", r.scenario));
+            assert_eq!(c.status, CheckStatus::Pass, "{}: {name}: {}", r.scenario, c.detail);
+        }
+        let planned_faults = r.faults.len();
+        let injected = r.faults.iter().filter(|f| !f.detail.starts_with("skipped")).count();
+        assert_eq!(injected, planned_faults, "{}: some faults were not injected: {:?}", r.scenario, r.faults);
+        assert!(!r.samples.is_empty(), "{}: no progress samples", r.scenario);
+    }
+}
+
+/// report.json, junit.xml and report.html exist and agree with the suite.
+fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), suite.runs.len());
+    for (r, j) in suite.runs.iter().zip(runs) {
+        assert_eq!(j["scenario"], r.scenario.as_str());
+        assert_eq!(j["seed"], r.seed);
+        assert_eq!(j["verdict"], "pass");
+        assert_eq!(j["stats"]["produced"], r.stats.produced);
+        for key in ["backend", "checks", "faults", "stats", "repro"] {
+            assert!(j.get(key).is_some(), "report.json run lacks `{key}`");
+        }
+    }
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let checks: usize = suite.runs.iter().map(|r| r.checks.len()).sum();
+    assert_eq!(junit.matches("<testcase ").count(), checks);
+    assert_eq!(junit.matches("<failure").count(), 0);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for r in &suite.runs {
+        assert!(html.contains(&r.scenario), "report.html lacks {}", r.scenario);
+    }
+}
+
+async fn smoke_on(backend: BackendKind) {
+    let out = tempfile::tempdir().unwrap();
+    let suite = run_suite(&crate::options("scenarios/smoke", backend, out.path())).await.unwrap();
+    assert_all_passed(&suite, 5);
+    assert_reports_written(&suite, out.path());
+    // Passing runs leave no bundle behind.
+    assert!(suite.runs.iter().all(|r| r.bundle.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smoke_suite_passes_on_processes() {
+    smoke_on(BackendKind::Processes).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smoke_suite_passes_on_containers() {
+    if faultline_tests::backend_available(BackendKind::Containers).await {
+        smoke_on(BackendKind::Containers).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_shipped_scenario_passes_on_processes() {
+    let out = tempfile::tempdir().unwrap();
+    let suite = run_suite(&crate::options("scenarios", BackendKind::Processes, out.path())).await.unwrap();
+    assert_all_passed(&suite, 13);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_shipped_scenario_passes_on_containers() {
+    if !faultline_tests::backend_available(BackendKind::Containers).await {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let suite = run_suite(&crate::options("scenarios", BackendKind::Containers, out.path())).await.unwrap();
+    assert_all_passed(&suite, 13);
+}
