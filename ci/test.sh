@@ -24,4 +24,7 @@ fi
 if pgrep -f 'faultline-[a-z0-9]{8}-' >/dev/null; then
   say "LEAK: processes left behind by the suite:"; pgrep -af 'faultline-[a-z0-9]{8}-' >&2; status=1
 fi
+if pgrep -x ledger-worker >/dev/null; then
+  say "LEAK: pipeline workers left behind by the suite:"; pgrep -ax ledger-worker >&2; status=1
+fi
 exit $status

@@ -19,6 +19,13 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
         let injected = r.faults.iter().filter(|f| !f.detail.starts_with("skipped")).count();
         assert_eq!(injected, planned_faults, "{}: some faults were not injected: {:?}", r.scenario, r.faults);
         assert!(!r.samples.is_empty(), "{}: no progress samples", r.scenario);
+        if r.scenario == "mixed" {
+            // The live champion/challenger comparison under faults equals the fault-free run's.
+            for name in ["model_comparison", "model_comparison_agrees"] {
+                let c = r.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("mixed: no check {name}"));
+                assert_eq!(c.status, CheckStatus::Pass, "mixed: {name}: {}", c.detail);
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::defects::Defect;
+use crate::score::{Models, CHALLENGER_VAR, CHAMPION_VAR};
 
 /// How the worker runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,10 @@ pub struct Config {
     pub pipeline_version: String,
     /// Dry-run only: read events from this file (JSON lines) instead of the topic.
     pub dry_run_file: Option<String>,
+    /// The champion and shadow challenger: the files named by `FAULTLINE_CHAMPION_MODEL` /
+    /// `FAULTLINE_CHALLENGER_MODEL`, loaded and checked here so a bad one is a configuration error
+    /// (exit 2), else the built-in scorecards.
+    pub models: Models,
 }
 
 /// A configuration error naming the variable.
@@ -120,6 +125,7 @@ impl Config {
             defect,
             pipeline_version: var("FAULTLINE_PIPELINE_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
             dry_run_file: var("FAULTLINE_DRY_RUN_FILE"),
+            models: Models::from_paths(var(CHAMPION_VAR).as_deref(), var(CHALLENGER_VAR).as_deref())?,
         })
     }
 }

@@ -7,7 +7,7 @@
 //! - [`config`]   the process contract: every setting from an environment variable.
 //! - [`validate`] the event schema and the closed set of rejection reason codes.
 //! - [`enrich`]   the account-profile HTTP client: cache, timeouts, retries, backoff.
-//! - [`score`]    features, the `Scorer` trait, the built-in champion and challenger.
+//! - [`score`]    features (faultline-models'), model files or the built-in champion and challenger.
 //! - [`process`]  validate → enrich → score for a batch.
 //! - [`record`]   a consumed record and its outcome.
 //! - [`sink`]     the one-transaction-per-batch Postgres load with the offset fence and lineage.

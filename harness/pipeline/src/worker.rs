@@ -213,7 +213,9 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
         let started = Instant::now();
         // Process: validate, enrich, score.
         if let Err(e) = processor.process(&mut buffer) {
-            metrics.enrichment_failures.inc();
+            if matches!(e, crate::process::ProcessError::Enrichment(_)) {
+                metrics.enrichment_failures.inc();
+            }
             *health.lock().expect("health lock") = Some(e.to_string());
             tracing::warn!("{e}; batch not committed, retrying in {backoff:?}");
             std::thread::sleep(backoff);

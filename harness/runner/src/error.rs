@@ -23,6 +23,12 @@ pub enum RunnerError {
     Proxy(#[from] faultline_proxy::ProxyError),
     #[error("report: {0}")]
     Report(#[from] faultline_report::ReportError),
+    /// A `[compare]` model or policy file, or writing the comparison outputs.
+    #[error("compare: {0}")]
+    Models(#[from] faultline_models::ModelError),
+    /// The fault-free baseline run of `[compare] baseline = true` could not finish.
+    #[error("the fault-free baseline run ([compare] baseline = true) could not finish: {0}")]
+    Baseline(Box<RunnerError>),
     /// The pipeline under test could not run (bad command, configuration refused, all workers died).
     #[error("pipeline: {message}{}", tail(.log_tail))]
     Pipeline { message: String, log_tail: String },

@@ -11,11 +11,13 @@
 //! - [`enrichment`] the account-profile service double the enrichment faults switch.
 //! - [`progress`]   progress samples, high watermarks, waiting for the pipeline to catch up.
 //! - [`checks`]     oracle checks with fault attribution, data checks, replay, run health.
+//! - [`compare`]    `[compare]`: champion vs challenger from what landed, against a fault-free baseline.
 //! - [`bundle`]     failure bundles: written on failure, read back by `repro`.
 //! - [`error`]      `RunnerError`.
 
 pub mod bundle;
 pub mod checks;
+pub mod compare;
 pub mod enrichment;
 pub mod error;
 pub mod faults;

@@ -33,6 +33,8 @@ pub struct RunInput<'a> {
     pub log_dir: PathBuf,
     /// Print progress lines to stderr.
     pub progress: bool,
+    /// `[compare] baseline = true`: the fault-free run's comparison this run must agree with.
+    pub baseline: Option<&'a crate::compare::Baseline>,
 }
 
 /// What a run found, before it becomes a report.
@@ -44,6 +46,8 @@ pub struct RunOutcome {
     pub names: Names,
     pub produced: Produced,
     pub worker_logs: Vec<PathBuf>,
+    /// `[compare]`: the models compared from what landed.
+    pub comparison: Option<crate::compare::LiveComparison>,
 }
 
 /// Runs the scenario on `infra`. Errors mean the run could not finish; failed checks are in the outcome.
@@ -140,6 +144,17 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     if s.checks.replay {
         checks.push(checks::replay(&ci, &worker_spec(infra, input, &names, profiles.as_deref())?).await?);
     }
+    // [compare] (compare.rs): the models compared from what landed; agreement with the fault-free baseline.
+    let comparison = match crate::compare::CompareSetup::load(s, input.seed)? {
+        Some(setup) => {
+            let (live, check) = crate::compare::live_comparison(infra.harness_pg(), &names.schema, input.workload, &setup).await?;
+            checks.push(check);
+            checks.extend(input.baseline.map(|b| crate::compare::agreement(&live, b)));
+            Some(live)
+        }
+        None => None,
+    };
+    // end [compare]
     let stats = RunStats {
         produced: total,
         committed: caught_up.committed,
@@ -148,7 +163,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         workload_digest: input.workload.digest(),
     };
     let samples = samples.into_inner().expect("samples");
-    Ok(RunOutcome { checks, faults: events, stats, samples, names, produced, worker_logs })
+    Ok(RunOutcome { checks, faults: events, stats, samples, names, produced, worker_logs, comparison })
 }
 
 /// The environment of every worker: the process contract's variables plus the scenario's extras.

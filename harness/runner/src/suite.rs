@@ -57,7 +57,8 @@ pub async fn run_suite(opts: &SuiteOptions) -> Result<SuiteReport> {
         all = all.into_iter().enumerate().filter(|(k, _)| *k as u32 % n == i - 1).map(|(_, x)| x).collect();
     }
     let mut jobs = Vec::new();
-    for (file, scenario) in all {
+    for (file, mut scenario) in all {
+        scenario.resolve_paths(file.parent().unwrap_or(Path::new(".")));
         let base = opts.seed.unwrap_or(scenario.workload.seed);
         for k in 0..opts.seeds.max(1) {
             jobs.push(Job { file: file.clone(), scenario: scenario.clone(), seed: base.wrapping_add(u64::from(k)), workload: None, plan: None });
@@ -69,7 +70,9 @@ pub async fn run_suite(opts: &SuiteOptions) -> Result<SuiteReport> {
 /// Reruns a bundle: same scenario file, seed, workload bytes and fault plan.
 pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteReport, Verdict)> {
     let b = bundle::read(bundle_dir)?;
-    let scenario = faultline_scenario::load::load(&bundle_dir.join(bundle::SCENARIO))?;
+    let mut scenario = faultline_scenario::load::load(&bundle_dir.join(bundle::SCENARIO))?;
+    // Relative model/policy paths are relative to where the scenario file was, not to the bundle.
+    scenario.resolve_paths(Path::new(&b.meta.scenario_file).parent().unwrap_or(Path::new(".")));
     let mut opts = opts.clone();
     if opts.defect.is_none() {
         opts.defect = b.meta.defect.clone();
@@ -83,7 +86,8 @@ pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteRepor
 }
 
 async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
-    let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc();
+    let started_at = now.replace_nanosecond(0).unwrap_or(now).format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let t0 = std::time::Instant::now();
     std::fs::create_dir_all(&opts.out).map_err(|e| RunnerError::Io { path: opts.out.clone(), source: e })?;
     // Everything is validated before the first stack starts: a bad scenario costs no time.
@@ -107,6 +111,7 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
         };
         let kind = opts.backend.unwrap_or(job.scenario.infra.backend);
         check_backend_supports(kind, &plan)?;
+        crate::compare::CompareSetup::load(&job.scenario, job.seed)?; // [compare] files readable before any stack starts
         prepared.push((job.file, job.scenario, job.seed, workload, plan, kind));
     }
     // Runs needing the same broker count go together, so each stack starts once.
@@ -153,10 +158,24 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
         let mut service_logs = Vec::new();
         if let Some((_, inf)) = &infra {
             inf.reset_proxies();
-            let input = RunInput { scenario: &scenario, seed, defect: defect.clone(), workload: &workload, plan: &plan, log_dir: run_dir.join("logs"), progress: opts.progress };
+            // [compare] baseline = true (compare.rs): the same seed without faults first, on this stack.
+            let (baseline, baseline_error) = match crate::compare::run_baseline(inf, &scenario, seed, defect.clone(), &workload, &run_dir, opts.progress).await {
+                Ok(b) => (b, None),
+                Err(e) => (None, Some(e)),
+            };
+            let input = RunInput { scenario: &scenario, seed, defect: defect.clone(), workload: &workload, plan: &plan, log_dir: run_dir.join("logs"), progress: opts.progress, baseline: baseline.as_ref() };
             let limit = Duration::from_secs(scenario.time_limit_s + 120);
-            match tokio::time::timeout(limit, run(inf, &input)).await {
+            let result = match baseline_error {
+                Some(e) => Ok(Err(e)),
+                None => tokio::time::timeout(limit, run(inf, &input)).await,
+            };
+            match result {
                 Ok(Ok(outcome)) => {
+                    if let Some(live) = &outcome.comparison {
+                        if let Err(e) = crate::compare::write_outputs(live, baseline.as_ref(), &run_dir.join(crate::compare::DIR)) {
+                            eprintln!("  could not write the model comparison: {e}");
+                        }
+                    }
                     report.verdict = if outcome.checks.iter().any(|c| c.status == faultline_report::CheckStatus::Fail) { Verdict::Fail } else { Verdict::Pass };
                     report.checks = outcome.checks;
                     report.faults = outcome.faults;

@@ -69,6 +69,19 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
     if !(1..=16).contains(&s.pipeline.workers) {
         return bad("pipeline.workers", format!("{} is outside 1..=16", s.pipeline.workers));
     }
+    if s.compare.is_some() {
+        let missing: Vec<&str> = [("pipeline.champion", &s.pipeline.champion), ("pipeline.challenger", &s.pipeline.challenger)]
+            .into_iter()
+            .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            return bad(
+                "compare",
+                format!("needs model files in {} (the comparison reads their versions and thresholds); e.g. champion = \"../golden/models/champion.json\"", missing.join(" and ")),
+            );
+        }
+    }
     if let Some(k) = s.pipeline.env.keys().find(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
         return bad("pipeline.env", format!("`{k}` is not an environment variable name (letters, digits, _)"));
     }
@@ -125,6 +138,10 @@ pub fn locate(text: &str, field: &str) -> Option<usize> {
         }
         if current == table {
             header_line = Some(i + 1);
+        }
+        // A whole table named at the top level, e.g. `compare`: its header.
+        if table.is_empty() && current == key {
+            return Some(i + 1);
         }
     }
     // A top-level key, or a table header (e.g. `faults[1]` itself).
@@ -184,6 +201,48 @@ mod tests {
         let e = parse("[pipeline]\nworkers = \"two\"\n", "p.toml").unwrap_err();
         assert_eq!(e.line, Some(2));
         assert!(e.message.contains("invalid type"), "{}", e.message);
+    }
+
+    const COMPARE: &str = "description = \"x\"\n\n[pipeline]\nchampion = \"../golden/models/champion.json\"\nchallenger = \"../golden/models/challenger.onnx\"\n\n[compare]\npolicy = \"../golden/models/policy.toml\"\nseed = 9\n";
+
+    #[test]
+    fn a_compare_block_parses_with_defaults_and_resolves_paths_from_the_file() {
+        let mut s = parse(COMPARE, "scenarios/c.toml").unwrap();
+        let c = s.compare.clone().unwrap();
+        assert_eq!((c.policy.as_deref(), c.seed, c.baseline), (Some("../golden/models/policy.toml"), Some(9), true));
+        s.resolve_paths(Path::new("/repo/scenarios"));
+        assert_eq!(s.pipeline.champion.as_deref(), Some("/repo/scenarios/../golden/models/champion.json"));
+        assert_eq!(s.compare.as_ref().unwrap().policy.as_deref(), Some("/repo/scenarios/../golden/models/policy.toml"));
+        let mut absolute = parse(&COMPARE.replace("../golden/models/champion.json", "/m/champion.json"), "c.toml").unwrap();
+        absolute.resolve_paths(Path::new("/elsewhere"));
+        assert_eq!(absolute.pipeline.champion.as_deref(), Some("/m/champion.json"));
+    }
+
+    #[test]
+    fn a_typo_in_the_compare_block_names_its_line_and_the_fields() {
+        let e = parse(&COMPARE.replace("seed = 9", "baseline = true\nbasline = false"), "c.toml").unwrap_err();
+        assert_eq!(e.line, Some(10));
+        assert!(e.message.contains("unknown field `basline`") && e.message.contains("`baseline`"), "{}", e.message);
+    }
+
+    #[test]
+    fn compare_without_model_files_points_at_the_block() {
+        let e = parse("description = \"x\"\n\n[compare]\nbaseline = false\n", "c.toml").unwrap_err();
+        assert_eq!((e.field.as_str(), e.line), ("compare", Some(3)));
+        assert!(e.message.contains("pipeline.champion and pipeline.challenger"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_fault_free_baseline_drops_every_fault_and_keeps_the_rest() {
+        let text = format!("{COMPARE}\n[[faults]]\nkind = \"kill_worker\"\nat_ms = 1\n\n[random]\ncount = 2\n\n[[random.faults]]\nkind = \"pause_worker\"\n");
+        let s = parse(&text, "c.toml").unwrap();
+        let clean = s.fault_free_baseline().unwrap();
+        assert!(clean.faults.is_empty() && clean.random.is_none());
+        assert_eq!(clean.compare.as_ref().map(|c| c.baseline), Some(false));
+        assert_eq!((clean.workload.clone(), clean.pipeline.clone()), (s.workload.clone(), s.pipeline.clone()));
+        assert!(plan(&clean, 5).unwrap().is_empty());
+        assert!(clean.fault_free_baseline().is_none(), "a baseline has no baseline of its own");
+        assert!(parse("", "e.toml").unwrap().fault_free_baseline().is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! file is a valid scenario (2 workers, 1,000 clean events, no faults, every built-in check).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use faultline_infra::BackendKind;
 use faultline_oracle::DataCheck;
@@ -36,6 +37,8 @@ pub struct Scenario {
     pub random: Option<RandomFaults>,
     /// What to check beyond the built-in exactly-once checks.
     pub checks: ChecksSection,
+    /// Compare the champion and challenger models from what the pipeline wrote. Default: absent.
+    pub compare: Option<CompareSection>,
 }
 
 impl Default for Scenario {
@@ -51,6 +54,7 @@ impl Default for Scenario {
             faults: Vec::new(),
             random: None,
             checks: ChecksSection::default(),
+            compare: None,
         }
     }
 }
@@ -92,9 +96,12 @@ pub struct PipelineSection {
     /// Start the account-profile service double (wiremock) and pass `FAULTLINE_ENRICH_URL`.
     /// Default true.
     pub enrichment: bool,
-    /// Champion model file given to the workers (`FAULTLINE_CHAMPION_MODEL`). Default: built in.
+    /// Champion model file given to the workers (`FAULTLINE_CHAMPION_MODEL`): a JSON scorecard, an
+    /// `.onnx` file with its `.onnx.json` sidecar, or an HTTP model (see harness/models). A relative
+    /// path is taken from the scenario file's directory. Default: the pipeline's built-in scorecard.
     pub champion: Option<String>,
-    /// Challenger model file scored in shadow (`FAULTLINE_CHALLENGER_MODEL`). Default: built in.
+    /// Challenger model file scored in shadow (`FAULTLINE_CHALLENGER_MODEL`); same formats and path
+    /// rule as `champion`. Default: the pipeline's built-in challenger.
     pub challenger: Option<String>,
 }
 
@@ -151,4 +158,65 @@ pub struct ChecksSection {
     /// Declarative data checks (`not_null`, `unique`, `accepted_values`, `row_count`,
     /// `freshness`, `custom_sql`), each with a severity.
     pub data: Vec<DataCheck>,
+}
+
+/// `[compare]`: champion/challenger comparison through the pipeline. The workers score every
+/// transaction with both `pipeline.champion` and `pipeline.challenger` (both required); after the
+/// run the harness reads the scores from `transactions`, joins each transaction's documented label
+/// (`faultline_models::generate::true_label` of the event and the profile the enrichment double
+/// serves), and compares the models with faultline-models' metrics, bootstrap, McNemar and policy.
+/// Check `model_comparison` reports the verdict; with `baseline`, check `model_comparison_agrees`
+/// fails when faults changed what landed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompareSection {
+    /// Promotion policy TOML (e.g. `../golden/models/policy.toml`); a relative path is taken from
+    /// the scenario file's directory. Default: every metric gated on a positive change, with
+    /// faultline-models' default sample minimum, confidence and resamples.
+    pub policy: Option<String>,
+    /// Seed of the paired bootstrap. Default: the run's seed.
+    pub seed: Option<u64>,
+    /// Before the faulted run, run the same scenario and seed with every fault (fixed and random)
+    /// removed on the same stack, and require the comparison under faults to equal it, row by row
+    /// (check `model_comparison_agrees`). A difference is a pipeline defect, not a model
+    /// difference. Default true.
+    pub baseline: bool,
+}
+
+impl Default for CompareSection {
+    fn default() -> Self {
+        Self { policy: None, seed: None, baseline: true }
+    }
+}
+
+impl Scenario {
+    /// Makes the relative model and policy paths (`pipeline.champion`, `pipeline.challenger`,
+    /// `compare.policy`) absolute paths under `dir`, the directory of the scenario file, so a
+    /// scenario runs the same from any working directory and workers get paths they can open.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        // `Path::new("s.toml").parent()` is the empty path, which `absolute` refuses.
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let resolve = |p: &mut String| {
+            if !p.is_empty() && Path::new(p.as_str()).is_relative() {
+                *p = dir.join(p.as_str()).display().to_string();
+            }
+        };
+        self.pipeline.champion.iter_mut().for_each(resolve);
+        self.pipeline.challenger.iter_mut().for_each(resolve);
+        if let Some(c) = &mut self.compare {
+            c.policy.iter_mut().for_each(resolve);
+        }
+    }
+
+    /// The fault-free twin of this scenario for `[compare] baseline = true`: the same everything,
+    /// without `faults` and `random`, and without a baseline of its own. `None` when not asked for.
+    pub fn fault_free_baseline(&self) -> Option<Scenario> {
+        let compare = self.compare.as_ref().filter(|c| c.baseline)?;
+        let mut clean = self.clone();
+        clean.faults.clear();
+        clean.random = None;
+        clean.compare = Some(CompareSection { baseline: false, ..compare.clone() });
+        Some(clean)
+    }
 }
