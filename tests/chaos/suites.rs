@@ -29,6 +29,27 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
     }
 }
 
+/// Each run's normalized end state and report summary match `golden/snapshots/<scenario>.snap`:
+/// the same on every backend, since both depend only on the scenario and its seed. CI runs with
+/// `INSTA_UPDATE=no`; review changes locally with `cargo insta review` (see golden/README.md).
+fn assert_golden(suite: &SuiteReport) {
+    for r in &suite.runs {
+        let summary = serde_json::json!({
+            "scenario": r.scenario,
+            "seed": r.seed,
+            "verdict": r.verdict,
+            "produced": r.stats.produced,
+            "workload_digest": r.stats.workload_digest,
+            "checks": r.checks.iter().map(|c| (c.name.clone(), c.status)).collect::<std::collections::BTreeMap<_, _>>(),
+            "faults": r.faults.iter().map(|f| f.id.clone()).collect::<Vec<_>>(),
+            "end_state": r.end_state,
+        });
+        insta::with_settings!({ snapshot_path => crate::repo().join("golden/snapshots"), prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(r.scenario.clone(), serde_json::to_string_pretty(&summary).unwrap());
+        });
+    }
+}
+
 /// report.json, junit.xml and report.html exist and agree with the suite.
 fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
@@ -58,6 +79,9 @@ async fn smoke_on(backend: BackendKind) {
     let suite = run_suite(&crate::options("scenarios/smoke", backend, out.path())).await.unwrap();
     assert_all_passed(&suite, 5);
     assert_reports_written(&suite, out.path());
+    if backend == BackendKind::Processes {
+        assert_golden(&suite);
+    }
     // Passing runs leave no bundle behind.
     assert!(suite.runs.iter().all(|r| r.bundle.is_none()));
 }

@@ -121,8 +121,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
         .context("create the Kafka consumer")?;
     consumer.subscribe(&[&cfg.input_topic]).context("subscribe")?;
 
-    let mut pg = connect_pg(&cfg, &stop)?;
-    ensure_schema(&mut pg, &cfg.schema).context("create the ledger schema")?;
+    let mut pg = connect_with_schema(&cfg, &stop)?;
     let mut dlq = DeadLetters::new(&cfg.bootstrap, &cfg.dlq_topic)?;
     let mut processor = Processor::from_config(&cfg)?;
     let mut alert = DlqAlert::new(cfg.alert_webhook.clone(), cfg.alert_dlq_ratio, &cfg.input_topic, &cfg.worker_id);
@@ -356,6 +355,33 @@ fn ranges_of(buffer: &[ProcessedRecord], owned: &BTreeMap<i32, Position>) -> Vec
             Range { partition: p, from, to: hi + 1 }
         })
         .collect()
+}
+
+/// Connects and creates the ledger schema, starting over when the connection is lost meanwhile (a
+/// restarted or terminated backend at start-up is no reason to exit). SQL errors still fail.
+fn connect_with_schema(cfg: &Config, stop: &AtomicBool) -> Result<postgres::Client> {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        let mut pg = connect_pg(cfg, stop)?;
+        match ensure_schema(&mut pg, &cfg.schema) {
+            Ok(()) => return Ok(pg),
+            Err(e) if connection_lost(&pg, &e) && !stop.load(Ordering::SeqCst) => {
+                tracing::warn!("lost the postgres connection while creating the schema ({e}); retrying in {wait:?}");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e).context("create the ledger schema"),
+        }
+    }
+}
+
+/// True when an error means the connection went away (closed, or its backend terminated or shut
+/// down), as opposed to a problem with the SQL.
+fn connection_lost(pg: &postgres::Client, e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    pg.is_closed()
+        || e.is_closed()
+        || e.code().is_some_and(|c| [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(c))
 }
 
 fn connect_pg(cfg: &Config, stop: &AtomicBool) -> Result<postgres::Client> {

@@ -77,6 +77,7 @@ fn passing_run() -> RunReport {
         repro: "faultline run scenarios/smoke/steady-state.toml --seed 7 --backend processes"
             .into(),
         bundle: None,
+        end_state: None,
     }
 }
 
@@ -151,6 +152,7 @@ fn failing_run() -> RunReport {
         stats: RunStats { produced: PRODUCED, committed: PRODUCED, dlq: 96, duration_ms: 69_000, workload_digest: digest('4') },
         repro: "faultline run scenarios/smoke/broker-restart.toml --seed 42 --backend processes --defect commit-before-write".into(),
         bundle: Some("out/bundles/broker-restart-42".into()),
+        end_state: None,
     }
 }
 

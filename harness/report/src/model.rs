@@ -46,6 +46,10 @@ pub struct RunReport {
     pub repro: String,
     /// Where the failure bundle was written (failed or errored runs only).
     pub bundle: Option<String>,
+    /// The normalized summary of what the pipeline left in Postgres (row counts, balance sums,
+    /// quarantine by reason, next offsets): what golden snapshots pin. Absent when the run errored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_state: Option<serde_json::Value>,
 }
 
 /// The outcome of a run.

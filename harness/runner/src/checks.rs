@@ -35,13 +35,13 @@ fn result(name: &str, status: CheckStatus, detail: String, rows: Vec<Map<String,
     CheckResult { name: name.into(), status, detail, failing_rows: rows.into_iter().take(MAX_ROWS).collect(), failing_total }
 }
 
-/// The oracle's checks, one result each.
-pub async fn oracle(ci: &CheckInput<'_>) -> Result<Vec<CheckResult>> {
+/// The oracle's checks, one result each, and the normalized summary of the end state.
+pub async fn oracle(ci: &CheckInput<'_>) -> Result<(Vec<CheckResult>, Value)> {
     let client = ci.pg.connect().await?;
     let state = faultline_oracle::read_end_state(&client, &ci.names.schema, &ci.names.topic).await?;
     let report = faultline_oracle::check(ci.workload, &ci.produced.placement, ci.high_watermarks, &state);
     let by_position: BTreeMap<(i32, i64), u64> = ci.produced.placement.iter().map(|(seq, pos)| (*pos, *seq)).collect();
-    Ok(report
+    let checks = report
         .checks
         .iter()
         .map(|c| {
@@ -50,7 +50,8 @@ pub async fn oracle(ci: &CheckInput<'_>) -> Result<Vec<CheckResult>> {
             r.failing_total = c.anomalies.len() as u64;
             r
         })
-        .collect())
+        .collect();
+    Ok((checks, faultline_oracle::normalize_summary(&state)))
 }
 
 /// One anomaly as a report row, with the faults active when its record was sent.

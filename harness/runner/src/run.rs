@@ -48,6 +48,8 @@ pub struct RunOutcome {
     pub worker_logs: Vec<PathBuf>,
     /// `[compare]`: the models compared from what landed.
     pub comparison: Option<crate::compare::LiveComparison>,
+    /// The oracle's normalized summary of the end state (for golden snapshots).
+    pub end_state: serde_json::Value,
 }
 
 /// Runs the scenario on `infra`. Errors mean the run could not finish; failed checks are in the outcome.
@@ -139,7 +141,8 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         high_watermarks: &caught_up.high_watermarks,
         events: &events,
     };
-    checks.extend(checks::oracle(&ci).await?);
+    let (oracle_checks, end_state) = checks::oracle(&ci).await?;
+    checks.extend(oracle_checks);
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
     if s.checks.replay {
         checks.push(checks::replay(&ci, &worker_spec(infra, input, &names, profiles.as_deref())?).await?);
@@ -163,7 +166,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         workload_digest: input.workload.digest(),
     };
     let samples = samples.into_inner().expect("samples");
-    Ok(RunOutcome { checks, faults: events, stats, samples, names, produced, worker_logs, comparison })
+    Ok(RunOutcome { checks, faults: events, stats, samples, names, produced, worker_logs, comparison, end_state })
 }
 
 /// The environment of every worker: the process contract's variables plus the scenario's extras.

@@ -140,6 +140,7 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
             samples: Vec::new(),
             repro,
             bundle: None,
+            end_state: None,
         };
         // Reuse the stack when the broker count matches; start a fresh one otherwise.
         let reuse = matches!(&infra, Some((k, inf)) if *k == kind && inf.brokers == scenario.infra.brokers);
@@ -181,6 +182,7 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
                     report.faults = outcome.faults;
                     report.stats = outcome.stats;
                     report.samples = outcome.samples;
+                    report.end_state = Some(outcome.end_state);
                 }
                 Ok(Err(e)) => report.error = Some(e.to_string()),
                 Err(_) => report.error = Some(RunnerError::TimeLimit { limit_s: scenario.time_limit_s, during: "running".into() }.to_string()),
