@@ -86,10 +86,19 @@ pub fn env_var_for(key: &str) -> String {
     out
 }
 
-/// A random KRaft cluster id: 16 bytes, URL-safe base64 without padding (22 characters).
+/// A random KRaft cluster id: 16 bytes, URL-safe base64 without padding (22 characters), never
+/// starting with `-` (as Kafka's own ids): `kafka-storage format -t -xyz…` would read it as an option.
 pub fn new_cluster_id() -> String {
+    loop {
+        let id = encode_cluster_id(rand::random());
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
+fn encode_cluster_id(bytes: [u8; 16]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes: [u8; 16] = rand::random();
     let mut bits = 0u32;
     let mut nbits = 0;
     let mut out = String::with_capacity(22);
@@ -110,6 +119,17 @@ pub fn new_cluster_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_ids_never_start_with_a_dash() {
+        // 0xF8 encodes to `-` (62) in the first six bits.
+        assert!(encode_cluster_id([0xF8; 16]).starts_with('-'));
+        for _ in 0..2000 {
+            let id = new_cluster_id();
+            assert_eq!(id.len(), 22);
+            assert!(!id.starts_with('-'), "{id}");
+        }
+    }
 
     fn addrs(id: u32) -> BrokerAddrs {
         BrokerAddrs {

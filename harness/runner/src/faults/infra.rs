@@ -111,8 +111,20 @@ pub struct TerminateBackends;
 #[async_trait]
 impl Fault for TerminateBackends {
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
-        let n = env.stack.terminate_postgres_backends().await?;
-        Ok(format!("postgres ({n} backends)"))
+        // Right after a Postgres restart the query can fail while the server settles; try again
+        // briefly rather than skip the fault.
+        let mut attempt = 0;
+        loop {
+            match env.stack.terminate_postgres_backends().await {
+                Ok(n) => return Ok(format!("postgres ({n} backends)")),
+                Err(e) if attempt < 10 => {
+                    tracing::info!(error = ?e, "terminate_pg_backends failed; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     async fn heal(&mut self, _env: &FaultEnv<'_>) -> Result<()> {
         Ok(())
