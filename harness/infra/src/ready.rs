@@ -55,6 +55,29 @@ pub async fn wait_for_kafka(
     })
 }
 
+/// Waits until the log file at `log` contains `line`: the readiness signal for a broker whose
+/// advertised address is not wired yet (a metadata probe would follow that address and hang).
+pub async fn wait_for_log_line(
+    service: &str,
+    log: &std::path::Path,
+    line: &str,
+    timeout: Duration,
+    log_tail: impl Fn() -> String,
+) -> Result<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if std::fs::read_to_string(log).is_ok_and(|text| text.contains(line)) {
+            return Ok(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(InfraError::NotReady {
+        service: format!("{service} (no \"{line}\" in {})", log.display()),
+        waited_ms: start.elapsed().as_millis(),
+        log_tail: log_tail(),
+    })
+}
+
 /// Waits until `SELECT 1` succeeds.
 pub async fn wait_for_postgres(pg: &PgConfig, timeout: Duration, log_tail: impl Fn() -> String) -> Result<Duration> {
     let start = Instant::now();

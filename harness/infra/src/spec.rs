@@ -65,6 +65,9 @@ pub struct StackSpec {
     pub brokers: u32,
     /// Per broker (index = broker id - 1), the `host:port` clients are told to use instead of the
     /// broker's own listener, e.g. a fault proxy in front of it. `None` keeps the broker's address.
+    /// With any override, `start` returns once every broker has started, without a metadata probe
+    /// (clients follow advertised addresses, which are not wired yet): wire them, then call
+    /// [`crate::ready::wait_for_kafka`] on `bootstrap_servers()`.
     pub advertised: Vec<Option<String>>,
     /// A label for names (topics, containers, temp dirs) so concurrent runs never collide.
     pub run_id: String,

@@ -58,9 +58,11 @@ impl ConsumerContext for LedgerContext {
                 if let Err(e) = consumer.assign(tpl) {
                     tracing::error!("assign failed: {e}");
                 }
+                tracing::info!(partitions = ?parts, "assigned");
                 self.changes.lock().expect("changes lock").push(Change::Assigned(parts));
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                tracing::info!(partitions = ?parts, "revoked");
                 self.changes.lock().expect("changes lock").push(Change::Revoked(parts));
                 let _ = consumer.unassign();
             }
@@ -84,10 +86,15 @@ fn read_stored(url: &str, schema: &str, topic: &str) -> Result<BTreeMap<i32, i64
 /// Where each owned partition stands.
 #[derive(Debug, Clone, Copy)]
 struct Position {
-    /// The stored next offset the next batch commits from (`None`: no row yet).
+    /// The stored next offset the next batch commits from (the partition's first offset when no row
+    /// is stored yet; `None` until the stored offsets are read).
     committed: Option<i64>,
-    /// The next offset expected from the stream; older records are stale and skipped.
+    /// The next offset expected from the stream; older records are stale and skipped, and a newer
+    /// one means the stream skipped records (a seek that did not take), so the partition re-seeks.
     cursor: Option<i64>,
+    /// The offset a skip landed on last time: seen again right after a re-seek, the log itself has
+    /// no records in between (compaction, transaction markers), and it is accepted.
+    skipped_to: Option<i64>,
 }
 
 /// Runs the worker until SIGTERM (stream mode) or until caught up (batch mode).
@@ -167,6 +174,17 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                     if pos.cursor.is_some_and(|c| m.offset() < c) {
                         continue; // fetched before a seek: already handled or about to be re-read
                     }
+                    if let Some(c) = pos.cursor.filter(|c| m.offset() > *c && !ignore_revocation) {
+                        if pos.skipped_to != Some(m.offset()) {
+                            // Committing from here would leave offsets c..m.offset() unprocessed.
+                            tracing::warn!(partition = p, expected = c, got = m.offset(), "the stream skipped offsets; re-seeking to the stored offset");
+                            pos.skipped_to = Some(m.offset());
+                            resync.insert(p);
+                            continue;
+                        }
+                        tracing::info!(partition = p, from = c, to = m.offset(), "offsets absent from the log itself; continuing");
+                    }
+                    pos.skipped_to = None;
                     pos.cursor = Some(m.offset() + 1);
                     metrics.records_in.inc();
                     if let Some(ts) = m.timestamp().to_millis() {
@@ -235,6 +253,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
         let ranges = ranges_of(&buffer, &owned);
         match commit_batch(&mut pg, &cfg.schema, &lineage, &ranges, &buffer, cfg.defect) {
             Ok(applied) => {
+                tracing::debug!(?ranges, "batch committed");
                 backoff = Duration::from_millis(100);
                 *health.lock().expect("health lock") = None;
                 for r in &ranges {
@@ -300,7 +319,7 @@ fn apply_changes(
         match c {
             Change::Assigned(ps) => {
                 for p in ps {
-                    owned.insert(p, Position { committed: None, cursor: None });
+                    owned.insert(p, Position { committed: None, cursor: None, skipped_to: None });
                     if !ignore_revocation {
                         resync.insert(p);
                     }
@@ -331,10 +350,15 @@ fn seek_to_stored(
     let stored: BTreeMap<i32, i64> = stored_offsets(pg, &cfg.schema, &cfg.input_topic)?.into_iter().collect();
     for p in parts {
         let Some(pos) = owned.get_mut(p) else { continue };
-        let target = stored.get(p).copied();
-        let off = target.map_or(Offset::Beginning, Offset::Offset);
-        consumer.seek(&cfg.input_topic, *p, off, Duration::from_secs(10)).with_context(|| format!("seek partition {p}"))?;
-        *pos = Position { committed: target, cursor: target };
+        // No stored offset: the partition starts at its first record, by number, so the first batch
+        // must start there too (a logical "beginning" would let any offset through).
+        let target = match stored.get(p) {
+            Some(o) => *o,
+            None => consumer.fetch_watermarks(&cfg.input_topic, *p, Duration::from_secs(10)).with_context(|| format!("watermarks of partition {p}"))?.0,
+        };
+        consumer.seek(&cfg.input_topic, *p, Offset::Offset(target), Duration::from_secs(10)).with_context(|| format!("seek partition {p}"))?;
+        tracing::info!(partition = p, offset = target, stored = stored.contains_key(p), "seeked to the stored offset");
+        *pos = Position { committed: Some(target), cursor: Some(target), skipped_to: pos.skipped_to };
     }
     Ok(())
 }

@@ -188,7 +188,8 @@ fn worker_spec(infra: &Infra, input: &RunInput<'_>, names: &Names, profiles: Opt
     set("FAULTLINE_POSTGRES_URL", infra.pipeline_pg().url_with_password());
     set("FAULTLINE_PG_SCHEMA", names.schema.clone());
     set("FAULTLINE_RUN_ID", names.run_id.clone());
-    set("FAULTLINE_LOG", "warn".into());
+    // Info: a failure bundle then tells each worker's assignments, seeks and retries.
+    set("FAULTLINE_LOG", "info".into());
     if let Some(p) = profiles {
         set("FAULTLINE_ENRICH_URL", p.uri());
     }

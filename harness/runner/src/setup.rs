@@ -130,6 +130,17 @@ pub async fn start(kind: BackendKind, brokers: u32, seed: u64) -> Result<Infra> 
         let pg = stack.postgres();
         p.set_upstream(&format!("{}:{}", pg.host, pg.port));
     }
+    if !kafka_proxies.is_empty() {
+        // The backend could not probe metadata before the proxies were wired; probe the whole path.
+        faultline_infra::ready::wait_for_kafka(
+            "kafka through the fault proxies",
+            &stack.bootstrap_servers(),
+            brokers as usize,
+            faultline_infra::stack::READY_TIMEOUT,
+            String::new,
+        )
+        .await?;
+    }
     Ok(Infra { stack, kafka_proxies, postgres_proxy, brokers })
 }
 

@@ -10,6 +10,9 @@ use crate::error::{InfraError, IoContext, Result};
 use crate::kafka_config::{broker_properties, render_properties, BrokerAddrs};
 use crate::reaper::{tail_file, ManagedChild};
 
+/// What a broker logs once it serves clients.
+pub(super) const BROKER_STARTED: &str = "Kafka Server started";
+
 /// A broker: its config and data live in `dir`; the process may be stopped and started again.
 pub(super) struct LocalBroker {
     pub addrs: BrokerAddrs,
@@ -94,6 +97,10 @@ impl LocalBroker {
                 log_tail: String::new(),
             }),
         }
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
     }
 
     pub fn log_tail(&self, n: usize) -> String {

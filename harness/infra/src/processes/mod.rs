@@ -21,7 +21,7 @@ use crate::ports::free_ports;
 use crate::reaper::ManagedDir;
 use crate::spec::StackSpec;
 use crate::stack::{BrokerId, Stack, READY_TIMEOUT};
-use kafka::LocalBroker;
+use kafka::{LocalBroker, BROKER_STARTED};
 use postgres::LocalPostgres;
 
 /// Starts stacks as local processes.
@@ -89,10 +89,21 @@ impl Backend for ProcessesBackend {
         let postgres = Arc::new(pg_task.await.map_err(join_err)??);
 
         let stack = ProcessStack { brokers, postgres, _dir: dir };
-        // Ready means: metadata through the advertised bootstrap lists all brokers, and a query works.
-        // With an advertised proxy override the proxy may not run yet, so probe the direct listeners.
-        let direct: Vec<String> = stack.brokers.iter().map(|b| b.addrs.client_bind.clone()).collect();
-        crate::ready::wait_for_kafka("kafka", &direct.join(","), n, READY_TIMEOUT, || stack.brokers_log_tail()).await?;
+        // Ready means: metadata lists all brokers, and a query works. With an advertised override,
+        // whatever listens there (a fault proxy) is wired only after this returns, and librdkafka
+        // follows advertised addresses even when bootstrapped on a direct listener, so a metadata
+        // probe could hang on it; there the broker's own "started" line is the signal, and the
+        // caller probes through the advertised addresses once they are wired (see `StackSpec`).
+        if spec.advertised.iter().all(Option::is_none) {
+            let direct: Vec<String> = stack.brokers.iter().map(|b| b.addrs.client_bind.clone()).collect();
+            crate::ready::wait_for_kafka("kafka", &direct.join(","), n, READY_TIMEOUT, || stack.brokers_log_tail()).await?;
+        } else {
+            for b in &stack.brokers {
+                let service = format!("kafka broker {}", b.addrs.id);
+                crate::ready::wait_for_log_line(&service, b.log_path(), BROKER_STARTED, READY_TIMEOUT, || stack.brokers_log_tail())
+                    .await?;
+            }
+        }
         crate::ready::wait_for_postgres(stack.postgres(), READY_TIMEOUT, || stack.postgres.log_tail()).await?;
         tracing::info!(elapsed_ms = t0.elapsed().as_millis() as u64, brokers = n, "processes stack ready");
         Ok(Box::new(stack))
