@@ -292,7 +292,7 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                 resync.extend(ranges.iter().map(|r| r.partition));
             }
             Err(SinkError::Postgres(e)) => {
-                tracing::warn!("postgres error, batch rolled back: {e}");
+                tracing::warn!("postgres error, batch not confirmed (rolled back, or committed in doubt: the stored offsets tell): {e}");
                 *health.lock().expect("health lock") = Some(format!("postgres: {e}"));
                 resync.extend(ranges.iter().map(|r| r.partition));
                 std::thread::sleep(backoff);

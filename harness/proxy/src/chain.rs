@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha20Rng;
 
+use crate::pg_wire::CommitWatch;
 use crate::rng::{self, Concern};
 use crate::{Direction, Toxic, ToxicId, ToxicKind};
 
@@ -83,6 +84,10 @@ enum State {
     },
     LimitData {
         remaining: u64,
+    },
+    CommitInDoubt {
+        watch: CommitWatch,
+        cut: bool,
     },
 }
 
@@ -183,6 +188,10 @@ impl State {
                 last: None,
             },
             ToxicKind::LimitData { bytes } => State::LimitData { remaining: bytes },
+            ToxicKind::CommitInDoubt => State::CommitInDoubt {
+                watch: CommitWatch::default(),
+                cut: false,
+            },
         }
     }
 
@@ -283,6 +292,23 @@ impl State {
                         out: Out::Data(data),
                     });
                     if *remaining == 0 {
+                        out.push(Timed {
+                            at,
+                            out: Out::Close,
+                        });
+                    }
+                }
+                (State::CommitInDoubt { cut: true, .. }, _) => {}
+                (State::CommitInDoubt { watch, cut }, Out::Data(data)) => {
+                    let seen = watch.feed(&data);
+                    if !seen.pass.is_empty() {
+                        out.push(Timed {
+                            at,
+                            out: Out::Data(seen.pass),
+                        });
+                    }
+                    if seen.commit {
+                        *cut = true;
                         out.push(Timed {
                             at,
                             out: Out::Close,

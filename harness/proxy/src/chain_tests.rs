@@ -295,3 +295,30 @@ fn timers_count_from_when_the_toxic_starts() {
         Some((t0 + Duration::from_millis(500), End::Close))
     );
 }
+
+#[test]
+fn commit_in_doubt_passes_up_to_a_commit_acknowledgement_then_closes_and_drops_the_rest() {
+    let t0 = Instant::now();
+    let msg = |t: u8, body: &[u8]| {
+        let mut m = vec![t];
+        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        m.extend_from_slice(body);
+        m
+    };
+    let toxics = [(
+        ToxicId(1),
+        Toxic::new(ToxicKind::CommitInDoubt).on(Direction::Downstream),
+    )];
+    let mut chain = Chain::default();
+    chain.sync(&toxics, DOWN, t0);
+    let before = [msg(b'C', b"INSERT 0 3\0"), msg(b'Z', b"T")].concat();
+    let commit = [msg(b'C', b"COMMIT\0"), msg(b'Z', b"I")].concat();
+    // The acknowledgement straddles two chunks: its start is held back until the tag is readable.
+    let (a, b) = commit.split_at(8);
+    let first = chain.apply(vec![data(t0, &[before.as_slice(), a].concat())]);
+    assert_eq!(first, vec![data(t0, &before)]);
+    let second = chain.apply(vec![data(t0, b)]);
+    assert_eq!(second, vec![Timed { at: t0, out: Out::Close }]);
+    let later = chain.apply(vec![data(t0, &msg(b'C', b"SELECT 1\0"))]);
+    assert!(later.is_empty(), "bytes after the cut went through: {later:?}");
+}

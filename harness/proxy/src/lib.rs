@@ -10,6 +10,7 @@
 //! - `board`      the proxy's toxic list, shared with every pump, with a wake-up on change.
 //! - [`toxic`]    `Toxic`, `ToxicKind`, `Direction`, `ToxicId`: scenario-file types, validation, description.
 //! - `rng`        the seeded ChaCha20 draws (probability, jitter, slice sizes).
+//! - `pg_wire`    just enough of Postgres' server messages to find a COMMIT's acknowledgement.
 //! - [`error`]    `ProxyError`.
 //!
 //! # Streams and the chain
@@ -36,6 +37,8 @@
 //! - `reset_peer` resets both sockets whatever its direction; its direction only picks whose timer
 //!   and probability count.
 //! - A disabled proxy closes its listening socket, so new clients see "connection refused".
+//! - `commit_in_doubt` is protocol-aware (Postgres, downstream): it closes the connection in place
+//!   of a COMMIT's acknowledgement, the one moment an exactly-once sink must get right.
 
 pub mod error;
 pub mod proxy;
@@ -44,6 +47,7 @@ pub mod toxic;
 mod board;
 mod chain;
 mod conn;
+mod pg_wire;
 mod pump;
 mod rng;
 

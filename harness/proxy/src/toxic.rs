@@ -54,6 +54,10 @@ pub enum ToxicKind {
     },
     /// Passes exactly `bytes` bytes in the direction, then closes the connection.
     LimitData { bytes: u64 },
+    /// PostgreSQL only, downstream: when the server acknowledges a `COMMIT`, closes the connection
+    /// instead of passing the acknowledgement on. The transaction is durable; the client never
+    /// learns it (an in-doubt commit, as when a database or its network dies right after a commit).
+    CommitInDoubt,
 }
 
 /// Which of a connection's two byte streams a toxic affects.
@@ -108,6 +112,7 @@ impl ToxicKind {
             ToxicKind::ResetPeer { .. } => "reset_peer",
             ToxicKind::Slicer { .. } => "slicer",
             ToxicKind::LimitData { .. } => "limit_data",
+            ToxicKind::CommitInDoubt => "commit_in_doubt",
         }
     }
 }
@@ -161,6 +166,7 @@ impl Toxic {
                 format!("slicer {average_size} B ± {size_variation} B, {delay_us} µs apart")
             }
             ToxicKind::LimitData { bytes } => format!("limit_data {bytes} B then close"),
+            ToxicKind::CommitInDoubt => "commit_in_doubt: close instead of acknowledging a COMMIT".to_string(),
         };
         format!("{what}, {}, p={}", self.direction, self.probability)
     }
@@ -200,6 +206,10 @@ impl Toxic {
             ToxicKind::LimitData { bytes: 0 } => invalid(
                 "bytes",
                 "must be > 0; to cut connections at once use reset_peer".into(),
+            ),
+            ToxicKind::CommitInDoubt if self.direction != Direction::Downstream => invalid(
+                "direction",
+                format!("must be downstream (it reads the server's answers), got {}", self.direction),
             ),
             _ => Ok(()),
         }

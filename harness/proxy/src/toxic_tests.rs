@@ -129,4 +129,9 @@ fn validate_names_the_offending_field() {
     );
     assert!(latency.with_probability(0.0).validate().is_ok());
     assert!(Toxic::new(slicer(8, 7)).validate().is_ok());
+    assert_eq!(field_of(Toxic::new(ToxicKind::CommitInDoubt)), "direction");
+    assert!(Toxic::new(ToxicKind::CommitInDoubt)
+        .on(Direction::Downstream)
+        .validate()
+        .is_ok());
 }

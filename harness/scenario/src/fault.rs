@@ -7,13 +7,14 @@ use faultline_proxy::{Direction, Toxic, ToxicKind};
 use serde::{Deserialize, Serialize};
 
 /// Every fault kind, by family.
-pub const KINDS: [&str; 22] = [
+pub const KINDS: [&str; 23] = [
     // process
     "kill_worker", "pause_worker", "restart_worker", "scale_workers",
     // infra
     "kill_broker", "restart_broker", "pause_broker", "kill_postgres", "restart_postgres", "terminate_pg_backends",
     // network (through the fault proxy)
     "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "partition",
+    "commit_in_doubt",
     // the enrichment HTTP service
     "enrichment_outage", "enrichment_latency",
     // aliases kept for readability in schedules
@@ -198,6 +199,7 @@ impl FaultEntry {
             "slicer" => &["target", "direction", "probability", "average_size", "size_variation", "delay_us"],
             "limit_data" => &["target", "direction", "probability", "bytes"],
             "partition" => &["target"],
+            "commit_in_doubt" => &["probability"],
             "enrichment_outage" => &["status"],
             "enrichment_latency" => &["latency_ms"],
             other => return Err(("kind", format!("unknown fault kind `{other}`; expected one of {}", KINDS.join(", ")))),
@@ -266,6 +268,12 @@ impl FaultEntry {
             })?,
             "limit_data" => toxic(ToxicKind::LimitData { bytes: need("bytes", self.bytes)? })?,
             "partition" => FaultAction::Partition { target: target()? },
+            // Postgres' answers are read for the commit acknowledgement: always that target and stream.
+            "commit_in_doubt" => {
+                let toxic = Toxic { kind: ToxicKind::CommitInDoubt, direction: Direction::Downstream, probability: self.probability.unwrap_or(1.0) };
+                toxic.validate().map_err(|e| ("probability", e.to_string()))?;
+                FaultAction::Network { target: NetTarget::Postgres, toxic }
+            }
             "enrichment_outage" => match self.status.unwrap_or(503) {
                 s @ 400..=599 => FaultAction::EnrichmentOutage { status: s },
                 s => return Err(("status", format!("{s} is not an error status; expected 400..=599"))),
@@ -311,6 +319,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        match entry("commit_in_doubt").action().unwrap() {
+            FaultAction::Network { target: NetTarget::Postgres, toxic } => {
+                assert_eq!((toxic.kind, toxic.direction), (ToxicKind::CommitInDoubt, Direction::Downstream));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = FaultEntry { target: Some("kafka".into()), ..entry("commit_in_doubt") };
+        assert_eq!(e.action().unwrap_err(), ("target", "does not apply to kind `commit_in_doubt`; it takes probability".into()));
         let e = FaultEntry { target: Some("kafka-9".into()), ..entry("partition") };
         assert!(e.action().unwrap_err().1.contains("expected kafka, kafka-1..kafka-3 or postgres"));
     }
