@@ -77,11 +77,9 @@ fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
 async fn smoke_on(backend: BackendKind) {
     let out = tempfile::tempdir().unwrap();
     let suite = run_suite(&crate::options("scenarios/smoke", backend, out.path())).await.unwrap();
-    assert_all_passed(&suite, 5);
+    assert_all_passed(&suite, 6);
     assert_reports_written(&suite, out.path());
-    if backend == BackendKind::Processes {
-        assert_golden(&suite);
-    }
+    assert_golden(&suite);
     // Passing runs leave no bundle behind.
     assert!(suite.runs.iter().all(|r| r.bundle.is_none()));
 }
@@ -103,6 +101,7 @@ async fn every_shipped_scenario_passes_on_processes() {
     let out = tempfile::tempdir().unwrap();
     let suite = run_suite(&crate::options("scenarios", BackendKind::Processes, out.path())).await.unwrap();
     assert_all_passed(&suite, 13);
+    assert_golden(&suite);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -113,4 +112,5 @@ async fn every_shipped_scenario_passes_on_containers() {
     let out = tempfile::tempdir().unwrap();
     let suite = run_suite(&crate::options("scenarios", BackendKind::Containers, out.path())).await.unwrap();
     assert_all_passed(&suite, 13);
+    assert_golden(&suite);
 }
