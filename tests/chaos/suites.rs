@@ -77,7 +77,7 @@ fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
 async fn smoke_on(backend: BackendKind) {
     let out = tempfile::tempdir().unwrap();
     let suite = run_suite(&crate::options("scenarios/smoke", backend, out.path())).await.unwrap();
-    assert_all_passed(&suite, 6);
+    assert_all_passed(&suite, 7);
     assert_reports_written(&suite, out.path());
     assert_golden(&suite);
     // Passing runs leave no bundle behind.
