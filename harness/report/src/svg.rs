@@ -122,10 +122,18 @@ pub fn fault_timeline(run: &RunReport, axis: &TimeAxis, colours: &FaultColours) 
         ));
     }
     s.push_str(&axis.grid(top, bottom));
-    for f in &run.faults {
+    for (i, f) in run.faults.iter().enumerate() {
         let lane = lanes.iter().position(|l| *l == f.target).unwrap_or(0);
         let mid = top + LANE * lane as f64 + LANE / 2.0;
-        s.push_str(&timeline_mark(f, mid, axis, colours.of(&f.kind)));
+        // A label beside its mark may run up to the next mark in the same lane, no further.
+        let next = run
+            .faults
+            .iter()
+            .enumerate()
+            .filter(|(j, g)| *j != i && g.target == f.target && (g.start_ms, *j) > (f.start_ms, i))
+            .map(|(_, g)| axis.x(g.start_ms))
+            .fold(WIDTH, f64::min);
+        s.push_str(&timeline_mark(f, mid, axis, colours.of(&f.kind), next));
     }
     s.push_str(&format!(
         "<line x1=\"{LEFT}\" y1=\"{bottom:.1}\" x2=\"{:.1}\" y2=\"{bottom:.1}\" stroke=\"#94a3b8\"/></svg>",
@@ -134,19 +142,27 @@ pub fn fault_timeline(run: &RunReport, axis: &TimeAxis, colours: &FaultColours) 
     s
 }
 
-fn timeline_mark(f: &FaultEvent, mid: f64, axis: &TimeAxis, colour: &str) -> String {
+/// A bar or diamond for one fault, labelled inside the bar when the label fits there, else beside
+/// it when it fits before `next_x` (the next mark in the lane); otherwise only the tooltip names it.
+fn timeline_mark(f: &FaultEvent, mid: f64, axis: &TimeAxis, colour: &str, next_x: f64) -> String {
     let x0 = axis.x(f.start_ms);
     let tip = format!("<title>{}</title>", text(&fault_words(f)));
+    let long = format!("{} · {}", f.id, f.detail);
+    let beside = |x: f64| {
+        [long.clone(), f.id.clone()]
+            .into_iter()
+            .find(|l| fits(l, next_x - x + 6.0))
+            .unwrap_or_default()
+    };
     match f.end_ms {
         Some(end) => {
             let width = (axis.x(end) - x0).max(3.0);
-            let long = format!("{} · {}", f.id, f.detail);
             let (label, x, fill) = if fits(&long, width) {
-                (long, x0 + 6.0, "#ffffff")
+                (long.clone(), x0 + 6.0, "#ffffff")
             } else if fits(&f.id, width) {
                 (f.id.clone(), x0 + 6.0, "#ffffff")
             } else {
-                (f.id.clone(), x0 + width + 5.0, "#1e293b")
+                (beside(x0 + width + 5.0), x0 + width + 5.0, "#1e293b")
             };
             format!(
                 "<g class=\"fault-bar\"><rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"20\" rx=\"4\" fill=\"{colour}\">{tip}</rect>\
@@ -162,7 +178,7 @@ fn timeline_mark(f: &FaultEvent, mid: f64, axis: &TimeAxis, colour: &str) -> Str
             mid - 9.0,
             x0 + 11.0,
             mid + 4.0,
-            text(&format!("{} · {}", f.id, f.detail))
+            text(&beside(x0 + 11.0))
         ),
     }
 }
@@ -265,8 +281,9 @@ fn legend() -> String {
     )
 }
 
-/// Shaded windows and dashed instants, with labels stacked in rows above the plot so that
-/// neighbouring faults do not overwrite each other.
+/// Shaded windows and dashed instants, with labels in two rows above the plot so that neighbouring
+/// faults do not overwrite each other. A label that fits in neither row is left out: the fault keeps
+/// its shade and tooltip here and its labelled bar on the timeline above.
 fn fault_shading(
     run: &RunReport,
     axis: &TimeAxis,
@@ -288,8 +305,11 @@ fn fault_shading(
                 rows.push(f64::MIN);
                 rows.len() - 1
             });
-        rows[row] = x0 + label_width;
-        let label_y = top - 26.0 + 13.0 * row.min(1) as f64;
+        let labelled = row < LABEL_ROWS;
+        if labelled {
+            rows[row] = x0 + label_width;
+        }
+        let label_y = top - 26.0 + 13.0 * row.min(LABEL_ROWS - 1) as f64;
         match f.end_ms {
             Some(end) => s.push_str(&format!(
                 "<rect class=\"fault-shade\" x=\"{x0:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\" fill-opacity=\"0.16\">{tip}</rect>",
@@ -301,15 +321,20 @@ fn fault_shading(
                 label_y + 3.0
             )),
         }
-        s.push_str(&format!(
-            "<line x1=\"{x0:.1}\" y1=\"{:.1}\" x2=\"{x0:.1}\" y2=\"{top:.1}\" stroke=\"{colour}\"/><text x=\"{:.1}\" y=\"{label_y:.1}\" class=\"label\" fill=\"{colour}\">{}</text>",
-            label_y + 3.0,
-            x0 + 3.0,
-            text(&f.id)
-        ));
+        if labelled {
+            s.push_str(&format!(
+                "<line x1=\"{x0:.1}\" y1=\"{:.1}\" x2=\"{x0:.1}\" y2=\"{top:.1}\" stroke=\"{colour}\"/><text x=\"{:.1}\" y=\"{label_y:.1}\" class=\"label fault-label\" fill=\"{colour}\">{}</text>",
+                label_y + 3.0,
+                x0 + 3.0,
+                text(&f.id)
+            ));
+        }
     }
     s
 }
+
+/// Rows of fault labels above the throughput plot.
+const LABEL_ROWS: usize = 2;
 
 /// A y axis from 0 to a round maximum with [`ValueAxis::TICKS`] steps.
 struct ValueAxis {
@@ -429,6 +454,45 @@ mod tests {
         };
         assert_eq!(points("rate"), 59);
         assert_eq!(points("lag"), 60);
+    }
+
+    #[test]
+    fn a_label_beside_a_short_bar_stops_before_the_next_mark_in_its_lane() {
+        let suite = sample_suite();
+        let mut run = suite.runs[1].clone();
+        let template = run.faults.iter().find(|f| f.end_ms.is_some()).unwrap().clone();
+        let bar = |id: &str, start: u64, end: u64| FaultEvent { id: id.into(), start_ms: start, end_ms: Some(end), ..template.clone() };
+        // A 0.3 s bar, then another 0.5 s later in the same lane: no room for "short#1" beside it.
+        run.faults = vec![bar("short#1", 10_000, 10_300), bar("next#2", 10_800, 30_000), bar("far#3", 40_000, 40_300)];
+        let svg = fault_timeline(&run, &TimeAxis::for_run(&run), &FaultColours::for_suite(&suite));
+        assert!(!svg.contains(">short#1</text>"), "the label would run under the next bar");
+        assert!(svg.contains("<title>short#1 ("), "the bar keeps its tooltip");
+        assert!(svg.contains(">far#3"), "with room, a label beside a short bar stays");
+    }
+
+    #[test]
+    fn plot_labels_never_overlap_when_faults_crowd_together() {
+        let suite = sample_suite();
+        let mut run = suite.runs[1].clone();
+        let template = run.faults.iter().find(|f| f.end_ms.is_some()).unwrap().clone();
+        run.faults = (0..6)
+            .map(|i| FaultEvent { id: format!("latency#{i}"), start_ms: 20_000 + i * 50, ..template.clone() })
+            .collect();
+        let svg = throughput_plot(&run, &TimeAxis::for_run(&run), &FaultColours::for_suite(&suite));
+        assert_eq!(svg.matches("class=\"fault-shade\"").count(), 6, "every window keeps its shade");
+        let labels: Vec<(f64, f64)> = svg
+            .match_indices("class=\"label fault-label\"")
+            .map(|(i, _)| {
+                let before = &svg[..i];
+                let num = |attr: &str| -> f64 {
+                    let at = before.rfind(attr).unwrap() + attr.len();
+                    before[at..].split('"').next().unwrap().parse().unwrap()
+                };
+                (num(" x=\""), num(" y=\""))
+            })
+            .collect();
+        assert_eq!(labels.len(), LABEL_ROWS, "one label per row: {labels:?}");
+        assert!(labels.windows(2).all(|w| w[0].1 != w[1].1), "two labels share a row: {labels:?}");
     }
 
     #[test]
