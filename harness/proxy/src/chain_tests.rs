@@ -299,12 +299,7 @@ fn timers_count_from_when_the_toxic_starts() {
 #[test]
 fn commit_in_doubt_passes_up_to_a_commit_acknowledgement_then_closes_and_drops_the_rest() {
     let t0 = Instant::now();
-    let msg = |t: u8, body: &[u8]| {
-        let mut m = vec![t];
-        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    };
+    let msg = crate::pg_wire::msg;
     let toxics = [(
         ToxicId(1),
         Toxic::new(ToxicKind::CommitInDoubt).on(Direction::Downstream),

@@ -99,16 +99,18 @@ impl CommitWatch {
     }
 }
 
+/// A server message: type byte, length, body (for tests here and in the chain).
+#[cfg(test)]
+pub(crate) fn msg(t: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![t];
+    m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg(t: u8, body: &[u8]) -> Vec<u8> {
-        let mut m = vec![t];
-        m.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-        m.extend_from_slice(body);
-        m
-    }
 
     /// A server's answer to `BEGIN; INSERT ...; COMMIT`, then what follows the commit.
     fn stream() -> (Vec<u8>, usize) {
