@@ -33,7 +33,7 @@ async fn dry_run_leaves_every_table_byte_for_byte_unchanged() -> Result<()> {
     ensure!(before == after, "dry run changed tables:\nbefore {before:?}\nafter  {after:?}");
     ensure!(report["records"].as_u64() == Some(second.len() as u64), "dry run read {:?} of {}", report["records"], second.len());
     let would = report["would_insert_transactions"].as_u64().unwrap_or(0);
-    ensure!(would > 0 && !report["balance_changes"].as_array().map_or(true, Vec::is_empty), "report: {report}");
+    ensure!(would > 0 && !report["balance_changes"].as_array().is_none_or(Vec::is_empty), "report: {report}");
 
     // The real run then inserts exactly what the dry run predicted.
     let c = run.pg.connect().await?;

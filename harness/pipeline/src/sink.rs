@@ -127,6 +127,9 @@ fn staging_types() -> Vec<Type> {
     ]
 }
 
+/// Per-account balance changes of a batch: (account id, delta in cents, transactions).
+pub type BalanceDeltas = Vec<(String, i64, i64)>;
+
 /// Writes one batch in its own transaction (see the module docs) and commits it.
 pub fn commit_batch(
     client: &mut Client,
@@ -165,7 +168,7 @@ pub fn write_batch(
     ranges: &[Range],
     records: &[ProcessedRecord],
     defect: Option<Defect>,
-) -> Result<(Applied, Vec<(String, i64, i64)>), SinkError> {
+) -> Result<(Applied, BalanceDeltas), SinkError> {
     advance_offsets(tx, schema, lineage, ranges, defect)?;
     let (applied, deltas) = write_records(tx, schema, lineage, records, defect)?;
     if !active(defect, Defect::BalanceOutsideTx) {
@@ -235,7 +238,7 @@ fn write_records(
     lineage: &Lineage,
     records: &[ProcessedRecord],
     defect: Option<Defect>,
-) -> Result<(Applied, Vec<(String, i64, i64)>), SinkError> {
+) -> Result<(Applied, BalanceDeltas), SinkError> {
     let valid = stage(tx, records)?;
 
     // First occurrence by (partition, offset) wins inside the batch; ON CONFLICT drops earlier batches' ids.

@@ -70,7 +70,7 @@ pub fn write(dir: &Path, scenario_file: &Path, report: &RunReport, workload: &Wo
         let file = logs.join(format!("{}.log", name.replace(['/', ' '], "_")));
         std::fs::write(&file, text).at(&file)?;
     }
-    let repro = format!("#!/bin/sh\n# Reruns this failure: same scenario, seed, workload bytes and fault schedule.\nexec faultline repro \"$(dirname \"$0\")\" \"$@\"\n");
+    let repro = "#!/bin/sh\n# Reruns this failure: same scenario, seed, workload bytes and fault schedule.\nexec faultline repro \"$(dirname \"$0\")\" \"$@\"\n".to_string();
     std::fs::write(dir.join("repro.sh"), repro).at(dir)?;
     Ok(())
 }

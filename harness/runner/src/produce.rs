@@ -36,8 +36,8 @@ pub async fn produce(bootstrap: &str, topic: &str, w: &Workload, rate: u64, star
     let mut sent_at_ms = Vec::with_capacity(w.records.len());
     let mut pending: Vec<(u64, DeliveryFuture)> = Vec::with_capacity(w.records.len());
     for (i, r) in w.records.iter().enumerate() {
-        if rate > 0 {
-            let due = start + Duration::from_micros(i as u64 * 1_000_000 / rate);
+        if let Some(us) = (i as u64 * 1_000_000).checked_div(rate) {
+            let due = start + Duration::from_micros(us);
             tokio::time::sleep_until(due).await;
         }
         let mut rec = FutureRecord::<[u8], [u8]>::to(topic).payload(&r.value[..]);

@@ -45,13 +45,25 @@ impl WorkerPool {
         self.next += 1;
         let id = format!("w{n}");
         let (program, args) = self.spec.command.split_first().ok_or_else(|| RunnerError::Usage("pipeline.command is empty".into()))?;
+        let app = self.pg_app_name(n);
         let mut cmd = Command::new(program);
-        cmd.args(args).envs(&self.spec.env).env("FAULTLINE_WORKER_ID", &id);
+        cmd.args(args).envs(&self.spec.env).env("FAULTLINE_WORKER_ID", &id).env("PGAPPNAME", &app);
+        if let Some(url) = self.spec.env.get("FAULTLINE_POSTGRES_URL") {
+            cmd.env("FAULTLINE_POSTGRES_URL", with_application_name(url, &app));
+        }
         let log = self.spec.log_dir.join(format!("{id}.log"));
         let child = ManagedChild::spawn(format!("worker {id}"), cmd, &log)
             .map_err(|e| RunnerError::Pipeline { message: format!("cannot start worker {id}: {e}"), log_tail: String::new() })?;
         self.live.insert(n, child);
         Ok(id)
+    }
+
+    /// The Postgres `application_name` worker `n` is given (in `FAULTLINE_POSTGRES_URL` and
+    /// `PGAPPNAME`): how `in_transaction` faults find its sessions in `pg_stat_activity`.
+    /// Unique per run, since several runs may share one Postgres.
+    pub fn pg_app_name(&self, n: u32) -> String {
+        let run = self.spec.env.get("FAULTLINE_RUN_ID").map_or("run", String::as_str);
+        format!("faultline-{run}-w{n}")
     }
 
     /// Ids of the live workers, in start order.
@@ -152,6 +164,15 @@ impl WorkerPool {
     }
 }
 
+/// `url` with `application_name` set, unless it already names one.
+fn with_application_name(url: &str, app: &str) -> String {
+    if url.contains("application_name=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={app}")
+}
+
 fn gone(n: u32) -> RunnerError {
     RunnerError::Pipeline { message: format!("worker w{n} is not running"), log_tail: String::new() }
 }
@@ -188,4 +209,16 @@ pub fn reference_worker() -> Result<PathBuf> {
          set FAULTLINE_WORKER_BIN, or set pipeline.command in the scenario",
         exe.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_application_name_joins_the_url_once() {
+        assert_eq!(with_application_name("postgres://u:p@h:5/db", "a"), "postgres://u:p@h:5/db?application_name=a");
+        assert_eq!(with_application_name("postgres://h/db?sslmode=disable", "a"), "postgres://h/db?sslmode=disable&application_name=a");
+        assert_eq!(with_application_name("postgres://h/db?application_name=mine", "a"), "postgres://h/db?application_name=mine");
+    }
 }

@@ -39,6 +39,10 @@ pub struct FaultEntry {
     pub weight: Option<u32>,
     /// Worker faults: `any` (drawn from the seed among live workers, default) or a worker id like `w2`.
     pub worker: Option<String>,
+    /// `kill_worker`, `pause_worker`: wait (from `at_ms`, up to 10 s) until the worker has a Postgres
+    /// transaction open, and strike it there. Needs the pipeline to name its Postgres sessions
+    /// (docs/PIPELINE-CONTRACT.md). Default false: strike at `at_ms` wherever the worker is.
+    pub in_transaction: Option<bool>,
     /// Broker faults: `any` (drawn from the seed, default) or a broker id 1..=3.
     pub broker: Option<String>,
     /// Network faults: `kafka` (every broker's proxy, default), `kafka-N`, or `postgres`.
@@ -116,9 +120,19 @@ pub enum NetTarget {
 #[serde(rename_all = "snake_case", tag = "action")]
 pub enum FaultAction {
     /// SIGKILL a worker; a replacement starts after the fault's duration (0 = at once).
-    KillWorker { worker: WorkerSel },
+    KillWorker {
+        worker: WorkerSel,
+        /// Strike only while the worker has a Postgres transaction open.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_transaction: bool,
+    },
     /// SIGSTOP a worker for the duration, then SIGCONT (a zombie when longer than the session timeout).
-    PauseWorker { worker: WorkerSel },
+    PauseWorker {
+        worker: WorkerSel,
+        /// Strike only while the worker has a Postgres transaction open.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_transaction: bool,
+    },
     /// SIGTERM a worker (graceful), then start it again.
     RestartWorker { worker: WorkerSel },
     /// Change the worker count for the duration (rebalances), then go back.
@@ -179,7 +193,7 @@ impl FaultEntry {
         macro_rules! has {
             ($($f:ident),*) => { $( if self.$f.is_some() { v.push(stringify!($f)); } )* };
         }
-        has!(worker, broker, target, direction, probability, latency_ms, jitter_ms, rate_kbps, delay_ms, timeout_ms,
+        has!(worker, in_transaction, broker, target, direction, probability, latency_ms, jitter_ms, rate_kbps, delay_ms, timeout_ms,
              average_size, size_variation, delay_us, bytes, workers, status);
         v
     }
@@ -187,7 +201,8 @@ impl FaultEntry {
     /// Validates the entry and turns it into an action.
     pub fn action(&self) -> Result<FaultAction, EntryError> {
         let allowed: &[&str] = match self.kind.as_str() {
-            "kill_worker" | "pause_worker" | "restart_worker" => &["worker"],
+            "kill_worker" | "pause_worker" => &["worker", "in_transaction"],
+            "restart_worker" => &["worker"],
             "scale_workers" => &["workers"],
             "kill_broker" | "restart_broker" | "stop_broker" | "pause_broker" => &["broker"],
             "kill_postgres" | "restart_postgres" | "terminate_pg_backends" => &[],
@@ -241,8 +256,8 @@ impl FaultEntry {
             Ok(FaultAction::Network { target: target()?, toxic })
         };
         let action = match self.kind.as_str() {
-            "kill_worker" => FaultAction::KillWorker { worker: worker()? },
-            "pause_worker" => FaultAction::PauseWorker { worker: worker()? },
+            "kill_worker" => FaultAction::KillWorker { worker: worker()?, in_transaction: self.in_transaction.unwrap_or(false) },
+            "pause_worker" => FaultAction::PauseWorker { worker: worker()?, in_transaction: self.in_transaction.unwrap_or(false) },
             "restart_worker" => FaultAction::RestartWorker { worker: worker()? },
             "scale_workers" => match self.workers {
                 Some(n @ 1..=16) => FaultAction::ScaleWorkers { workers: n },
@@ -303,7 +318,9 @@ mod tests {
     #[test]
     fn a_parameter_of_another_kind_is_refused_by_name() {
         let e = FaultEntry { latency_ms: Some(5), ..entry("kill_worker") };
-        assert_eq!(e.action().unwrap_err(), ("latency_ms", "does not apply to kind `kill_worker`; it takes worker".into()));
+        assert_eq!(e.action().unwrap_err(), ("latency_ms", "does not apply to kind `kill_worker`; it takes worker, in_transaction".into()));
+        let e = FaultEntry { in_transaction: Some(true), ..entry("restart_worker") };
+        assert_eq!(e.action().unwrap_err(), ("in_transaction", "does not apply to kind `restart_worker`; it takes worker".into()));
         let e = FaultEntry { broker: Some("1".into()), ..entry("restart_postgres") };
         assert_eq!(e.action().unwrap_err().1, "does not apply to kind `restart_postgres`; it takes no parameters");
     }
@@ -334,7 +351,9 @@ mod tests {
     #[test]
     fn selectors_parse_and_bad_ones_name_the_field() {
         let e = FaultEntry { worker: Some("w2".into()), ..entry("kill_worker") };
-        assert_eq!(e.action().unwrap(), FaultAction::KillWorker { worker: WorkerSel::Id("w2".into()) });
+        assert_eq!(e.action().unwrap(), FaultAction::KillWorker { worker: WorkerSel::Id("w2".into()), in_transaction: false });
+        let e = FaultEntry { in_transaction: Some(true), ..entry("pause_worker") };
+        assert_eq!(e.action().unwrap(), FaultAction::PauseWorker { worker: WorkerSel::Any, in_transaction: true });
         let e = FaultEntry { worker: Some("worker2".into()), ..entry("kill_worker") };
         assert_eq!(e.action().unwrap_err().0, "worker");
         let e = FaultEntry { broker: Some("4".into()), ..entry("kill_broker") };

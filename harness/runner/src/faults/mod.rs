@@ -47,8 +47,8 @@ pub fn fault_for(planned: &PlannedFault) -> Box<dyn Fault> {
     let pick = planned.pick;
     let id = planned.id.clone();
     match &planned.action {
-        FaultAction::KillWorker { worker } => Box::new(process::KillWorker::new(worker.clone(), pick, id)),
-        FaultAction::PauseWorker { worker } => Box::new(process::PauseWorker::new(worker.clone(), pick, id)),
+        FaultAction::KillWorker { worker, in_transaction } => Box::new(process::KillWorker::new(worker.clone(), pick, id, *in_transaction)),
+        FaultAction::PauseWorker { worker, in_transaction } => Box::new(process::PauseWorker::new(worker.clone(), pick, id, *in_transaction)),
         FaultAction::RestartWorker { worker } => Box::new(process::RestartWorker::new(worker.clone(), pick, id)),
         FaultAction::ScaleWorkers { workers } => Box::new(process::ScaleWorkers::new(*workers)),
         FaultAction::KillBroker { broker } => Box::new(infra::BrokerDown::kill(*broker, pick)),

@@ -19,27 +19,29 @@ pub struct KillWorker {
     sel: WorkerSel,
     pick: u64,
     id: String,
+    in_transaction: bool,
 }
 
 impl KillWorker {
-    pub fn new(sel: WorkerSel, pick: u64, id: String) -> Self {
-        Self { sel, pick, id }
+    pub fn new(sel: WorkerSel, pick: u64, id: String, in_transaction: bool) -> Self {
+        Self { sel, pick, id, in_transaction }
     }
 }
 
 #[async_trait]
 impl Fault for KillWorker {
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
-        let mut pool = env.workers.lock().expect("worker pool lock");
-        let n = pool.resolve(&self.sel, self.pick).ok_or_else(|| no_worker(&self.id, &self.sel))?;
-        pool.kill(n);
-        Ok(format!("worker:w{n}"))
+        let (n, app) = resolve(env, &self.sel, self.pick, &self.id)?;
+        let moment = if self.in_transaction { freeze_in_transaction(env, n, &app).await? } else { String::new() };
+        env.workers.lock().expect("worker pool lock").kill(n);
+        Ok(format!("worker:w{n}{moment}"))
     }
     async fn heal(&mut self, env: &FaultEnv<'_>) -> Result<()> {
         env.workers.lock().expect("worker pool lock").start().map(|_| ())
     }
     fn describe(&self) -> String {
-        "SIGKILL, then a replacement worker".into()
+        let when = if self.in_transaction { " inside a Postgres transaction" } else { "" };
+        format!("SIGKILL{when}, then a replacement worker")
     }
 }
 
@@ -48,23 +50,28 @@ pub struct PauseWorker {
     sel: WorkerSel,
     pick: u64,
     id: String,
+    in_transaction: bool,
     paused: Option<u32>,
 }
 
 impl PauseWorker {
-    pub fn new(sel: WorkerSel, pick: u64, id: String) -> Self {
-        Self { sel, pick, id, paused: None }
+    pub fn new(sel: WorkerSel, pick: u64, id: String, in_transaction: bool) -> Self {
+        Self { sel, pick, id, in_transaction, paused: None }
     }
 }
 
 #[async_trait]
 impl Fault for PauseWorker {
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
-        let mut pool = env.workers.lock().expect("worker pool lock");
-        let n = pool.resolve(&self.sel, self.pick).ok_or_else(|| no_worker(&self.id, &self.sel))?;
-        pool.pause(n)?;
+        let (n, app) = resolve(env, &self.sel, self.pick, &self.id)?;
+        let moment = if self.in_transaction {
+            freeze_in_transaction(env, n, &app).await?
+        } else {
+            env.workers.lock().expect("worker pool lock").pause(n)?;
+            String::new()
+        };
         self.paused = Some(n);
-        Ok(format!("worker:w{n}"))
+        Ok(format!("worker:w{n}{moment}"))
     }
     async fn heal(&mut self, env: &FaultEnv<'_>) -> Result<()> {
         match self.paused.take() {
@@ -73,8 +80,66 @@ impl Fault for PauseWorker {
         }
     }
     fn describe(&self) -> String {
-        "SIGSTOP, SIGCONT at the end of the window".into()
+        let when = if self.in_transaction { " inside a Postgres transaction" } else { "" };
+        format!("SIGSTOP{when}, SIGCONT at the end of the window")
     }
+}
+
+/// The worker a selector means now, and its Postgres application name.
+fn resolve(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, id: &str) -> Result<(u32, String)> {
+    let pool = env.workers.lock().expect("worker pool lock");
+    let n = pool.resolve(sel, pick).ok_or_else(|| no_worker(id, sel))?;
+    Ok((n, pool.pg_app_name(n)))
+}
+
+/// How long an `in_transaction` fault waits for the worker to open a transaction.
+const TRANSACTION_WAIT: Duration = Duration::from_secs(10);
+
+/// Leaves worker `n` frozen (SIGSTOP) inside an open Postgres transaction of its own, found in
+/// `pg_stat_activity` by application name. A session counts as inside a transaction when it is
+/// idle in one, or runs a statement of a transaction that began before it (a lone autocommit
+/// statement does not count). After the stop the session must settle idle in that same
+/// transaction; one that commits or ends instead is let go (SIGCONT) and the watch goes on.
+/// Returns a note for the fault's target. If none is seen within [`TRANSACTION_WAIT`], the worker
+/// is frozen wherever it is and the note says so; the caller then kills it or leaves it paused.
+async fn freeze_in_transaction(env: &FaultEnv<'_>, n: u32, app: &str) -> Result<String> {
+    const OPEN: &str = "SELECT pid, xact_start::text, left(query, 40) FROM pg_stat_activity WHERE application_name = $1 \
+                        AND (state = 'idle in transaction' OR (state = 'active' AND xact_start < query_start))";
+    const STATE: &str = "SELECT state FROM pg_stat_activity WHERE pid = $1 AND xact_start::text = $2";
+    let pg = env.stack.postgres().connect().await?;
+    let deadline = tokio::time::Instant::now() + TRANSACTION_WAIT;
+    let mut let_go = 0u32;
+    while tokio::time::Instant::now() < deadline {
+        let Some(row) = pg.query(OPEN, &[&app]).await?.into_iter().next() else {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            continue;
+        };
+        let (backend, started, query): (i32, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
+        env.workers.lock().expect("worker pool lock").pause(n)?;
+        // A statement already sent still runs: wait until the session settles (a statement
+        // waiting on another worker's lock may take a while; 1 s of that counts as open).
+        let mut open = true;
+        for _ in 0..200 {
+            match pg.query_opt(STATE, &[&backend, &started]).await? {
+                None => {
+                    open = false;
+                    break;
+                }
+                Some(r) if r.get::<_, Option<String>>(0).as_deref() == Some("idle in transaction") => break,
+                Some(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+        if open {
+            tracing::info!(worker = n, backend, let_go, "worker frozen inside its open transaction");
+            let query = query.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+            return Ok(format!(" (in a transaction, backend {backend}, after `{query}`)"));
+        }
+        let_go += 1;
+        env.workers.lock().expect("worker pool lock").resume(n)?;
+    }
+    tracing::warn!(worker = n, "no open transaction of application_name {app} within {TRANSACTION_WAIT:?}; striking anyway");
+    env.workers.lock().expect("worker pool lock").pause(n)?;
+    Ok(" (no transaction seen: does the pipeline keep application_name?)".into())
 }
 
 /// SIGTERM (graceful), then a replacement.
