@@ -29,6 +29,20 @@ async fn child_starts_a_stack_then_waits_for_sigint() {
     tokio::time::sleep(Duration::from_secs(300)).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "run as a child by the cleanup tests"]
+async fn child_starts_a_cluster_and_is_interrupted_while_it_starts() {
+    let Some((backend, file)) = child_args() else { return };
+    reaper::install_signal_handlers();
+    let spec = StackSpec::cluster();
+    // The parent learns the run's label first: the containers have no ids yet when it strikes.
+    let label = format!("{}={}", faultline_infra::containers::RUN_LABEL, spec.run_id);
+    std::fs::write(&file, format!("labelled {label}\nnetwork faultline-{}\n", spec.run_id)).unwrap();
+    let _stack = start(backend.parse().unwrap(), &spec).await.expect("stack starts");
+    std::fs::write(file.with_extension("ready"), b"").unwrap();
+    tokio::time::sleep(Duration::from_secs(300)).await;
+}
+
 async fn nothing_left_after_panic(kind: BackendKind) -> Result<()> {
     if !backend_available(kind).await {
         return Ok(());
@@ -69,6 +83,45 @@ async fn nothing_left_after_sigint(kind: BackendKind) -> Result<()> {
     let (total, alive) = still_present(&file)?;
     ensure!(total >= 2, "child recorded only {total} resources");
     ensure!(alive.is_empty(), "left behind after SIGINT: {alive:?}");
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+/// Ctrl-C while containers are being created and started, before any is tracked by id.
+#[tokio::test(flavor = "multi_thread")]
+async fn containers_leave_nothing_after_sigint_during_start() -> Result<()> {
+    if !backend_available(BackendKind::Containers).await {
+        return Ok(());
+    }
+    let dir = tempfile_dir()?;
+    let file = dir.join("resources.txt");
+    let mut child = spawn_child("cleanup::child_starts_a_cluster_and_is_interrupted_while_it_starts", "containers", &file)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let label = loop {
+        if let Some(l) = std::fs::read_to_string(&file).ok().and_then(|t| t.lines().next().and_then(|l| l.strip_prefix("labelled ")).map(str::to_string)) {
+            break l;
+        }
+        ensure!(std::time::Instant::now() < deadline, "child never wrote its label");
+        ensure!(child.try_wait()?.is_none(), "child exited early");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let created = loop {
+        let ids = reaper::labelled_containers(&label);
+        if !ids.is_empty() {
+            break ids.len();
+        }
+        ensure!(std::time::Instant::now() < deadline, "no container with {label} appeared");
+        ensure!(child.try_wait()?.is_none(), "child exited before creating a container");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    ensure!(!file.with_extension("ready").exists(), "the stack was already up: this test needs a slower start");
+    // SAFETY: SIGINT to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = tokio::task::spawn_blocking(move || child.wait()).await??;
+    ensure!(status.code() == Some(130), "child exited with {status:?}, expected 130 after SIGINT");
+    let (total, alive) = still_present(&file)?;
+    ensure!(total == 2, "expected the label and the network in the record, got {total}");
+    ensure!(alive.is_empty(), "left behind after SIGINT during start ({created} container(s) existed): {alive:?}");
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }

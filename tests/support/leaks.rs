@@ -24,6 +24,8 @@ pub fn record_resources(file: &Path) -> Result<()> {
         .map(|r| match r {
             Resource::Pid(p) => format!("pid {p}"),
             Resource::Container(c) => format!("container {c}"),
+            Resource::LabelledContainers(l) => format!("labelled {l}"),
+            Resource::Network(n) => format!("network {n}"),
             Resource::Dir(d) => format!("dir {}", d.display()),
         })
         .collect();
@@ -62,6 +64,11 @@ pub fn still_present(file: &Path) -> Result<(usize, Vec<String>)> {
             }
             "container" => {
                 let out = Command::new("docker").args(["ps", "-aq", "--no-trunc", "--filter", &format!("id={what}")]).output()?;
+                !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+            }
+            "labelled" => !faultline_infra::reaper::labelled_containers(what).is_empty(),
+            "network" => {
+                let out = Command::new("docker").args(["network", "ls", "-q", "--filter", &format!("name=^{what}$")]).output()?;
                 !String::from_utf8_lossy(&out.stdout).trim().is_empty()
             }
             "dir" => Path::new(what).exists(),

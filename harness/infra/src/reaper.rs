@@ -22,6 +22,11 @@ use crate::error::{InfraError, IoContext, Result};
 pub enum Resource {
     Pid(i32),
     Container(String),
+    /// Every container carrying this `key=value` label: registered before containers are created,
+    /// so an interrupt while they are still being created or started (ids not known yet) finds them.
+    LabelledContainers(String),
+    /// A Docker network; removed after the containers.
+    Network(String),
     Dir(PathBuf),
 }
 
@@ -65,17 +70,44 @@ pub fn reap_all() {
             unsafe { libc::kill(-*pid, libc::SIGKILL) };
         }
     }
+    for res in &all {
+        match res {
+            Resource::Container(id) => docker(&["rm", "-f", "-v", id]),
+            Resource::LabelledContainers(label) => {
+                // A create already sent to the daemon may land just after the first sweep.
+                for _ in 0..2 {
+                    for id in labelled_containers(label) {
+                        docker(&["rm", "-f", "-v", &id]);
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            }
+            _ => {}
+        }
+    }
     for res in all {
         match res {
-            Resource::Pid(_) => {}
-            Resource::Container(id) => {
-                let _ = Command::new("docker").args(["rm", "-f", "-v", &id]).stdout(Stdio::null()).stderr(Stdio::null()).status();
-            }
+            Resource::Network(name) => docker(&["network", "rm", &name]),
             Resource::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
+            _ => {}
         }
     }
+}
+
+/// Ids of the containers (running or not) with a `key=value` label.
+pub fn labelled_containers(label: &str) -> Vec<String> {
+    Command::new("docker")
+        .args(["ps", "-aq", "--no-trunc", "--filter", &format!("label={label}")])
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn docker(args: &[&str]) {
+    let _ = Command::new("docker").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
 }
 
 /// On SIGINT, SIGTERM or SIGHUP: reap everything registered and exit 130. Safe to call repeatedly.

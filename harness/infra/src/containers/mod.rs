@@ -69,6 +69,9 @@ impl Backend for ContainersBackend {
         let n = spec.brokers as usize;
         let host_ports = free_ports(n + 1)?;
         let network = (n > 1).then(|| format!("faultline-{}", spec.run_id));
+        // Until every container is tracked by id, an interrupt removes them by the run's label.
+        let _starting = register(Resource::LabelledContainers(format!("{RUN_LABEL}={}", spec.run_id)));
+        let network_reg = network.clone().map(|net| register(Resource::Network(net)));
         let name_of = |id: u32| format!("faultline-{}-kafka-{id}", spec.run_id);
         let addrs: Vec<BrokerAddrs> = (1..=n as u32)
             .map(|id| {
@@ -143,6 +146,7 @@ impl Backend for ContainersBackend {
             brokers,
             postgres: pg,
             pg_config: PgConfig::new("127.0.0.1", pg_port, "postgres", password, "postgres"),
+            _network: network_reg,
         };
         let direct = stack.brokers.iter().map(|b| format!("127.0.0.1:{}", b.host_port)).collect::<Vec<_>>().join(",");
         if spec.advertised.iter().all(Option::is_none) {
@@ -186,6 +190,8 @@ struct ContainerStack {
     brokers: Vec<ContainerBroker>,
     postgres: Tracked,
     pg_config: PgConfig,
+    /// The brokers' network, removed on Ctrl-C after them (testcontainers removes it otherwise).
+    _network: Option<Registration>,
 }
 
 impl ContainerStack {
