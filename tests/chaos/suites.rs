@@ -19,10 +19,13 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
         let injected = r.faults.iter().filter(|f| !f.detail.starts_with("skipped")).count();
         assert_eq!(injected, planned_faults, "{}: some faults were not injected: {:?}", r.scenario, r.faults);
         assert!(!r.samples.is_empty(), "{}: no progress samples", r.scenario);
-        if r.scenario == "smoke-3-zombie" {
-            // The zombie is made by freezing the worker inside an open transaction, not wherever it is.
-            let pause = r.faults.iter().find(|f| f.kind == "pause_worker").expect("smoke-3 has a pause");
-            assert!(pause.target.contains("(in a transaction"), "smoke-3: the pause did not land in a transaction: {}", pause.target);
+        // `in_transaction` worker faults (smoke-3's zombie, one of kill-workers' kills) struck inside
+        // an open transaction of the worker, not wherever it happened to be.
+        for f in r.faults.iter().filter(|f| f.detail.contains("inside a Postgres transaction")) {
+            assert!(f.target.contains("(in a transaction"), "{}: {} did not land in a transaction: {}", r.scenario, f.id, f.target);
+        }
+        if ["smoke-3-zombie", "kill-workers"].contains(&r.scenario.as_str()) {
+            assert!(r.faults.iter().any(|f| f.detail.contains("inside a Postgres transaction")), "{}: no in_transaction fault", r.scenario);
         }
         if r.scenario == "mixed" {
             // The live champion/challenger comparison under faults equals the fault-free run's.

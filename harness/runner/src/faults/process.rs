@@ -107,7 +107,8 @@ async fn freeze_in_transaction(env: &FaultEnv<'_>, n: u32, app: &str) -> Result<
                         AND (state = 'idle in transaction' OR (state = 'active' AND xact_start < query_start))";
     const STATE: &str = "SELECT state FROM pg_stat_activity WHERE pid = $1 AND xact_start::text = $2";
     let pg = env.stack.postgres().connect().await?;
-    let deadline = tokio::time::Instant::now() + TRANSACTION_WAIT;
+    let began = tokio::time::Instant::now();
+    let deadline = began + TRANSACTION_WAIT;
     let mut let_go = 0u32;
     while tokio::time::Instant::now() < deadline {
         let Some(row) = pg.query(OPEN, &[&app]).await?.into_iter().next() else {
@@ -132,7 +133,8 @@ async fn freeze_in_transaction(env: &FaultEnv<'_>, n: u32, app: &str) -> Result<
         if open {
             tracing::info!(worker = n, backend, let_go, "worker frozen inside its open transaction");
             let query = query.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
-            return Ok(format!(" (in a transaction, backend {backend}, after `{query}`)"));
+            let waited = began.elapsed().as_millis();
+            return Ok(format!(" (in a transaction, {waited} ms after the trigger; backend {backend}, after `{query}`)"));
         }
         let_go += 1;
         env.workers.lock().expect("worker pool lock").resume(n)?;
