@@ -19,12 +19,12 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
         let injected = r.faults.iter().filter(|f| !f.detail.starts_with("skipped")).count();
         assert_eq!(injected, planned_faults, "{}: some faults were not injected: {:?}", r.scenario, r.faults);
         assert!(!r.samples.is_empty(), "{}: no progress samples", r.scenario);
-        // `in_transaction` worker faults (smoke-3's zombie, one of kill-workers' kills) struck inside
+        // `in_transaction` worker faults (smoke-3's zombie, crash-mid-commit's kill) struck inside
         // an open transaction of the worker, not wherever it happened to be.
         for f in r.faults.iter().filter(|f| f.detail.contains("inside a Postgres transaction")) {
             assert!(f.target.contains("(in a transaction"), "{}: {} did not land in a transaction: {}", r.scenario, f.id, f.target);
         }
-        if ["smoke-3-zombie", "kill-workers"].contains(&r.scenario.as_str()) {
+        if ["smoke-3-zombie", "crash-mid-commit"].contains(&r.scenario.as_str()) {
             assert!(r.faults.iter().any(|f| f.detail.contains("inside a Postgres transaction")), "{}: no in_transaction fault", r.scenario);
         }
         if r.scenario == "mixed" {
@@ -108,7 +108,7 @@ async fn smoke_suite_passes_on_containers() {
 async fn every_shipped_scenario_passes_on_processes() {
     let out = tempfile::tempdir().unwrap();
     let suite = run_suite(&crate::options("scenarios", BackendKind::Processes, out.path())).await.unwrap();
-    assert_all_passed(&suite, 13);
+    assert_all_passed(&suite, 14);
     assert_golden(&suite);
 }
 
@@ -119,6 +119,6 @@ async fn every_shipped_scenario_passes_on_containers() {
     }
     let out = tempfile::tempdir().unwrap();
     let suite = run_suite(&crate::options("scenarios", BackendKind::Containers, out.path())).await.unwrap();
-    assert_all_passed(&suite, 13);
+    assert_all_passed(&suite, 14);
     assert_golden(&suite);
 }

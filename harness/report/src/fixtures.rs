@@ -30,7 +30,7 @@ fn passing_run() -> RunReport {
         Some(25_000),
         "client ↔ broker 1 cut both ways",
     )];
-    RunReport {
+    with_stalls(RunReport {
         scenario: "steady-state".into(),
         scenario_file: "scenarios/smoke/steady-state.toml".into(),
         seed: 7,
@@ -78,7 +78,8 @@ fn passing_run() -> RunReport {
             .into(),
         bundle: None,
         end_state: None,
-    }
+        stalls: Vec::new(),
+    })
 }
 
 fn failing_run() -> RunReport {
@@ -124,7 +125,7 @@ fn failing_run() -> RunReport {
             json!({"account_id": "acct-000053", "expected_cents": 8_800, "actual_cents": 8_400, "diff_cents": -400}),
         ),
     ];
-    RunReport {
+    with_stalls(RunReport {
         scenario: "broker-restart".into(),
         scenario_file: "scenarios/smoke/broker-restart.toml".into(),
         seed: 42,
@@ -153,7 +154,14 @@ fn failing_run() -> RunReport {
         repro: "faultline run scenarios/smoke/broker-restart.toml --seed 42 --backend processes --defect commit-before-write".into(),
         bundle: Some("out/bundles/broker-restart-42".into()),
         end_state: None,
-    }
+        stalls: Vec::new(),
+    })
+}
+
+/// Fills `stalls` from the samples and faults, as the runner does.
+fn with_stalls(mut run: RunReport) -> RunReport {
+    run.stalls = crate::stall::find_stalls(&run.samples, &run.faults);
+    run
 }
 
 fn fault(

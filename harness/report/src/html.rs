@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::escape::text;
 use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
+use crate::stall::{longest, MIN_STALL_MS};
 use crate::svg::{fault_timeline, throughput_plot, FaultColours, TimeAxis};
 use crate::units::{count, duration};
 
@@ -62,6 +63,8 @@ svg text.lane { fill: #0f172a; }
 table.faults { margin-top: 8px; font-size: 13px; }
 table.faults td, table.faults th { padding: 3px 10px; }
 .empty { color: var(--muted); font-style: italic; }
+ul.stalls { margin: 4px 0 0; padding-left: 22px; }
+ul.stalls b { color: #b91c1c; }
 "#;
 
 /// The suite as one HTML page.
@@ -124,12 +127,12 @@ fn runs_table(suite: &SuiteReport) -> String {
     let mut s = String::from(
         "<section class=\"card\">\n<h3 style=\"margin-top:0\">Runs</h3>\n<table>\n<tr><th>scenario</th><th class=\"num\">seed</th><th>backend</th>\
          <th>defect</th><th>verdict</th><th class=\"num\">duration</th><th class=\"num\">produced</th>\
-         <th class=\"num\">committed</th><th class=\"num\">dlq</th></tr>\n",
+         <th class=\"num\">committed</th><th class=\"num\">dlq</th><th class=\"num\">longest stall</th></tr>\n",
     );
     for (i, run) in suite.runs.iter().enumerate() {
         s.push_str(&format!(
             "<tr><td><a href=\"#run-{i}\">{}</a></td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
             text(&run.scenario),
             run.seed,
             text(&run.backend),
@@ -139,10 +142,11 @@ fn runs_table(suite: &SuiteReport) -> String {
             count(run.stats.produced),
             count(run.stats.committed),
             count(run.stats.dlq),
+            longest(&run.stalls).map(|st| duration(st.duration_ms())).unwrap_or_else(|| "–".into()),
         ));
     }
     if suite.runs.is_empty() {
-        s.push_str("<tr><td colspan=\"9\" class=\"empty\">no runs</td></tr>\n");
+        s.push_str("<tr><td colspan=\"10\" class=\"empty\">no runs</td></tr>\n");
     }
     s.push_str("</table>\n</section>\n");
     s
@@ -193,6 +197,7 @@ fn run_section(i: usize, run: &RunReport, colours: &FaultColours) -> String {
         "<h3>Throughput and lag</h3>\n<div class=\"chart\">{}</div>\n",
         throughput_plot(run, &axis, colours)
     ));
+    s.push_str(&stalls_list(run));
     for check in run
         .checks
         .iter()
@@ -201,6 +206,37 @@ fn run_section(i: usize, run: &RunReport, colours: &FaultColours) -> String {
         s.push_str(&failing_rows(check));
     }
     s.push_str("</section>\n");
+    s
+}
+
+/// The commit stalls under the plot, each with its records waiting and the faults around it.
+fn stalls_list(run: &RunReport) -> String {
+    let min = duration(MIN_STALL_MS);
+    if run.stalls.is_empty() {
+        if run.samples.is_empty() {
+            return String::new();
+        }
+        return format!("<p class=\"note\">No commit stall: whenever records waited, a commit landed within {min}.</p>\n");
+    }
+    let mut s = format!(
+        "<p class=\"note\">Commit stalls (red along the time axis): records waited and no commit landed for {min} or more.</p>\n<ul class=\"stalls\">\n"
+    );
+    for st in &run.stalls {
+        let faults = if st.faults.is_empty() {
+            "no fault around it".to_string()
+        } else {
+            format!("around {}", st.faults.iter().map(|f| format!("<code>{}</code>", text(f))).collect::<Vec<_>>().join(", "))
+        };
+        s.push_str(&format!(
+            "<li><b>{:.1}–{:.1} s</b> ({}{}), {} records waiting; {faults}</li>\n",
+            st.from_ms as f64 / 1000.0,
+            st.to_ms as f64 / 1000.0,
+            duration(st.duration_ms()),
+            if st.ended { "" } else { ", still stalled when the run ended" },
+            count(st.waiting),
+        ));
+    }
+    s.push_str("</ul>\n");
     s
 }
 
@@ -354,6 +390,23 @@ mod tests {
         }
         assert_eq!(html.matches("<section class=\"card run ").count(), 2);
         assert!(html.contains("<div class=\"verdict\">fail</div>"));
+    }
+
+    #[test]
+    fn every_commit_stall_has_a_bar_and_a_line_naming_its_faults() {
+        let suite = sample_suite();
+        let html = report_html(&suite);
+        let stalls: Vec<_> = suite.runs.iter().flat_map(|r| &r.stalls).collect();
+        // The fixture's network cut (15-25 s) and its broker restart stop every commit.
+        assert!(stalls.len() >= 2, "{stalls:?}");
+        assert_eq!(html.matches("class=\"stall\"").count(), stalls.len());
+        assert_eq!(html.matches("<ul class=\"stalls\">").count(), 2);
+        let cut = stalls.iter().find(|st| st.faults.contains(&"partition#1".to_string())).expect("a stall around the cut");
+        assert!(html.contains(&format!("<b>{:.1}–{:.1} s</b>", cut.from_ms as f64 / 1000.0, cut.to_ms as f64 / 1000.0)));
+        assert!(html.contains("around <code>partition#1</code>"));
+        let mut quiet = sample_suite();
+        quiet.runs[0].stalls.clear();
+        assert!(report_html(&quiet).contains("No commit stall"));
     }
 
     #[test]

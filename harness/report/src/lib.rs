@@ -7,6 +7,7 @@
 //! - [`html`] `report.html`: one self-contained page (inline CSS and SVG, no scripts).
 //! - [`svg`] the HTML's charts: fault timeline and throughput/lag plot.
 //! - [`markdown`] `summary.md` for terminals and CI comments.
+//! - [`stall`] commit stalls: records waiting and no commit for 2 s or more, put down to faults.
 //! - [`write`] [`write_all`]: every file into one directory; [`ReportError`].
 //! - [`escape`] XML/HTML escaping shared by the writers; [`units`] number and time formatting.
 //! - [`fixtures`] a two-run sample suite for tests and demos.
@@ -18,6 +19,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod stall;
 pub mod svg;
 pub mod units;
 pub mod write;
@@ -25,4 +27,5 @@ pub mod write;
 pub use model::{
     CheckResult, CheckStatus, FaultEvent, RunReport, RunStats, Sample, SuiteReport, Verdict,
 };
+pub use stall::{find_stalls, Stall};
 pub use write::{write_all, ReportError, WrittenFiles};

@@ -25,11 +25,11 @@ pub fn summary_md(suite: &SuiteReport) -> String {
     if suite.runs.is_empty() {
         return s;
     }
-    s.push_str("| scenario | seed | backend | defect | verdict | duration | produced | committed | dlq |\n");
-    s.push_str("|---|---:|---|---|---|---:|---:|---:|---:|\n");
+    s.push_str("| scenario | seed | backend | defect | verdict | duration | produced | committed | dlq | longest stall |\n");
+    s.push_str("|---|---:|---|---|---|---:|---:|---:|---:|---:|\n");
     for run in &suite.runs {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} |\n",
             cell(&run.scenario),
             run.seed,
             cell(&run.backend),
@@ -42,6 +42,7 @@ pub fn summary_md(suite: &SuiteReport) -> String {
             count(run.stats.produced),
             count(run.stats.committed),
             count(run.stats.dlq),
+            crate::stall::longest(&run.stalls).map(|st| duration(st.duration_ms())).unwrap_or_else(|| "–".into()),
         ));
     }
     for run in &suite.runs {

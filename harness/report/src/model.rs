@@ -50,6 +50,10 @@ pub struct RunReport {
     /// quarantine by reason, next offsets): what golden snapshots pin. Absent when the run errored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_state: Option<serde_json::Value>,
+    /// Stretches with records waiting and no commit for at least 2 s, from `samples`, with the
+    /// faults around each ([`crate::stall`]).
+    #[serde(default)]
+    pub stalls: Vec<crate::stall::Stall>,
 }
 
 /// The outcome of a run.

@@ -20,6 +20,8 @@ const LANE: f64 = 30.0;
 pub const RATE_COLOUR: &str = "#2563eb";
 /// Colour of the lag.
 pub const LAG_COLOUR: &str = "#c026d3";
+/// Commit stalls: a bar along the time axis of the throughput plot.
+pub const STALL_COLOUR: &str = "#dc2626";
 /// Fault colours, none of them the pass green, fail red or warn amber of the badges, nor a line's.
 const FAULT_PALETTE: [&str; 6] = [
     "#ea580c", "#0d9488", "#7c3aed", "#475569", "#a16207", "#0284c7",
@@ -247,6 +249,17 @@ pub fn throughput_plot(run: &RunReport, axis: &TimeAxis, colours: &FaultColours)
         "rate",
         "",
     ));
+    for st in &run.stalls {
+        let (x0, x1) = (axis.x(st.from_ms), axis.x(st.to_ms));
+        s.push_str(&format!(
+            "<rect class=\"stall\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"6\" fill=\"{STALL_COLOUR}\"><title>commit stall {:.1}–{:.1} s: {} records waiting, no commit</title></rect>",
+            bottom - 6.0,
+            (x1 - x0).max(2.0),
+            st.from_ms as f64 / 1000.0,
+            st.to_ms as f64 / 1000.0,
+            st.waiting,
+        ));
+    }
     s.push_str(&format!(
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"axis-title\" fill=\"{RATE_COLOUR}\">records/s</text>\
          <text x=\"{:.1}\" y=\"{:.1}\" class=\"axis-title\" fill=\"{LAG_COLOUR}\">lag</text></svg>",

@@ -141,6 +141,7 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
             repro,
             bundle: None,
             end_state: None,
+            stalls: Vec::new(),
         };
         // Reuse the stack when the broker count matches; start a fresh one otherwise.
         let reuse = matches!(&infra, Some((k, inf)) if *k == kind && inf.brokers == scenario.infra.brokers);
@@ -182,6 +183,7 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
                     report.faults = outcome.faults;
                     report.stats = outcome.stats;
                     report.samples = outcome.samples;
+                    report.stalls = faultline_report::find_stalls(&report.samples, &report.faults);
                     report.end_state = Some(outcome.end_state);
                 }
                 Ok(Err(e)) => report.error = Some(e.to_string()),
@@ -239,7 +241,12 @@ pub fn repro_command(file: &Path, seed: u64, kind: BackendKind, defect: Option<&
 fn print_outcome(r: &RunReport) {
     let secs = r.stats.duration_ms as f64 / 1000.0;
     match r.verdict {
-        Verdict::Pass => eprintln!("  PASS  {} seed {} ({secs:.1} s, {} committed)", r.scenario, r.seed, r.stats.committed),
+        Verdict::Pass => {
+            let stall = faultline_report::stall::longest(&r.stalls)
+                .map(|st| format!(", longest commit stall {:.1} s at {:.1} s", st.duration_ms() as f64 / 1000.0, st.from_ms as f64 / 1000.0))
+                .unwrap_or_default();
+            eprintln!("  PASS  {} seed {} ({secs:.1} s, {} committed{stall})", r.scenario, r.seed, r.stats.committed);
+        }
         Verdict::Fail | Verdict::Error => {
             let word = if r.verdict == Verdict::Fail { "FAIL" } else { "ERROR" };
             eprintln!("  {word}  {} seed {} ({secs:.1} s)", r.scenario, r.seed);

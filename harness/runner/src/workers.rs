@@ -66,6 +66,11 @@ impl WorkerPool {
         format!("faultline-{run}-w{n}")
     }
 
+    /// True while worker `n` runs (started, not killed, taken or exited).
+    pub fn is_live(&self, n: u32) -> bool {
+        self.live.contains_key(&n)
+    }
+
     /// Ids of the live workers, in start order.
     pub fn ids(&self) -> Vec<String> {
         self.live.keys().map(|n| format!("w{n}")).collect()

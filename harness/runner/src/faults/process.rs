@@ -31,8 +31,11 @@ impl KillWorker {
 #[async_trait]
 impl Fault for KillWorker {
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
-        let (n, app) = resolve(env, &self.sel, self.pick, &self.id)?;
-        let moment = if self.in_transaction { freeze_in_transaction(env, n, &app).await? } else { String::new() };
+        let (n, moment) = if self.in_transaction {
+            freeze_in_transaction(env, &self.sel, self.pick, &self.id).await?
+        } else {
+            (resolve(env, &self.sel, self.pick, &self.id)?, String::new())
+        };
         env.workers.lock().expect("worker pool lock").kill(n);
         Ok(format!("worker:w{n}{moment}"))
     }
@@ -63,12 +66,12 @@ impl PauseWorker {
 #[async_trait]
 impl Fault for PauseWorker {
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
-        let (n, app) = resolve(env, &self.sel, self.pick, &self.id)?;
-        let moment = if self.in_transaction {
-            freeze_in_transaction(env, n, &app).await?
+        let (n, moment) = if self.in_transaction {
+            freeze_in_transaction(env, &self.sel, self.pick, &self.id).await?
         } else {
+            let n = resolve(env, &self.sel, self.pick, &self.id)?;
             env.workers.lock().expect("worker pool lock").pause(n)?;
-            String::new()
+            (n, String::new())
         };
         self.paused = Some(n);
         Ok(format!("worker:w{n}{moment}"))
@@ -85,38 +88,55 @@ impl Fault for PauseWorker {
     }
 }
 
-/// The worker a selector means now, and its Postgres application name.
-fn resolve(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, id: &str) -> Result<(u32, String)> {
-    let pool = env.workers.lock().expect("worker pool lock");
-    let n = pool.resolve(sel, pick).ok_or_else(|| no_worker(id, sel))?;
-    Ok((n, pool.pg_app_name(n)))
+/// The worker a selector means now.
+fn resolve(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, id: &str) -> Result<u32> {
+    env.workers.lock().expect("worker pool lock").resolve(sel, pick).ok_or_else(|| no_worker(id, sel))
 }
 
 /// How long an `in_transaction` fault waits for the worker to open a transaction.
 const TRANSACTION_WAIT: Duration = Duration::from_secs(10);
 
-/// Leaves worker `n` frozen (SIGSTOP) inside an open Postgres transaction of its own, found in
-/// `pg_stat_activity` by application name. A session counts as inside a transaction when it is
-/// idle in one, or runs a statement of a transaction that began before it (a lone autocommit
-/// statement does not count). After the stop the session must settle idle in that same
-/// transaction; one that commits or ends instead is let go (SIGCONT) and the watch goes on.
-/// Returns a note for the fault's target. If none is seen within [`TRANSACTION_WAIT`], the worker
-/// is frozen wherever it is and the note says so; the caller then kills it or leaves it paused.
-async fn freeze_in_transaction(env: &FaultEnv<'_>, n: u32, app: &str) -> Result<String> {
+/// Leaves the worker `sel` means frozen (SIGSTOP) inside an open Postgres transaction of its own,
+/// found in `pg_stat_activity` by its application name. A session counts as inside a transaction
+/// when it is idle in one, or runs a statement of a transaction that began before it (a lone
+/// autocommit statement does not count). After the stop the session must settle idle in that same
+/// transaction; one that commits or ends instead is let go (SIGCONT) and the watch goes on. If
+/// another fault kills or replaces the worker meanwhile, the selector is resolved again (`any`
+/// finds another; a named worker that is gone is an error). Returns the worker and a note for the
+/// fault's target. If none is seen within [`TRANSACTION_WAIT`], the worker is frozen wherever it
+/// is and the note says so; the caller then kills it or leaves it paused.
+async fn freeze_in_transaction(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, id: &str) -> Result<(u32, String)> {
     const OPEN: &str = "SELECT pid, xact_start::text, left(query, 40) FROM pg_stat_activity WHERE application_name = $1 \
                         AND (state = 'idle in transaction' OR (state = 'active' AND xact_start < query_start))";
     const STATE: &str = "SELECT state FROM pg_stat_activity WHERE pid = $1 AND xact_start::text = $2";
     let pg = env.stack.postgres().connect().await?;
     let began = tokio::time::Instant::now();
     let deadline = began + TRANSACTION_WAIT;
+    let mut n = resolve(env, sel, pick, id)?;
     let mut let_go = 0u32;
     while tokio::time::Instant::now() < deadline {
+        let app = {
+            let pool = env.workers.lock().expect("worker pool lock");
+            if !pool.is_live(n) {
+                drop(pool);
+                n = resolve(env, sel, pick, id)?;
+                tracing::info!(fault = id, worker = n, "the worker went while waiting for its transaction; now watching this one");
+                continue;
+            }
+            pool.pg_app_name(n)
+        };
         let Some(row) = pg.query(OPEN, &[&app]).await?.into_iter().next() else {
             tokio::time::sleep(Duration::from_millis(2)).await;
             continue;
         };
         let (backend, started, query): (i32, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
-        env.workers.lock().expect("worker pool lock").pause(n)?;
+        {
+            let mut pool = env.workers.lock().expect("worker pool lock");
+            if !pool.is_live(n) {
+                continue;
+            }
+            pool.pause(n)?;
+        }
         // A statement already sent still runs: wait until the session settles (a statement
         // waiting on another worker's lock may take a while; 1 s of that counts as open).
         let mut open = true;
@@ -130,18 +150,22 @@ async fn freeze_in_transaction(env: &FaultEnv<'_>, n: u32, app: &str) -> Result<
                 Some(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
         }
-        if open {
+        if open && env.workers.lock().expect("worker pool lock").is_live(n) {
             tracing::info!(worker = n, backend, let_go, "worker frozen inside its open transaction");
             let query = query.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
             let waited = began.elapsed().as_millis();
-            return Ok(format!(" (in a transaction, {waited} ms after the trigger; backend {backend}, after `{query}`)"));
+            return Ok((n, format!(" (in a transaction, {waited} ms after the trigger; backend {backend}, after `{query}`)")));
         }
         let_go += 1;
         env.workers.lock().expect("worker pool lock").resume(n)?;
     }
-    tracing::warn!(worker = n, "no open transaction of application_name {app} within {TRANSACTION_WAIT:?}; striking anyway");
-    env.workers.lock().expect("worker pool lock").pause(n)?;
-    Ok(" (no transaction seen: does the pipeline keep application_name?)".into())
+    let mut pool = env.workers.lock().expect("worker pool lock");
+    if !pool.is_live(n) {
+        n = pool.resolve(sel, pick).ok_or_else(|| no_worker(id, sel))?;
+    }
+    tracing::warn!(worker = n, "no open transaction of worker w{n} within {TRANSACTION_WAIT:?}; striking anyway");
+    pool.pause(n)?;
+    Ok((n, " (no transaction seen in 10 s: does the pipeline keep application_name?)".into()))
 }
 
 /// SIGTERM (graceful), then a replacement.
