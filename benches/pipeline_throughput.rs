@@ -1,5 +1,7 @@
 //! End-to-end throughput of the reference pipeline with 2 worker processes on one machine, against a
-//! plain binary `COPY` of the same rows into the same Postgres, measured in the same run.
+//! plain binary `COPY` of the same rows into the same Postgres, measured in the same run; then the
+//! same with enrichment from the account-profile service (the runner's wiremock double, one HTTP
+//! round trip per account and worker, cached), against the run without it.
 //! Goal: >= 20,000 events/s end to end.
 //!
 //! Needs the release worker: `cargo build --release --bins` first (or set FAULTLINE_WORKER_BIN).
@@ -46,12 +48,16 @@ async fn produce(bootstrap: &str, topic: &str, w: &Workload) {
     }
 }
 
-/// Two batch-mode workers from the start of the topic to caught up.
-fn run_pipeline(bootstrap: &str, pg: &PgConfig, topic: &str, schema: &str) -> Duration {
+/// Two batch-mode workers from the start of the topic to caught up, enriching from `enrich` if given.
+fn run_pipeline(bootstrap: &str, pg: &PgConfig, topic: &str, schema: &str, enrich: Option<&str>) -> Duration {
     let t = Instant::now();
     let children: Vec<_> = (0..2)
         .map(|i| {
-            Command::new(worker_bin())
+            let mut cmd = Command::new(worker_bin());
+            if let Some(url) = enrich {
+                cmd.env("FAULTLINE_ENRICH_URL", url);
+            }
+            cmd
                 .env("FAULTLINE_KAFKA_BOOTSTRAP", bootstrap)
                 .env("FAULTLINE_INPUT_TOPIC", topic)
                 .env("FAULTLINE_GROUP_ID", format!("{topic}-g"))
@@ -110,19 +116,25 @@ fn bench_throughput(c: &mut Criterion) {
     let pg = stack.postgres().clone();
     let w = generate(&WorkloadSpec { seed: 1, events: EVENTS, accounts: 1000, partitions: PARTITIONS, ..WorkloadSpec::default() }).unwrap();
     let n = w.records.len() as f64;
-    let (mut pipeline, mut copy) = (Vec::new(), Vec::new());
+    let (mut pipeline, mut copy, mut enriched) = (Vec::new(), Vec::new(), Vec::new());
+    let profiles = rt.block_on(faultline_runner::enrichment::ProfileService::start());
     let mut group = c.benchmark_group("pipeline_throughput");
     group.sample_size(10).measurement_time(Duration::from_secs(120)).warm_up_time(Duration::from_millis(1));
     let mut i = 0;
+    // One fresh topic and schema per iteration, filled before the clock starts.
+    let mut fresh = |rt: &tokio::runtime::Runtime| {
+        i += 1;
+        let topic = format!("bench-{i}-{}", faultline_infra::spec::new_run_id());
+        rt.block_on(create_topic(&bootstrap, &topic, PARTITIONS, 1)).unwrap();
+        rt.block_on(produce(&bootstrap, &topic, &w));
+        (i, topic)
+    };
     group.bench_function("two_workers_100k_events", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                i += 1;
-                let topic = format!("bench-{i}-{}", faultline_infra::spec::new_run_id());
-                rt.block_on(create_topic(&bootstrap, &topic, PARTITIONS, 1)).unwrap();
-                rt.block_on(produce(&bootstrap, &topic, &w));
-                let d = run_pipeline(&bootstrap, &pg, &topic, &format!("bench_{i}"));
+                let (i, topic) = fresh(&rt);
+                let d = run_pipeline(&bootstrap, &pg, &topic, &format!("bench_{i}"), None);
                 pipeline.push(d);
                 copy.push(rt.block_on(plain_copy(&pg, &w, &format!("copy_baseline_{i}"))));
                 total += d;
@@ -130,10 +142,30 @@ fn bench_throughput(c: &mut Criterion) {
             total
         })
     });
+    group.bench_function("two_workers_100k_events_enriched", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (i, topic) = fresh(&rt);
+                let d = run_pipeline(&bootstrap, &pg, &topic, &format!("bench_{i}"), Some(&profiles.uri()));
+                enriched.push(d);
+                total += d;
+            }
+            total
+        })
+    });
     group.finish();
-    let (p, b) = (median(pipeline), median(copy));
-    println!("THROUGHPUT pipeline {:.0} events/s, plain COPY {:.0} rows/s", n / p.as_secs_f64(), n / b.as_secs_f64());
+    let (p, b, e) = (median(pipeline), median(copy), median(enriched));
+    println!(
+        "THROUGHPUT pipeline {:.0} events/s, enriched {:.0} events/s, plain COPY {:.0} rows/s; {} profile requests served",
+        n / p.as_secs_f64(),
+        n / e.as_secs_f64(),
+        n / b.as_secs_f64(),
+        rt.block_on(profiles.requests()),
+    );
     report_ratio("pipeline_throughput/two_workers vs plain COPY (time, higher = slower)", p, b);
+    report_ratio("pipeline_throughput/two_workers_enriched vs two_workers (time, higher = slower)", e, p);
+    drop(profiles);
     rt.block_on(stack.teardown()).unwrap();
 }
 
