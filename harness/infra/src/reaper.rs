@@ -70,6 +70,15 @@ pub fn reap_all() {
             unsafe { libc::kill(-*pid, libc::SIGKILL) };
         }
     }
+    // The caller usually exits right after: make sure the killed processes are really gone first.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    for res in &all {
+        if let Resource::Pid(pid) = res {
+            while !is_gone(*pid) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
     for res in &all {
         match res {
             Resource::Container(id) => docker(&["rm", "-f", "-v", id]),
@@ -94,6 +103,25 @@ pub fn reap_all() {
             _ => {}
         }
     }
+}
+
+/// True once `pid` has exited: reaped here if it is our child, else no longer running.
+fn is_gone(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: waitpid(2) with WNOHANG on one pid; it never blocks.
+    match unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } {
+        0 => false,
+        r if r == pid => true,
+        // Not our child (or reaped elsewhere meanwhile): gone unless it still runs.
+        // SAFETY: signal 0 only probes for existence.
+        _ => (unsafe { libc::kill(pid, 0) }) != 0 || is_zombie(pid),
+    }
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(true)
 }
 
 /// Ids of the containers (running or not) with a `key=value` label.
