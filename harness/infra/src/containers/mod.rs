@@ -239,7 +239,21 @@ impl Stack for ContainerStack {
     }
 
     async fn pause_broker(&self, id: BrokerId) -> Result<()> {
-        Ok(self.broker(id)?.container.container.pause().await?)
+        // The cgroup freezer can refuse while a process is in uninterruptible I/O ("unable to
+        // freeze"); it succeeds a moment later, so try a few times before giving up.
+        let container = &self.broker(id)?.container.container;
+        let mut attempt = 1;
+        loop {
+            match container.pause().await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 5 => {
+                    tracing::info!(broker = id, attempt, error = %e, "docker pause refused; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     async fn unpause_broker(&self, id: BrokerId) -> Result<()> {
