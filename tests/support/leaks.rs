@@ -60,7 +60,7 @@ pub fn still_present(file: &Path) -> Result<(usize, Vec<String>)> {
                 let pid: i32 = what.parse()?;
                 // SAFETY: signal 0 only probes for existence.
                 let r = unsafe { libc::kill(pid, 0) };
-                r == 0 && !is_zombie(pid)
+                r == 0 && !faultline_infra::reaper::is_zombie(pid)
             }
             "container" => {
                 let out = Command::new("docker").args(["ps", "-aq", "--no-trunc", "--filter", &format!("id={what}")]).output()?;
@@ -79,10 +79,4 @@ pub fn still_present(file: &Path) -> Result<(usize, Vec<String>)> {
         }
     }
     Ok((total, alive))
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
-        .unwrap_or(true)
 }

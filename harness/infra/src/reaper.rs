@@ -118,7 +118,8 @@ fn is_gone(pid: i32) -> bool {
     }
 }
 
-fn is_zombie(pid: i32) -> bool {
+/// True when `pid` has exited but not been reaped yet (or /proc no longer knows it).
+pub fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
         .unwrap_or(true)
