@@ -18,12 +18,21 @@ fn bench(c: &mut Criterion) {
     let mut policy = Policy::load(golden.join("policy.toml")).expect("policy");
     policy.resamples = 1000;
     let t = Instant::now();
-    let dataset = Dataset::from_rows("generated-1M", faultline_models::generate::generate_rows(ROWS, 7));
-    println!("generated {ROWS} rows in {:.1} s", t.elapsed().as_secs_f64());
+    let dataset = Dataset::from_rows(
+        "generated-1M",
+        faultline_models::generate::generate_rows(ROWS, 7),
+    );
+    println!(
+        "generated {ROWS} rows in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let (mut full, mut scoring) = (Vec::new(), Vec::new());
     let mut group = c.benchmark_group("compare_1m_rows");
-    group.sample_size(10).warm_up_time(Duration::from_millis(1)).measurement_time(Duration::from_secs(60));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(60));
     group.bench_function("score_both_models", |b| {
         b.iter_custom(|iters| {
             (0..iters)
@@ -44,7 +53,14 @@ fn bench(c: &mut Criterion) {
             (0..iters)
                 .map(|_| {
                     let t = Instant::now();
-                    let r = compare(champion.as_ref(), challenger.as_ref(), &dataset, &policy, 42).unwrap();
+                    let r = compare(
+                        champion.as_ref(),
+                        challenger.as_ref(),
+                        &dataset,
+                        &policy,
+                        42,
+                    )
+                    .unwrap();
                     assert_eq!(r.n, ROWS);
                     let d = t.elapsed();
                     full.push(d);

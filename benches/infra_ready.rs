@@ -13,7 +13,9 @@ use faultline_infra::{backend::start, BackendKind, StackSpec};
 fn time_to_ready(rt: &tokio::runtime::Runtime, kind: BackendKind) -> Duration {
     rt.block_on(async {
         let t = Instant::now();
-        let stack = start(kind, &StackSpec::single()).await.expect("stack starts");
+        let stack = start(kind, &StackSpec::single())
+            .await
+            .expect("stack starts");
         let ready = t.elapsed();
         stack.teardown().await.expect("teardown");
         ready
@@ -24,10 +26,16 @@ fn baseline(kind: BackendKind) -> Duration {
     let t = Instant::now();
     let status = match kind {
         BackendKind::Containers => {
-            let image = std::env::var("FAULTLINE_POSTGRES_IMAGE").unwrap_or_else(|_| "postgres:17".into());
-            Command::new("docker").args(["run", "--rm", "--entrypoint", "true", &image]).status()
+            let image =
+                std::env::var("FAULTLINE_POSTGRES_IMAGE").unwrap_or_else(|_| "postgres:17".into());
+            Command::new("docker")
+                .args(["run", "--rm", "--entrypoint", "true", &image])
+                .status()
         }
-        _ => Command::new("java").arg("-version").output().map(|o| o.status),
+        _ => Command::new("java")
+            .arg("-version")
+            .output()
+            .map(|o| o.status),
     };
     assert!(status.expect("baseline command runs").success());
     t.elapsed()
@@ -40,7 +48,10 @@ fn bench_ready(c: &mut Criterion) {
         kinds.push(BackendKind::Containers);
     }
     let mut group = c.benchmark_group("infra_ready");
-    group.sample_size(10).measurement_time(Duration::from_secs(60)).warm_up_time(Duration::from_millis(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(60))
+        .warm_up_time(Duration::from_millis(1));
     for kind in kinds {
         let mut readies = Vec::new();
         let mut bases = Vec::new();
@@ -58,7 +69,11 @@ fn bench_ready(c: &mut Criterion) {
         for _ in 0..5 {
             bases.push(baseline(kind));
         }
-        report_ratio(&format!("infra_ready/{kind} (median of {})", readies.len()), median(readies), median(bases));
+        report_ratio(
+            &format!("infra_ready/{kind} (median of {})", readies.len()),
+            median(readies),
+            median(bases),
+        );
     }
     group.finish();
 }

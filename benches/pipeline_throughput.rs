@@ -26,20 +26,36 @@ fn worker_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("current exe");
-    let bin = exe.parent().and_then(|d| d.parent()).expect("target dir").join("ledger-worker");
-    assert!(bin.is_file(), "{} missing: run `cargo build --release --bins` first", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .join("ledger-worker");
+    assert!(
+        bin.is_file(),
+        "{} missing: run `cargo build --release --bins` first",
+        bin.display()
+    );
     bin
 }
 
 async fn produce(bootstrap: &str, topic: &str, w: &Workload) {
-    let p: FutureProducer = kafka_client_config(bootstrap).set("linger.ms", "20").set("batch.num.messages", "10000").create().unwrap();
+    let p: FutureProducer = kafka_client_config(bootstrap)
+        .set("linger.ms", "20")
+        .set("batch.num.messages", "10000")
+        .create()
+        .unwrap();
     for chunk in w.records.chunks(10_000) {
         let futs: Vec<_> = chunk
             .iter()
             .map(|r| {
-                p.send_result(FutureRecord::<[u8], [u8]>::to(topic).key(r.key.as_deref().unwrap_or_default()).payload(&r.value[..]))
-                    .map_err(|(e, _)| e)
-                    .unwrap()
+                p.send_result(
+                    FutureRecord::<[u8], [u8]>::to(topic)
+                        .key(r.key.as_deref().unwrap_or_default())
+                        .payload(&r.value[..]),
+                )
+                .map_err(|(e, _)| e)
+                .unwrap()
             })
             .collect();
         for f in futs {
@@ -49,7 +65,13 @@ async fn produce(bootstrap: &str, topic: &str, w: &Workload) {
 }
 
 /// Two batch-mode workers from the start of the topic to caught up, enriching from `enrich` if given.
-fn run_pipeline(bootstrap: &str, pg: &PgConfig, topic: &str, schema: &str, enrich: Option<&str>) -> Duration {
+fn run_pipeline(
+    bootstrap: &str,
+    pg: &PgConfig,
+    topic: &str,
+    schema: &str,
+    enrich: Option<&str>,
+) -> Duration {
     let t = Instant::now();
     let children: Vec<_> = (0..2)
         .map(|i| {
@@ -57,8 +79,7 @@ fn run_pipeline(bootstrap: &str, pg: &PgConfig, topic: &str, schema: &str, enric
             if let Some(url) = enrich {
                 cmd.env("FAULTLINE_ENRICH_URL", url);
             }
-            cmd
-                .env("FAULTLINE_KAFKA_BOOTSTRAP", bootstrap)
+            cmd.env("FAULTLINE_KAFKA_BOOTSTRAP", bootstrap)
                 .env("FAULTLINE_INPUT_TOPIC", topic)
                 .env("FAULTLINE_GROUP_ID", format!("{topic}-g"))
                 .env("FAULTLINE_POSTGRES_URL", pg.url_with_password())
@@ -92,15 +113,29 @@ async fn plain_copy(pg: &PgConfig, w: &Workload, table: &str) -> Duration {
         .records
         .iter()
         .filter_map(|r| match &r.expect {
-            faultline_workload::Expectation::Valid { transaction_id, account_id, delta_cents } => {
-                Some((transaction_id.clone(), account_id.clone(), *delta_cents, r.value.clone(), r.seq as i64))
-            }
+            faultline_workload::Expectation::Valid {
+                transaction_id,
+                account_id,
+                delta_cents,
+            } => Some((
+                transaction_id.clone(),
+                account_id.clone(),
+                *delta_cents,
+                r.value.clone(),
+                r.seq as i64,
+            )),
             _ => None,
         })
         .collect();
     let t = Instant::now();
-    let sink = c.copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)")).await.unwrap();
-    let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TEXT, Type::INT8, Type::BYTEA, Type::INT8]);
+    let sink = c
+        .copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))
+        .await
+        .unwrap();
+    let w = BinaryCopyInWriter::new(
+        sink,
+        &[Type::TEXT, Type::TEXT, Type::INT8, Type::BYTEA, Type::INT8],
+    );
     futures::pin_mut!(w);
     for (a, b, d, v, s) in &rows {
         w.as_mut().write(&[a, b, d, v, s]).await.unwrap();
@@ -111,21 +146,34 @@ async fn plain_copy(pg: &PgConfig, w: &Workload, table: &str) -> Duration {
 
 fn bench_throughput(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let stack = rt.block_on(start(BackendKind::Processes, &StackSpec::single())).expect("stack");
+    let stack = rt
+        .block_on(start(BackendKind::Processes, &StackSpec::single()))
+        .expect("stack");
     let bootstrap = stack.bootstrap_servers();
     let pg = stack.postgres().clone();
-    let w = generate(&WorkloadSpec { seed: 1, events: EVENTS, accounts: 1000, partitions: PARTITIONS, ..WorkloadSpec::default() }).unwrap();
+    let w = generate(&WorkloadSpec {
+        seed: 1,
+        events: EVENTS,
+        accounts: 1000,
+        partitions: PARTITIONS,
+        ..WorkloadSpec::default()
+    })
+    .unwrap();
     let n = w.records.len() as f64;
     let (mut pipeline, mut copy, mut enriched) = (Vec::new(), Vec::new(), Vec::new());
     let profiles = rt.block_on(faultline_runner::enrichment::ProfileService::start());
     let mut group = c.benchmark_group("pipeline_throughput");
-    group.sample_size(10).measurement_time(Duration::from_secs(120)).warm_up_time(Duration::from_millis(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(120))
+        .warm_up_time(Duration::from_millis(1));
     let mut i = 0;
     // One fresh topic and schema per iteration, filled before the clock starts.
     let mut fresh = |rt: &tokio::runtime::Runtime| {
         i += 1;
         let topic = format!("bench-{i}-{}", faultline_infra::spec::new_run_id());
-        rt.block_on(create_topic(&bootstrap, &topic, PARTITIONS, 1)).unwrap();
+        rt.block_on(create_topic(&bootstrap, &topic, PARTITIONS, 1))
+            .unwrap();
         rt.block_on(produce(&bootstrap, &topic, &w));
         (i, topic)
     };
@@ -147,7 +195,13 @@ fn bench_throughput(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let (i, topic) = fresh(&rt);
-                let d = run_pipeline(&bootstrap, &pg, &topic, &format!("bench_{i}"), Some(&profiles.uri()));
+                let d = run_pipeline(
+                    &bootstrap,
+                    &pg,
+                    &topic,
+                    &format!("bench_{i}"),
+                    Some(&profiles.uri()),
+                );
                 enriched.push(d);
                 total += d;
             }
@@ -163,8 +217,16 @@ fn bench_throughput(c: &mut Criterion) {
         n / b.as_secs_f64(),
         rt.block_on(profiles.requests()),
     );
-    report_ratio("pipeline_throughput/two_workers vs plain COPY (time, higher = slower)", p, b);
-    report_ratio("pipeline_throughput/two_workers_enriched vs two_workers (time, higher = slower)", e, p);
+    report_ratio(
+        "pipeline_throughput/two_workers vs plain COPY (time, higher = slower)",
+        p,
+        b,
+    );
+    report_ratio(
+        "pipeline_throughput/two_workers_enriched vs two_workers (time, higher = slower)",
+        e,
+        p,
+    );
     drop(profiles);
     rt.block_on(stack.teardown()).unwrap();
 }

@@ -23,7 +23,10 @@ async fn copy_rows(pg: &PgConfig, rows: &[Row], table: &str) -> Duration {
     let c = pg.connect().await.unwrap();
     c.batch_execute(&format!("CREATE TABLE {table} (transaction_id text PRIMARY KEY, account_id text, delta bigint, payload bytea)")).await.unwrap();
     let t = Instant::now();
-    let sink = c.copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)")).await.unwrap();
+    let sink = c
+        .copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))
+        .await
+        .unwrap();
     let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TEXT, Type::INT8, Type::BYTEA]);
     futures::pin_mut!(w);
     for (a, b, d, v) in rows {
@@ -49,26 +52,51 @@ async fn round_trips(pg: &PgConfig) -> Duration {
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let stack = rt.block_on(start(BackendKind::Processes, &StackSpec::single())).expect("stack");
+    let stack = rt
+        .block_on(start(BackendKind::Processes, &StackSpec::single()))
+        .expect("stack");
     let direct = stack.postgres().clone();
-    let proxy = rt.block_on(Proxy::bind("postgres", "127.0.0.1:0", 1)).unwrap();
+    let proxy = rt
+        .block_on(Proxy::bind("postgres", "127.0.0.1:0", 1))
+        .unwrap();
     proxy.set_upstream(&format!("{}:{}", direct.host, direct.port));
     let mut proxied = direct.clone();
     proxied.port = proxy.listen_addr().port();
-    let w = generate(&WorkloadSpec { seed: 1, events: ROWS, accounts: 1000, ..WorkloadSpec::default() }).unwrap();
+    let w = generate(&WorkloadSpec {
+        seed: 1,
+        events: ROWS,
+        accounts: 1000,
+        ..WorkloadSpec::default()
+    })
+    .unwrap();
     let rows: Vec<Row> = w
         .records
         .iter()
         .filter_map(|r| match &r.expect {
-            Expectation::Valid { transaction_id, account_id, delta_cents } => Some((transaction_id.clone(), account_id.clone(), *delta_cents, r.value.clone())),
+            Expectation::Valid {
+                transaction_id,
+                account_id,
+                delta_cents,
+            } => Some((
+                transaction_id.clone(),
+                account_id.clone(),
+                *delta_cents,
+                r.value.clone(),
+            )),
             _ => None,
         })
         .collect();
 
     let mut group = c.benchmark_group("proxy_postgres");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(10));
     let mut n = 0;
-    for (name, pg) in [("copy_100k_direct", &direct), ("copy_100k_proxied", &proxied)] {
+    for (name, pg) in [
+        ("copy_100k_direct", &direct),
+        ("copy_100k_proxied", &proxied),
+    ] {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 (0..iters)
@@ -82,7 +110,8 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    let (mut copy_d, mut copy_p, mut rtt_d, mut rtt_p) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut copy_d, mut copy_p, mut rtt_d, mut rtt_p) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..ROUNDS {
         copy_d.push(rt.block_on(copy_rows(&direct, &rows, &format!("round_d_{i}"))));
         copy_p.push(rt.block_on(copy_rows(&proxied, &rows, &format!("round_p_{i}"))));

@@ -6,31 +6,98 @@ use faultline_runner::run_suite;
 
 /// Every run passed, committed everything it produced, and ran every check; prints failures.
 fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
-    assert!(suite.runs.len() >= min_runs, "only {} runs", suite.runs.len());
+    assert!(
+        suite.runs.len() >= min_runs,
+        "only {} runs",
+        suite.runs.len()
+    );
     for r in &suite.runs {
-        let failed: Vec<String> = r.checks.iter().filter(|c| c.status == CheckStatus::Fail).map(|c| format!("{}: {}", c.name, c.detail)).collect();
-        assert_eq!(r.verdict, Verdict::Pass, "{} seed {}: {:?} {:?}", r.scenario, r.seed, r.error, failed);
-        assert_eq!(r.stats.committed, r.stats.produced, "{}: committed {} of {}", r.scenario, r.stats.committed, r.stats.produced);
-        for name in ["no_loss", "no_duplicates", "balances", "quarantine", "lineage", "offsets", "caught_up"] {
-            let c = r.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("{}: no check {name}", r.scenario));
-            assert_eq!(c.status, CheckStatus::Pass, "{}: {name}: {}", r.scenario, c.detail);
+        let failed: Vec<String> = r
+            .checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "{} seed {}: {:?} {:?}",
+            r.scenario,
+            r.seed,
+            r.error,
+            failed
+        );
+        assert_eq!(
+            r.stats.committed, r.stats.produced,
+            "{}: committed {} of {}",
+            r.scenario, r.stats.committed, r.stats.produced
+        );
+        for name in [
+            "no_loss",
+            "no_duplicates",
+            "balances",
+            "quarantine",
+            "lineage",
+            "offsets",
+            "caught_up",
+        ] {
+            let c = r
+                .checks
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{}: no check {name}", r.scenario));
+            assert_eq!(
+                c.status,
+                CheckStatus::Pass,
+                "{}: {name}: {}",
+                r.scenario,
+                c.detail
+            );
         }
         let planned_faults = r.faults.len();
-        let injected = r.faults.iter().filter(|f| !f.detail.starts_with("skipped")).count();
-        assert_eq!(injected, planned_faults, "{}: some faults were not injected: {:?}", r.scenario, r.faults);
+        let injected = r
+            .faults
+            .iter()
+            .filter(|f| !f.detail.starts_with("skipped"))
+            .count();
+        assert_eq!(
+            injected, planned_faults,
+            "{}: some faults were not injected: {:?}",
+            r.scenario, r.faults
+        );
         assert!(!r.samples.is_empty(), "{}: no progress samples", r.scenario);
         // `in_transaction` worker faults (smoke-3's zombie, crash-mid-commit's kill) struck inside
         // an open transaction of the worker, not wherever it happened to be.
-        for f in r.faults.iter().filter(|f| f.detail.contains("inside a Postgres transaction")) {
-            assert!(f.target.contains("(in a transaction"), "{}: {} did not land in a transaction: {}", r.scenario, f.id, f.target);
+        for f in r
+            .faults
+            .iter()
+            .filter(|f| f.detail.contains("inside a Postgres transaction"))
+        {
+            assert!(
+                f.target.contains("(in a transaction"),
+                "{}: {} did not land in a transaction: {}",
+                r.scenario,
+                f.id,
+                f.target
+            );
         }
         if ["smoke-3-zombie", "crash-mid-commit"].contains(&r.scenario.as_str()) {
-            assert!(r.faults.iter().any(|f| f.detail.contains("inside a Postgres transaction")), "{}: no in_transaction fault", r.scenario);
+            assert!(
+                r.faults
+                    .iter()
+                    .any(|f| f.detail.contains("inside a Postgres transaction")),
+                "{}: no in_transaction fault",
+                r.scenario
+            );
         }
         if r.scenario == "mixed" {
             // The live champion/challenger comparison under faults equals the fault-free run's.
             for name in ["model_comparison", "model_comparison_agrees"] {
-                let c = r.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("mixed: no check {name}"));
+                let c = r
+                    .checks
+                    .iter()
+                    .find(|c| c.name == name)
+                    .unwrap_or_else(|| panic!("mixed: no check {name}"));
                 assert_eq!(c.status, CheckStatus::Pass, "mixed: {name}: {}", c.detail);
             }
         }
@@ -60,7 +127,8 @@ fn assert_golden(suite: &SuiteReport) {
 
 /// report.json, junit.xml and report.html exist and agree with the suite.
 fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let runs = json["runs"].as_array().unwrap();
     assert_eq!(runs.len(), suite.runs.len());
     for (r, j) in suite.runs.iter().zip(runs) {
@@ -78,13 +146,19 @@ fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
     assert_eq!(junit.matches("<failure").count(), 0);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     for r in &suite.runs {
-        assert!(html.contains(&r.scenario), "report.html lacks {}", r.scenario);
+        assert!(
+            html.contains(&r.scenario),
+            "report.html lacks {}",
+            r.scenario
+        );
     }
 }
 
 async fn smoke_on(backend: BackendKind) {
     let out = tempfile::tempdir().unwrap();
-    let suite = run_suite(&crate::options("scenarios/smoke", backend, out.path())).await.unwrap();
+    let suite = run_suite(&crate::options("scenarios/smoke", backend, out.path()))
+        .await
+        .unwrap();
     assert_all_passed(&suite, 7);
     assert_reports_written(&suite, out.path());
     assert_golden(&suite);
@@ -107,7 +181,13 @@ async fn smoke_suite_passes_on_containers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_shipped_scenario_passes_on_processes() {
     let out = tempfile::tempdir().unwrap();
-    let suite = run_suite(&crate::options("scenarios", BackendKind::Processes, out.path())).await.unwrap();
+    let suite = run_suite(&crate::options(
+        "scenarios",
+        BackendKind::Processes,
+        out.path(),
+    ))
+    .await
+    .unwrap();
     assert_all_passed(&suite, 14);
     assert_golden(&suite);
 }
@@ -118,7 +198,13 @@ async fn every_shipped_scenario_passes_on_containers() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let suite = run_suite(&crate::options("scenarios", BackendKind::Containers, out.path())).await.unwrap();
+    let suite = run_suite(&crate::options(
+        "scenarios",
+        BackendKind::Containers,
+        out.path(),
+    ))
+    .await
+    .unwrap();
     assert_all_passed(&suite, 14);
     assert_golden(&suite);
 }

@@ -11,8 +11,12 @@ use faultline_tests::leaks::{child_args, record_resources, spawn_child, still_pr
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "run as a child by the cleanup tests"]
 async fn child_starts_a_stack_then_panics() {
-    let Some((backend, file)) = child_args() else { return };
-    let stack = start(backend.parse().unwrap(), &StackSpec::single()).await.expect("stack starts");
+    let Some((backend, file)) = child_args() else {
+        return;
+    };
+    let stack = start(backend.parse().unwrap(), &StackSpec::single())
+        .await
+        .expect("stack starts");
     record_resources(&file).unwrap();
     let _keep = stack;
     panic!("deliberate panic with a running stack");
@@ -21,9 +25,13 @@ async fn child_starts_a_stack_then_panics() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "run as a child by the cleanup tests"]
 async fn child_starts_a_stack_then_waits_for_sigint() {
-    let Some((backend, file)) = child_args() else { return };
+    let Some((backend, file)) = child_args() else {
+        return;
+    };
     reaper::install_signal_handlers();
-    let _stack = start(backend.parse().unwrap(), &StackSpec::single()).await.expect("stack starts");
+    let _stack = start(backend.parse().unwrap(), &StackSpec::single())
+        .await
+        .expect("stack starts");
     record_resources(&file).unwrap();
     std::fs::write(file.with_extension("ready"), b"").unwrap();
     tokio::time::sleep(Duration::from_secs(300)).await;
@@ -32,13 +40,21 @@ async fn child_starts_a_stack_then_waits_for_sigint() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "run as a child by the cleanup tests"]
 async fn child_starts_a_cluster_and_is_interrupted_while_it_starts() {
-    let Some((backend, file)) = child_args() else { return };
+    let Some((backend, file)) = child_args() else {
+        return;
+    };
     reaper::install_signal_handlers();
     let spec = StackSpec::cluster();
     // The parent learns the run's label first: the containers have no ids yet when it strikes.
     let label = format!("{}={}", faultline_infra::containers::RUN_LABEL, spec.run_id);
-    std::fs::write(&file, format!("labelled {label}\nnetwork faultline-{}\n", spec.run_id)).unwrap();
-    let _stack = start(backend.parse().unwrap(), &spec).await.expect("stack starts");
+    std::fs::write(
+        &file,
+        format!("labelled {label}\nnetwork faultline-{}\n", spec.run_id),
+    )
+    .unwrap();
+    let _stack = start(backend.parse().unwrap(), &spec)
+        .await
+        .expect("stack starts");
     std::fs::write(file.with_extension("ready"), b"").unwrap();
     tokio::time::sleep(Duration::from_secs(300)).await;
 }
@@ -51,10 +67,21 @@ async fn nothing_left_after_panic(kind: BackendKind) -> Result<()> {
     let file = dir.join("resources.txt");
     let status = tokio::task::spawn_blocking({
         let file = file.clone();
-        move || spawn_child("cleanup::child_starts_a_stack_then_panics", kind.as_str(), &file)?.wait().context("wait")
+        move || {
+            spawn_child(
+                "cleanup::child_starts_a_stack_then_panics",
+                kind.as_str(),
+                &file,
+            )?
+            .wait()
+            .context("wait")
+        }
     })
     .await??;
-    ensure!(!status.success(), "the child test should have failed by panicking");
+    ensure!(
+        !status.success(),
+        "the child test should have failed by panicking"
+    );
     let (total, alive) = still_present(&file)?;
     ensure!(total >= 2, "child recorded only {total} resources");
     ensure!(alive.is_empty(), "left behind after a panic: {alive:?}");
@@ -68,18 +95,31 @@ async fn nothing_left_after_sigint(kind: BackendKind) -> Result<()> {
     }
     let dir = tempfile_dir()?;
     let file = dir.join("resources.txt");
-    let mut child = spawn_child("cleanup::child_starts_a_stack_then_waits_for_sigint", kind.as_str(), &file)?;
+    let mut child = spawn_child(
+        "cleanup::child_starts_a_stack_then_waits_for_sigint",
+        kind.as_str(),
+        &file,
+    )?;
     let ready = file.with_extension("ready");
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while !ready.exists() {
-        ensure!(std::time::Instant::now() < deadline, "child never got its stack up");
-        ensure!(child.try_wait()?.is_none(), "child exited before its stack was up");
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "child never got its stack up"
+        );
+        ensure!(
+            child.try_wait()?.is_none(),
+            "child exited before its stack was up"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // SAFETY: SIGINT to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = tokio::task::spawn_blocking(move || child.wait()).await??;
-    ensure!(status.code() == Some(130), "child exited with {status:?}, expected 130 after SIGINT");
+    ensure!(
+        status.code() == Some(130),
+        "child exited with {status:?}, expected 130 after SIGINT"
+    );
     let (total, alive) = still_present(&file)?;
     ensure!(total >= 2, "child recorded only {total} resources");
     ensure!(alive.is_empty(), "left behind after SIGINT: {alive:?}");
@@ -95,13 +135,25 @@ async fn containers_leave_nothing_after_sigint_during_start() -> Result<()> {
     }
     let dir = tempfile_dir()?;
     let file = dir.join("resources.txt");
-    let mut child = spawn_child("cleanup::child_starts_a_cluster_and_is_interrupted_while_it_starts", "containers", &file)?;
+    let mut child = spawn_child(
+        "cleanup::child_starts_a_cluster_and_is_interrupted_while_it_starts",
+        "containers",
+        &file,
+    )?;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let label = loop {
-        if let Some(l) = std::fs::read_to_string(&file).ok().and_then(|t| t.lines().next().and_then(|l| l.strip_prefix("labelled ")).map(str::to_string)) {
+        if let Some(l) = std::fs::read_to_string(&file).ok().and_then(|t| {
+            t.lines()
+                .next()
+                .and_then(|l| l.strip_prefix("labelled "))
+                .map(str::to_string)
+        }) {
             break l;
         }
-        ensure!(std::time::Instant::now() < deadline, "child never wrote its label");
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "child never wrote its label"
+        );
         ensure!(child.try_wait()?.is_none(), "child exited early");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
@@ -110,24 +162,45 @@ async fn containers_leave_nothing_after_sigint_during_start() -> Result<()> {
         if !ids.is_empty() {
             break ids.len();
         }
-        ensure!(std::time::Instant::now() < deadline, "no container with {label} appeared");
-        ensure!(child.try_wait()?.is_none(), "child exited before creating a container");
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "no container with {label} appeared"
+        );
+        ensure!(
+            child.try_wait()?.is_none(),
+            "child exited before creating a container"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    ensure!(!file.with_extension("ready").exists(), "the stack was already up: this test needs a slower start");
+    ensure!(
+        !file.with_extension("ready").exists(),
+        "the stack was already up: this test needs a slower start"
+    );
     // SAFETY: SIGINT to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = tokio::task::spawn_blocking(move || child.wait()).await??;
-    ensure!(status.code() == Some(130), "child exited with {status:?}, expected 130 after SIGINT");
+    ensure!(
+        status.code() == Some(130),
+        "child exited with {status:?}, expected 130 after SIGINT"
+    );
     let (total, alive) = still_present(&file)?;
-    ensure!(total == 2, "expected the label and the network in the record, got {total}");
-    ensure!(alive.is_empty(), "left behind after SIGINT during start ({created} container(s) existed): {alive:?}");
+    ensure!(
+        total == 2,
+        "expected the label and the network in the record, got {total}"
+    );
+    ensure!(
+        alive.is_empty(),
+        "left behind after SIGINT during start ({created} container(s) existed): {alive:?}"
+    );
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let d = std::env::temp_dir().join(format!("faultline-leakcheck-{}", faultline_infra::spec::new_run_id()));
+    let d = std::env::temp_dir().join(format!(
+        "faultline-leakcheck-{}",
+        faultline_infra::spec::new_run_id()
+    ));
     std::fs::create_dir_all(&d)?;
     Ok(d)
 }

@@ -15,7 +15,13 @@ fn replica_counts(bootstrap: &str, topic: &str) -> Result<(usize, Vec<(usize, us
     let c: BaseConsumer = kafka_client_config(bootstrap).create()?;
     let md = c.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let t = &md.topics()[0];
-    Ok((md.brokers().len(), t.partitions().iter().map(|p| (p.replicas().len(), p.isr().len())).collect()))
+    Ok((
+        md.brokers().len(),
+        t.partitions()
+            .iter()
+            .map(|p| (p.replicas().len(), p.isr().len()))
+            .collect(),
+    ))
 }
 
 async fn cluster_survives_losing_a_broker(kind: BackendKind) -> Result<()> {
@@ -29,7 +35,10 @@ async fn cluster_survives_losing_a_broker(kind: BackendKind) -> Result<()> {
     let topic = format!("cluster-{}", spec.run_id);
     create_topic(&bootstrap, &topic, 3, 3).await?;
     let (brokers, parts) = replica_counts(&bootstrap, &topic)?;
-    ensure!(brokers == 3 && parts.iter().all(|&(r, _)| r == 3), "replication: {brokers} brokers, {parts:?}");
+    ensure!(
+        brokers == 3 && parts.iter().all(|&(r, _)| r == 3),
+        "replication: {brokers} brokers, {parts:?}"
+    );
 
     produce(&bootstrap, &topic, "before", 100, "all").await?;
     stack.kill_broker(2).await?;
@@ -37,8 +46,18 @@ async fn cluster_survives_losing_a_broker(kind: BackendKind) -> Result<()> {
     produce(&bootstrap, &topic, "during", 100, "all").await?;
     stack.start_broker(2).await?;
     let hw = high_watermarks(&bootstrap, &topic, 3)?;
-    ensure!(hw.values().sum::<i64>() == 200, "high watermarks after healing: {hw:?}");
-    let got = consume(&bootstrap, &topic, &format!("cluster-g-{}", spec.run_id), 200, Duration::from_secs(90)).await?;
+    ensure!(
+        hw.values().sum::<i64>() == 200,
+        "high watermarks after healing: {hw:?}"
+    );
+    let got = consume(
+        &bootstrap,
+        &topic,
+        &format!("cluster-g-{}", spec.run_id),
+        200,
+        Duration::from_secs(90),
+    )
+    .await?;
     ensure!(got.iter().filter(|p| p.starts_with("during-")).count() == 100);
     stack.teardown().await?;
     Ok(())

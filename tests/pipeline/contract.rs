@@ -25,10 +25,24 @@ fn pipeline_validator_agrees_with_every_generated_expectation() -> Result<()> {
             let got = validate(&r.value);
             match (&r.expect, got) {
                 (Expectation::Malformed { reason }, Err(rej)) => {
-                    ensure!(rej.reason.as_str() == reason.as_str(), "seed {seed} record {}: {} vs expected {}: {}", r.seq, rej.reason.as_str(), reason.as_str(), String::from_utf8_lossy(&r.value[..r.value.len().min(300)]));
+                    ensure!(
+                        rej.reason.as_str() == reason.as_str(),
+                        "seed {seed} record {}: {} vs expected {}: {}",
+                        r.seq,
+                        rej.reason.as_str(),
+                        reason.as_str(),
+                        String::from_utf8_lossy(&r.value[..r.value.len().min(300)])
+                    );
                 }
-                (Expectation::Malformed { reason }, Ok(_)) => anyhow::bail!("seed {seed} record {} should be {} but validated", r.seq, reason.as_str()),
-                (_, Err(rej)) => anyhow::bail!("seed {seed} record {} is valid but was rejected: {rej:?}", r.seq),
+                (Expectation::Malformed { reason }, Ok(_)) => anyhow::bail!(
+                    "seed {seed} record {} should be {} but validated",
+                    r.seq,
+                    reason.as_str()
+                ),
+                (_, Err(rej)) => anyhow::bail!(
+                    "seed {seed} record {} is valid but was rejected: {rej:?}",
+                    r.seq
+                ),
                 (_, Ok(_)) => {}
             }
             checked += 1;

@@ -5,7 +5,9 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use faultline_infra::doctor::create_topic;
 use faultline_tests::kafka::high_watermarks;
-use faultline_tests::pipeline::{check_end_state, produce_workload, profile_service, stop, wait_caught_up, Run};
+use faultline_tests::pipeline::{
+    check_end_state, produce_workload, profile_service, stop, wait_caught_up, Run,
+};
 
 const PARTITIONS: i32 = 4;
 
@@ -13,12 +15,20 @@ const PARTITIONS: i32 = 4;
 async fn two_workers_land_every_valid_event_exactly_once() -> Result<()> {
     let stack = crate::stack().await?;
     let profiles = profile_service().await;
-    let run = Run::new(stack.bootstrap_servers(), stack.postgres().clone(), "eo", Some(profiles.uri()));
+    let run = Run::new(
+        stack.bootstrap_servers(),
+        stack.postgres().clone(),
+        "eo",
+        Some(profiles.uri()),
+    );
     create_topic(&run.bootstrap, &run.topic, PARTITIONS, 1).await?;
     create_topic(&run.bootstrap, &format!("{}.dlq", run.topic), 1, 1).await?;
     let w = crate::workload(11, 50_000, PARTITIONS)?;
     let counts = w.counts();
-    ensure!(counts.duplicates > 1000 && counts.malformed_total() > 500, "workload too tame: {counts:?}");
+    ensure!(
+        counts.duplicates > 1000 && counts.malformed_total() > 500,
+        "workload too tame: {counts:?}"
+    );
     let placement = produce_workload(&run.bootstrap, &run.topic, &w).await?;
 
     let a = run.spawn_worker("w1", &[])?;
@@ -27,14 +37,34 @@ async fn two_workers_land_every_valid_event_exactly_once() -> Result<()> {
     stop(a)?;
     stop(b)?;
     let bad = check_end_state(&run, &w, &placement, &hw).await?;
-    ensure!(bad.is_empty(), "{} violations, first: {:?}", bad.len(), &bad[..bad.len().min(10)]);
+    ensure!(
+        bad.is_empty(),
+        "{} violations, first: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(10)]
+    );
 
     // Both workers did work, and every dead letter reached the DLQ topic.
     let c = run.pg.connect().await?;
-    let workers: i64 = c.query_one(&format!("SELECT count(DISTINCT worker_id) FROM {}.transactions", run.schema), &[]).await?.get(0);
+    let workers: i64 = c
+        .query_one(
+            &format!(
+                "SELECT count(DISTINCT worker_id) FROM {}.transactions",
+                run.schema
+            ),
+            &[],
+        )
+        .await?
+        .get(0);
     ensure!(workers == 2, "only {workers} worker(s) committed anything");
-    let dlq: i64 = high_watermarks(&run.bootstrap, &format!("{}.dlq", run.topic), 1)?.values().sum();
-    ensure!(dlq as u64 == counts.malformed_total(), "DLQ topic holds {dlq}, expected {}", counts.malformed_total());
+    let dlq: i64 = high_watermarks(&run.bootstrap, &format!("{}.dlq", run.topic), 1)?
+        .values()
+        .sum();
+    ensure!(
+        dlq as u64 == counts.malformed_total(),
+        "DLQ topic holds {dlq}, expected {}",
+        counts.malformed_total()
+    );
     stack.teardown().await?;
     Ok(())
 }
@@ -43,7 +73,12 @@ async fn two_workers_land_every_valid_event_exactly_once() -> Result<()> {
 async fn sigkilled_worker_loses_and_duplicates_nothing() -> Result<()> {
     let stack = crate::stack().await?;
     let profiles = profile_service().await;
-    let run = Run::new(stack.bootstrap_servers(), stack.postgres().clone(), "kill", Some(profiles.uri()));
+    let run = Run::new(
+        stack.bootstrap_servers(),
+        stack.postgres().clone(),
+        "kill",
+        Some(profiles.uri()),
+    );
     create_topic(&run.bootstrap, &run.topic, PARTITIONS, 1).await?;
     let w = crate::workload(12, 50_000, PARTITIONS)?;
     let placement = produce_workload(&run.bootstrap, &run.topic, &w).await?;
@@ -56,9 +91,18 @@ async fn sigkilled_worker_loses_and_duplicates_nothing() -> Result<()> {
     let total: i64 = w.records.len() as i64;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
-        ensure!(tokio::time::Instant::now() < deadline, "workers made no progress in 300 s");
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "workers made no progress in 300 s"
+        );
         let done: i64 = c
-            .query_one(&format!("SELECT coalesce(sum(next_offset), 0)::bigint FROM {}.partition_offsets", run.schema), &[])
+            .query_one(
+                &format!(
+                    "SELECT coalesce(sum(next_offset), 0)::bigint FROM {}.partition_offsets",
+                    run.schema
+                ),
+                &[],
+            )
             .await
             .map(|r| r.get(0))
             .unwrap_or(0);
@@ -74,7 +118,12 @@ async fn sigkilled_worker_loses_and_duplicates_nothing() -> Result<()> {
     stop(a)?;
     stop(c2)?;
     let bad = check_end_state(&run, &w, &placement, &hw).await?;
-    ensure!(bad.is_empty(), "{} violations, first: {:?}", bad.len(), &bad[..bad.len().min(10)]);
+    ensure!(
+        bad.is_empty(),
+        "{} violations, first: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(10)]
+    );
     stack.teardown().await?;
     Ok(())
 }

@@ -49,7 +49,8 @@ pub fn spawn_child(test_name: &str, backend: &str, file: &Path) -> Result<Child>
 
 /// In the parent: resources from the record file that still exist.
 pub fn still_present(file: &Path) -> Result<(usize, Vec<String>)> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("child wrote no record at {}", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("child wrote no record at {}", file.display()))?;
     let mut alive = Vec::new();
     let mut total = 0;
     for line in text.lines().filter(|l| !l.is_empty()) {
@@ -63,12 +64,16 @@ pub fn still_present(file: &Path) -> Result<(usize, Vec<String>)> {
                 r == 0 && !faultline_infra::reaper::is_zombie(pid)
             }
             "container" => {
-                let out = Command::new("docker").args(["ps", "-aq", "--no-trunc", "--filter", &format!("id={what}")]).output()?;
+                let out = Command::new("docker")
+                    .args(["ps", "-aq", "--no-trunc", "--filter", &format!("id={what}")])
+                    .output()?;
                 !String::from_utf8_lossy(&out.stdout).trim().is_empty()
             }
             "labelled" => !faultline_infra::reaper::labelled_containers(what).is_empty(),
             "network" => {
-                let out = Command::new("docker").args(["network", "ls", "-q", "--filter", &format!("name=^{what}$")]).output()?;
+                let out = Command::new("docker")
+                    .args(["network", "ls", "-q", "--filter", &format!("name=^{what}$")])
+                    .output()?;
                 !String::from_utf8_lossy(&out.stdout).trim().is_empty()
             }
             "dir" => Path::new(what).exists(),

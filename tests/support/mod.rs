@@ -16,7 +16,9 @@ pub async fn backend_available(kind: BackendKind) -> bool {
                 return true;
             }
             if std::env::var("FAULTLINE_REQUIRE_DOCKER").as_deref() == Ok("1") {
-                panic!("FAULTLINE_REQUIRE_DOCKER=1 but no Docker daemon answers; run ci/provision.sh");
+                panic!(
+                    "FAULTLINE_REQUIRE_DOCKER=1 but no Docker daemon answers; run ci/provision.sh"
+                );
             }
             eprintln!("SKIPPED: no Docker daemon answers (set FAULTLINE_REQUIRE_DOCKER=1 to fail instead)");
             false

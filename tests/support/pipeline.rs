@@ -16,8 +16,16 @@ pub fn worker_bin() -> Result<PathBuf> {
         return Ok(PathBuf::from(p));
     }
     let exe = std::env::current_exe()?;
-    let bin = exe.parent().and_then(|d| d.parent()).context("target dir")?.join("ledger-worker");
-    ensure!(bin.is_file(), "{} is missing: run `cargo build --workspace --bins` first (ci/test.sh does)", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .context("target dir")?
+        .join("ledger-worker");
+    ensure!(
+        bin.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first (ci/test.sh does)",
+        bin.display()
+    );
     Ok(bin)
 }
 
@@ -71,7 +79,11 @@ impl Run {
     pub fn run_to_end(&self, worker_id: &str, extra: &[(&str, &str)]) -> Result<String> {
         let child = self.spawn_worker(worker_id, extra)?;
         let out = child.wait_with_output()?;
-        ensure!(out.status.success(), "worker {worker_id} exited with {:?}", out.status);
+        ensure!(
+            out.status.success(),
+            "worker {worker_id} exited with {:?}",
+            out.status
+        );
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
@@ -84,7 +96,11 @@ pub use faultline_oracle::Placement;
 pub async fn produce_workload(bootstrap: &str, topic: &str, w: &Workload) -> Result<Placement> {
     let start = tokio::time::Instant::now();
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    Ok(faultline_runner::produce::produce(bootstrap, topic, w, 0, start, counter).await?.placement)
+    Ok(
+        faultline_runner::produce::produce(bootstrap, topic, w, 0, start, counter)
+            .await?
+            .placement,
+    )
 }
 
 /// The account-profile service double the runner uses (a deterministic profile per account).
@@ -93,19 +109,32 @@ pub async fn profile_service() -> faultline_runner::enrichment::ProfileService {
 }
 
 /// Waits until the stored next offsets reach the topic's high watermarks.
-pub async fn wait_caught_up(run: &Run, partitions: i32, timeout: Duration) -> Result<BTreeMap<i32, i64>> {
+pub async fn wait_caught_up(
+    run: &Run,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<BTreeMap<i32, i64>> {
     let hw = crate::kafka::high_watermarks(&run.bootstrap, &run.topic, partitions)?;
     let client = run.pg.connect().await?;
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let stored: BTreeMap<i32, i64> = match client
-            .query(&format!("SELECT partition, next_offset FROM {}.partition_offsets WHERE topic = $1", run.schema), &[&run.topic])
+            .query(
+                &format!(
+                    "SELECT partition, next_offset FROM {}.partition_offsets WHERE topic = $1",
+                    run.schema
+                ),
+                &[&run.topic],
+            )
             .await
         {
             Ok(rows) => rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
             Err(_) => BTreeMap::new(),
         };
-        if hw.iter().all(|(p, h)| stored.get(p).copied().unwrap_or(0) >= *h) {
+        if hw
+            .iter()
+            .all(|(p, h)| stored.get(p).copied().unwrap_or(0) >= *h)
+        {
             return Ok(hw);
         }
         if tokio::time::Instant::now() > deadline {
@@ -117,7 +146,12 @@ pub async fn wait_caught_up(run: &Run, partitions: i32, timeout: Duration) -> Re
 
 /// Checks the end state against the workload with the oracle (every valid event exactly once,
 /// balances, quarantine with reasons, lineage, offsets). Returns the anomalies, empty when correct.
-pub async fn check_end_state(run: &Run, w: &Workload, placement: &Placement, hw: &BTreeMap<i32, i64>) -> Result<Vec<String>> {
+pub async fn check_end_state(
+    run: &Run,
+    w: &Workload,
+    placement: &Placement,
+    hw: &BTreeMap<i32, i64>,
+) -> Result<Vec<String>> {
     let c = run.pg.connect().await?;
     let state = faultline_oracle::read_end_state(&c, &run.schema, &run.topic).await?;
     let report = faultline_oracle::check(w, placement, hw, &state);
@@ -128,11 +162,21 @@ pub async fn check_end_state(run: &Run, w: &Workload, placement: &Placement, hw:
 pub async fn table_digests(pg: &PgConfig, schema: &str) -> Result<BTreeMap<String, String>> {
     let c = pg.connect().await?;
     let mut out = BTreeMap::new();
-    for t in ["raw_events", "transactions", "account_balances", "quarantine", "partition_offsets", "offset_log"] {
+    for t in [
+        "raw_events",
+        "transactions",
+        "account_balances",
+        "quarantine",
+        "partition_offsets",
+        "offset_log",
+    ] {
         let row = c
             .query_one(&format!("SELECT count(*), coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM {schema}.{t} x"), &[])
             .await?;
-        out.insert(t.to_string(), format!("{}:{}", row.get::<_, i64>(0), row.get::<_, String>(1)));
+        out.insert(
+            t.to_string(),
+            format!("{}:{}", row.get::<_, i64>(0), row.get::<_, String>(1)),
+        );
     }
     Ok(out)
 }

@@ -104,7 +104,10 @@ enum InfraCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     faultline_infra::reaper::install_signal_handlers();
@@ -117,19 +120,35 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Infra { command: InfraCommand::Check { backend, brokers } } => rt.block_on(infra_check(&backend, brokers)),
-        Command::Run { target, seed, seeds, shard, flags } => rt.block_on(run(target, seed, seeds, shard, flags)),
+        Command::Infra {
+            command: InfraCommand::Check { backend, brokers },
+        } => rt.block_on(infra_check(&backend, brokers)),
+        Command::Run {
+            target,
+            seed,
+            seeds,
+            shard,
+            flags,
+        } => rt.block_on(run(target, seed, seeds, shard, flags)),
         Command::Repro { bundle, flags } => rt.block_on(repro(bundle, flags)),
-        Command::Compare { champion, challenger, data, policy, out, seed } => {
-            compare(&champion, &challenger, &data, policy.as_deref(), &out, seed)
-        }
+        Command::Compare {
+            champion,
+            challenger,
+            data,
+            policy,
+            out,
+            seed,
+        } => compare(&champion, &challenger, &data, policy.as_deref(), &out, seed),
     }
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("`{s}` is not a shard; expected I/N with 1 <= I <= N, e.g. 2/4");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n) = (i.trim().parse::<u32>().map_err(|_| bad())?, n.trim().parse::<u32>().map_err(|_| bad())?);
+    let (i, n) = (
+        i.trim().parse::<u32>().map_err(|_| bad())?,
+        n.trim().parse::<u32>().map_err(|_| bad())?,
+    );
     if i == 0 || n == 0 || i > n {
         return Err(bad());
     }
@@ -139,7 +158,10 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
 fn suite_options(target: PathBuf, flags: RunFlags) -> Result<SuiteOptions, String> {
     let backend = match flags.backend.as_deref() {
         None => None,
-        Some(b) => Some(b.parse::<BackendKind>().map_err(|e| format!("--backend: {e}"))?),
+        Some(b) => Some(
+            b.parse::<BackendKind>()
+                .map_err(|e| format!("--backend: {e}"))?,
+        ),
     };
     Ok(SuiteOptions {
         target,
@@ -182,7 +204,13 @@ fn print_summary(suite: &faultline_report::SuiteReport, out: &std::path::Path) {
     }
 }
 
-async fn run(target: PathBuf, seed: Option<u64>, seeds: u32, shard: Option<(u32, u32)>, flags: RunFlags) -> ExitCode {
+async fn run(
+    target: PathBuf,
+    seed: Option<u64>,
+    seeds: u32,
+    shard: Option<(u32, u32)>,
+    flags: RunFlags,
+) -> ExitCode {
     let mut opts = match suite_options(target, flags) {
         Ok(o) => o,
         Err(e) => {
@@ -218,7 +246,10 @@ async fn repro(bundle: PathBuf, flags: RunFlags) -> ExitCode {
             print_summary(&suite, &opts.out);
             let now = suite.runs.first().map(|r| r.verdict);
             let same = now == Some(was);
-            println!("bundle verdict {was:?}, rerun verdict {now:?}: {}", if same { "reproduced" } else { "NOT reproduced" });
+            println!(
+                "bundle verdict {was:?}, rerun verdict {now:?}: {}",
+                if same { "reproduced" } else { "NOT reproduced" }
+            );
             ExitCode::from(exit_code(&suite))
         }
         Err(e) => {
@@ -229,7 +260,14 @@ async fn repro(bundle: PathBuf, flags: RunFlags) -> ExitCode {
 }
 
 /// Runs the offline comparison; errors name the file and field, and exit 2.
-fn compare(champion: &std::path::Path, challenger: &std::path::Path, data: &std::path::Path, policy: Option<&std::path::Path>, out: &std::path::Path, seed: u64) -> ExitCode {
+fn compare(
+    champion: &std::path::Path,
+    challenger: &std::path::Path,
+    data: &std::path::Path,
+    policy: Option<&std::path::Path>,
+    out: &std::path::Path,
+    seed: u64,
+) -> ExitCode {
     use faultline_models::{compare, load_model, write_outputs, Dataset, Policy};
     let run = || -> anyhow::Result<faultline_models::Comparison> {
         let champ = load_model(champion)?;
@@ -241,11 +279,21 @@ fn compare(champion: &std::path::Path, challenger: &std::path::Path, data: &std:
         };
         let c = compare(champ.as_ref(), chall.as_ref(), &dataset, &policy, seed)?;
         let paths = write_outputs(&c, out)?;
-        println!("verdict: {} ({} rows, {} positive)", c.verdict.as_str(), c.n, c.positives);
+        println!(
+            "verdict: {} ({} rows, {} positive)",
+            c.verdict.as_str(),
+            c.n,
+            c.positives
+        );
         for r in &c.reasons {
             println!("  - {r}");
         }
-        println!("wrote {}, {}, {}", paths.json.display(), paths.markdown.display(), paths.html.display());
+        println!(
+            "wrote {}, {}, {}",
+            paths.json.display(),
+            paths.markdown.display(),
+            paths.html.display()
+        );
         Ok(c)
     };
     match run() {
@@ -265,7 +313,10 @@ async fn infra_check(backend: &str, brokers: u32) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut spec = StackSpec { brokers, ..StackSpec::default() };
+    let mut spec = StackSpec {
+        brokers,
+        ..StackSpec::default()
+    };
     if let Ok(id) = std::env::var("FAULTLINE_RUN_ID") {
         spec.run_id = id;
     }
@@ -273,15 +324,30 @@ async fn infra_check(backend: &str, brokers: u32) -> ExitCode {
         eprintln!("faultline: --brokers: {e}");
         return ExitCode::from(2);
     }
-    println!("faultline infra check: backend {kind}, {brokers} broker(s), run {}", spec.run_id);
+    println!(
+        "faultline infra check: backend {kind}, {brokers} broker(s), run {}",
+        spec.run_id
+    );
     let report = run_check(kind, spec, |step| match &step.outcome {
-        Ok(detail) => println!("  ok   {:>8.2} s  {}  ({detail})", step.elapsed.as_secs_f64(), step.name),
-        Err(cause) => println!("  FAIL {:>8.2} s  {}\n       {}", step.elapsed.as_secs_f64(), step.name, cause.replace('\n', "\n       ")),
+        Ok(detail) => println!(
+            "  ok   {:>8.2} s  {}  ({detail})",
+            step.elapsed.as_secs_f64(),
+            step.name
+        ),
+        Err(cause) => println!(
+            "  FAIL {:>8.2} s  {}\n       {}",
+            step.elapsed.as_secs_f64(),
+            step.name,
+            cause.replace('\n', "\n       ")
+        ),
     })
     .await;
     let total: f64 = report.steps.iter().map(|s| s.elapsed.as_secs_f64()).sum();
     if report.passed() {
-        println!("infra check passed on the {} backend in {total:.2} s", report.backend);
+        println!(
+            "infra check passed on the {} backend in {total:.2} s",
+            report.backend
+        );
         ExitCode::SUCCESS
     } else {
         println!("infra check FAILED on the {} backend", report.backend);

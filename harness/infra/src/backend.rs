@@ -24,7 +24,10 @@ pub async fn docker_available() -> bool {
     let Ok(docker) = testcontainers::bollard::Docker::connect_with_defaults() else {
         return false;
     };
-    matches!(tokio::time::timeout(Duration::from_secs(2), docker.ping()).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), docker.ping()).await,
+        Ok(Ok(_))
+    )
 }
 
 /// The backend for `kind`; `auto` takes containers when Docker answers, else processes.

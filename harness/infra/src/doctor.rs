@@ -38,10 +38,21 @@ impl CheckReport {
 }
 
 /// Runs the whole check; `on_step` sees each step as it finishes (for progress output).
-pub async fn run_check(kind: BackendKind, spec: StackSpec, mut on_step: impl FnMut(&Step)) -> CheckReport {
-    let mut report = CheckReport { backend: kind.to_string(), steps: Vec::new() };
+pub async fn run_check(
+    kind: BackendKind,
+    spec: StackSpec,
+    mut on_step: impl FnMut(&Step),
+) -> CheckReport {
+    let mut report = CheckReport {
+        backend: kind.to_string(),
+        steps: Vec::new(),
+    };
     let mut record = |report: &mut CheckReport, name: &str, t: Instant, r: Result<String>| {
-        let step = Step { name: name.into(), elapsed: t.elapsed(), outcome: r.map_err(|e| e.to_string()) };
+        let step = Step {
+            name: name.into(),
+            elapsed: t.elapsed(),
+            outcome: r.map_err(|e| e.to_string()),
+        };
         on_step(&step);
         let ok = step.outcome.is_ok();
         report.steps.push(step);
@@ -80,7 +91,12 @@ pub async fn run_check(kind: BackendKind, spec: StackSpec, mut on_step: impl FnM
             kafka_round_trip(&bootstrap, &topic, &group, "before-restart", 0).await
         }
         .await;
-        if !record(&mut report, "kafka produce, consume in a group, commit", t, r) {
+        if !record(
+            &mut report,
+            "kafka produce, consume in a group, commit",
+            t,
+            r,
+        ) {
             return false;
         }
         let t = Instant::now();
@@ -94,20 +110,31 @@ pub async fn run_check(kind: BackendKind, spec: StackSpec, mut on_step: impl FnM
             return false;
         }
         let t = Instant::now();
-        let r = stack.start_broker(1).await.map(|_| format!("back on {}", stack.broker_listener(1).unwrap_or_default()));
+        let r = stack
+            .start_broker(1)
+            .await
+            .map(|_| format!("back on {}", stack.broker_listener(1).unwrap_or_default()));
         if !record(&mut report, "restart broker 1", t, r) {
             return false;
         }
         let t = Instant::now();
         // Same bootstrap address, same group: the committed offset survived, so only the new record arrives.
         let r = kafka_round_trip(&bootstrap, &topic, &group, "after-restart", 1).await;
-        record(&mut report, "kafka round trip on the same address after restart", t, r)
+        record(
+            &mut report,
+            "kafka round trip on the same address after restart",
+            t,
+            r,
+        )
     }
     .await;
     let _ = steps_ok;
 
     let t = Instant::now();
-    let r = stack.teardown().await.map(|_| "nothing left running".to_string());
+    let r = stack
+        .teardown()
+        .await
+        .map(|_| "nothing left running".to_string());
     record(&mut report, "tear down", t, r);
     report
 }
@@ -116,7 +143,16 @@ pub async fn run_check(kind: BackendKind, spec: StackSpec, mut on_step: impl FnM
 pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, rf: i32) -> Result<()> {
     let admin: AdminClient<DefaultClientContext> = kafka_client_config(bootstrap).create()?;
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin.create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(rf))], &opts).await?;
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(
+                topic,
+                partitions,
+                TopicReplication::Fixed(rf),
+            )],
+            &opts,
+        )
+        .await?;
     for r in results {
         match r {
             Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -128,13 +164,22 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, rf: i32
 
 /// Produces one record with `payload`, consumes it in `group`, checks it is the record at
 /// `expected_offset` with that payload, commits, and checks the committed offset is the next one.
-pub async fn kafka_round_trip(bootstrap: &str, topic: &str, group: &str, payload: &str, expected_offset: i64) -> Result<String> {
+pub async fn kafka_round_trip(
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    payload: &str,
+    expected_offset: i64,
+) -> Result<String> {
     let producer: FutureProducer = kafka_client_config(bootstrap)
         .set("message.timeout.ms", "60000")
         .set("enable.idempotence", "true")
         .create()?;
     let delivery = producer
-        .send(FutureRecord::to(topic).key("doctor").payload(payload), Duration::from_secs(60))
+        .send(
+            FutureRecord::to(topic).key("doctor").payload(payload),
+            Duration::from_secs(60),
+        )
         .await
         .map_err(|(e, _)| e)?;
     let (partition, offset) = (delivery.partition, delivery.offset);
@@ -150,8 +195,14 @@ pub async fn kafka_round_trip(bootstrap: &str, topic: &str, group: &str, payload
     let msg = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
         .await
         .map_err(|_| InfraError::Check(format!("no record arrived on {topic} within 60 s")))??;
-    let got = msg.payload().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
-    if got != payload || msg.offset() != expected_offset || (msg.partition(), msg.offset()) != produced {
+    let got = msg
+        .payload()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    if got != payload
+        || msg.offset() != expected_offset
+        || (msg.partition(), msg.offset()) != produced
+    {
         return Err(InfraError::Check(format!(
             "consumed {got:?} at {}:{} but produced {payload:?} at {}:{} (expected offset {expected_offset})",
             msg.partition(),
@@ -164,26 +215,47 @@ pub async fn kafka_round_trip(bootstrap: &str, topic: &str, group: &str, payload
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(topic, partition);
     let committed = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
-    let next = committed.find_partition(topic, partition).map(|e| e.offset());
+    let next = committed
+        .find_partition(topic, partition)
+        .map(|e| e.offset());
     if next != Some(Offset::Offset(offset + 1)) {
-        return Err(InfraError::Check(format!("committed offset is {next:?}, expected {}", offset + 1)));
+        return Err(InfraError::Check(format!(
+            "committed offset is {next:?}, expected {}",
+            offset + 1
+        )));
     }
-    Ok(format!("{topic}[{partition}]@{offset} round-tripped, group {group} committed {}", offset + 1))
+    Ok(format!(
+        "{topic}[{partition}]@{offset} round-tripped, group {group} committed {}",
+        offset + 1
+    ))
 }
 
 /// Creates a table, writes rows in a transaction, reads them back, drops it.
 pub async fn postgres_round_trip(stack: &dyn Stack, run_id: &str) -> Result<String> {
     let client = stack.postgres().connect().await?;
     let table = format!("faultline_check_{run_id}");
-    client.batch_execute(&format!("CREATE TABLE {table} (id int PRIMARY KEY, amount_cents bigint NOT NULL)")).await?;
     client
-        .batch_execute(&format!("BEGIN; INSERT INTO {table} SELECT g, g * 100 FROM generate_series(1, 1000) g; COMMIT;"))
+        .batch_execute(&format!(
+            "CREATE TABLE {table} (id int PRIMARY KEY, amount_cents bigint NOT NULL)"
+        ))
         .await?;
-    let row = client.query_one(&format!("SELECT count(*), sum(amount_cents)::bigint FROM {table}"), &[]).await?;
+    client
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {table} SELECT g, g * 100 FROM generate_series(1, 1000) g; COMMIT;"
+        ))
+        .await?;
+    let row = client
+        .query_one(
+            &format!("SELECT count(*), sum(amount_cents)::bigint FROM {table}"),
+            &[],
+        )
+        .await?;
     let (count, sum): (i64, i64) = (row.get(0), row.get(1));
     client.batch_execute(&format!("DROP TABLE {table}")).await?;
     if count != 1000 || sum != 50_050_000 {
-        return Err(InfraError::Check(format!("read back {count} rows summing to {sum}, expected 1000 and 50050000")));
+        return Err(InfraError::Check(format!(
+            "read back {count} rows summing to {sum}, expected 1000 and 50050000"
+        )));
     }
     Ok(format!("1000 rows, sum {sum}"))
 }

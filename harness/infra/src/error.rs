@@ -11,21 +11,39 @@ pub enum InfraError {
     Prerequisite { what: String, fix: String },
     /// A value given by flag, env or config is not valid.
     #[error("invalid {field} `{value}`: {expected}")]
-    InvalidValue { field: String, value: String, expected: String },
+    InvalidValue {
+        field: String,
+        value: String,
+        expected: String,
+    },
     /// A service did not become ready in time; `log_tail` is the end of its log.
     #[error("{service} was not ready after {waited_ms} ms{}", log_suffix(.log_tail))]
-    NotReady { service: String, waited_ms: u128, log_tail: String },
+    NotReady {
+        service: String,
+        waited_ms: u128,
+        log_tail: String,
+    },
     /// A child process could not be started or exited unexpectedly.
     #[error("{service}: {message}{}", log_suffix(.log_tail))]
-    Process { service: String, message: String, log_tail: String },
+    Process {
+        service: String,
+        message: String,
+        log_tail: String,
+    },
     /// An operation the backend cannot do (e.g. pausing an external broker).
     #[error("the {backend} backend cannot {operation}")]
-    Unsupported { backend: &'static str, operation: String },
+    Unsupported {
+        backend: &'static str,
+        operation: String,
+    },
     /// There is no broker with this id in the stack.
     #[error("no broker {0} in this stack")]
     NoSuchBroker(u32),
     #[error("I/O on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("docker: {0}")]
     Docker(#[from] testcontainers::TestcontainersError),
     #[error("kafka: {0}")]
@@ -55,6 +73,9 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| InfraError::Io { path: path.into(), source })
+        self.map_err(|source| InfraError::Io {
+            path: path.into(),
+            source,
+        })
     }
 }

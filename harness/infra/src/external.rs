@@ -30,7 +30,10 @@ impl ExternalBackend {
                 fix: format!("export {BOOTSTRAP_ENV}=host:9092 and {POSTGRES_URL_ENV}=postgres://user:pass@host:5432/db"),
             })
         };
-        Ok(Self { bootstrap: need(BOOTSTRAP_ENV)?, postgres: PgConfig::from_url(&need(POSTGRES_URL_ENV)?)? })
+        Ok(Self {
+            bootstrap: need(BOOTSTRAP_ENV)?,
+            postgres: PgConfig::from_url(&need(POSTGRES_URL_ENV)?)?,
+        })
     }
 }
 
@@ -42,9 +45,19 @@ impl Backend for ExternalBackend {
 
     async fn start(&self, _spec: &StackSpec) -> Result<Box<dyn Stack>> {
         let n = self.bootstrap.split(',').count();
-        crate::ready::wait_for_kafka("external kafka", &self.bootstrap, 1.min(n), READY_TIMEOUT, String::new).await?;
+        crate::ready::wait_for_kafka(
+            "external kafka",
+            &self.bootstrap,
+            1.min(n),
+            READY_TIMEOUT,
+            String::new,
+        )
+        .await?;
         crate::ready::wait_for_postgres(&self.postgres, READY_TIMEOUT, String::new).await?;
-        Ok(Box::new(ExternalStack { bootstrap: self.bootstrap.clone(), postgres: self.postgres.clone() }))
+        Ok(Box::new(ExternalStack {
+            bootstrap: self.bootstrap.clone(),
+            postgres: self.postgres.clone(),
+        }))
     }
 }
 
@@ -54,7 +67,10 @@ struct ExternalStack {
 }
 
 fn unsupported(op: &str) -> InfraError {
-    InfraError::Unsupported { backend: "external", operation: op.into() }
+    InfraError::Unsupported {
+        backend: "external",
+        operation: op.into(),
+    }
 }
 
 #[async_trait]
@@ -69,7 +85,11 @@ impl Stack for ExternalStack {
         (1..=self.bootstrap.split(',').count() as u32).collect()
     }
     fn broker_listener(&self, id: BrokerId) -> Result<String> {
-        self.bootstrap.split(',').nth(id as usize - 1).map(str::to_string).ok_or(InfraError::NoSuchBroker(id))
+        self.bootstrap
+            .split(',')
+            .nth(id as usize - 1)
+            .map(str::to_string)
+            .ok_or(InfraError::NoSuchBroker(id))
     }
     fn postgres(&self) -> &PgConfig {
         &self.postgres

@@ -40,15 +40,24 @@ pub fn broker_properties(me: &BrokerAddrs, all: &[BrokerAddrs]) -> BTreeMap<Stri
     set("controller.quorum.voters", voters);
     set(
         "listeners",
-        format!("CLIENT://{},INTERNAL://{},CONTROLLER://{}", me.client_bind, me.internal_bind, me.controller_bind),
+        format!(
+            "CLIENT://{},INTERNAL://{},CONTROLLER://{}",
+            me.client_bind, me.internal_bind, me.controller_bind
+        ),
     );
     set(
         "advertised.listeners",
-        format!("CLIENT://{},INTERNAL://{}", me.client_advertised, me.internal_advertised),
+        format!(
+            "CLIENT://{},INTERNAL://{}",
+            me.client_advertised, me.internal_advertised
+        ),
     );
     set("controller.listener.names", "CONTROLLER".into());
     set("inter.broker.listener.name", "INTERNAL".into());
-    set("listener.security.protocol.map", "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT".into());
+    set(
+        "listener.security.protocol.map",
+        "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT".into(),
+    );
     // Internal topics must not ask for more replicas than exist, or groups and transactions never start.
     set("offsets.topic.replication.factor", rf.to_string());
     set("transaction.state.log.replication.factor", rf.to_string());
@@ -61,7 +70,10 @@ pub fn broker_properties(me: &BrokerAddrs, all: &[BrokerAddrs]) -> BTreeMap<Stri
     set("num.partitions", "1".into());
     // Tests shut brokers down and up often; a shorter grace keeps restarts quick.
     set("controlled.shutdown.max.retries", "1".into());
-    set("share.coordinator.state.topic.replication.factor", rf.to_string());
+    set(
+        "share.coordinator.state.topic.replication.factor",
+        rf.to_string(),
+    );
     set("share.coordinator.state.topic.min.isr", min_isr.to_string());
     p
 }
@@ -148,10 +160,16 @@ mod tests {
         let all: Vec<_> = (1..=3).map(addrs).collect();
         let p = broker_properties(&all[1], &all);
         assert_eq!(p["node.id"], "2");
-        assert_eq!(p["controller.quorum.voters"], "1@127.0.0.1:9201,2@127.0.0.1:9202,3@127.0.0.1:9203");
+        assert_eq!(
+            p["controller.quorum.voters"],
+            "1@127.0.0.1:9201,2@127.0.0.1:9202,3@127.0.0.1:9203"
+        );
         assert_eq!(p["transaction.state.log.replication.factor"], "3");
         assert_eq!(p["min.insync.replicas"], "2");
-        assert_eq!(p["advertised.listeners"], "CLIENT://127.0.0.1:7002,INTERNAL://127.0.0.1:9102");
+        assert_eq!(
+            p["advertised.listeners"],
+            "CLIENT://127.0.0.1:7002,INTERNAL://127.0.0.1:9102"
+        );
     }
 
     #[test]
@@ -166,7 +184,10 @@ mod tests {
     #[test]
     fn env_var_names_follow_the_official_image() {
         assert_eq!(env_var_for("node.id"), "KAFKA_NODE_ID");
-        assert_eq!(env_var_for("controller.quorum.voters"), "KAFKA_CONTROLLER_QUORUM_VOTERS");
+        assert_eq!(
+            env_var_for("controller.quorum.voters"),
+            "KAFKA_CONTROLLER_QUORUM_VOTERS"
+        );
         assert_eq!(env_var_for("a_b-c.d"), "KAFKA_A__B___C_D");
     }
 
@@ -174,7 +195,9 @@ mod tests {
     fn cluster_ids_are_22_url_safe_characters() {
         let id = new_cluster_id();
         assert_eq!(id.len(), 22);
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(id, new_cluster_id());
     }
 }

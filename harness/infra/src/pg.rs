@@ -15,8 +15,20 @@ pub struct PgConfig {
 }
 
 impl PgConfig {
-    pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>, password: impl Into<String>, dbname: impl Into<String>) -> Self {
-        Self { host: host.into(), port, user: user.into(), password: password.into(), dbname: dbname.into() }
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        user: impl Into<String>,
+        password: impl Into<String>,
+        dbname: impl Into<String>,
+    ) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            user: user.into(),
+            password: password.into(),
+            dbname: dbname.into(),
+        }
     }
 
     /// Parses `postgres://user:password@host:port/db`. The error never echoes the password.
@@ -35,18 +47,30 @@ impl PgConfig {
         let (hostport, db) = hostpart.split_once('/').unwrap_or((hostpart, "postgres"));
         let db = db.split('?').next().unwrap_or("postgres");
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("port is not a number"))?),
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>().map_err(|_| bad("port is not a number"))?,
+            ),
             None => (hostport, 5432),
         };
         if host.is_empty() || user.is_empty() {
             return Err(bad("host and user are required"));
         }
-        Ok(Self::new(host, port, user, password, if db.is_empty() { "postgres" } else { db }))
+        Ok(Self::new(
+            host,
+            port,
+            user,
+            password,
+            if db.is_empty() { "postgres" } else { db },
+        ))
     }
 
     /// The full URL including the password, for handing to a pipeline process's environment only.
     pub fn url_with_password(&self) -> String {
-        format!("postgres://{}:{}@{}:{}/{}", self.user, self.password, self.host, self.port, self.dbname)
+        format!(
+            "postgres://{}:{}@{}:{}/{}",
+            self.user, self.password, self.host, self.port, self.dbname
+        )
     }
 
     /// A libpq/tokio-postgres key=value connection string (contains the password).
@@ -63,12 +87,16 @@ impl PgConfig {
 
     /// The same server, another database.
     pub fn with_dbname(&self, dbname: impl Into<String>) -> Self {
-        Self { dbname: dbname.into(), ..self.clone() }
+        Self {
+            dbname: dbname.into(),
+            ..self.clone()
+        }
     }
 
     /// Opens a connection; the connection task runs on the current tokio runtime.
     pub async fn connect(&self) -> Result<tokio_postgres::Client> {
-        let (client, conn) = tokio_postgres::connect(&self.conninfo(), tokio_postgres::NoTls).await?;
+        let (client, conn) =
+            tokio_postgres::connect(&self.conninfo(), tokio_postgres::NoTls).await?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!("postgres connection ended: {e}");
@@ -80,7 +108,11 @@ impl PgConfig {
 
 impl fmt::Display for PgConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "postgres://{}:***@{}:{}/{}", self.user, self.host, self.port, self.dbname)
+        write!(
+            f,
+            "postgres://{}:***@{}:{}/{}",
+            self.user, self.host, self.port, self.dbname
+        )
     }
 }
 
@@ -124,11 +156,22 @@ mod tests {
 
     #[test]
     fn parses_urls_and_rejects_bad_ones_without_echoing_secrets() {
-        let c = PgConfig::from_url("postgres://u:p%40ss@db.local:6543/ledger?sslmode=disable").unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.user.as_str(), c.dbname.as_str()), ("db.local", 6543, "u", "ledger"));
-        let err = PgConfig::from_url("mysql://u:topsecret@h/db").unwrap_err().to_string();
-        assert!(err.contains("postgres://") && !err.contains("topsecret"), "{err}");
-        let err = PgConfig::from_url("postgres://u:topsecret@h:notaport/db").unwrap_err().to_string();
+        let c =
+            PgConfig::from_url("postgres://u:p%40ss@db.local:6543/ledger?sslmode=disable").unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.user.as_str(), c.dbname.as_str()),
+            ("db.local", 6543, "u", "ledger")
+        );
+        let err = PgConfig::from_url("mysql://u:topsecret@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("postgres://") && !err.contains("topsecret"),
+            "{err}"
+        );
+        let err = PgConfig::from_url("postgres://u:topsecret@h:notaport/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("port") && !err.contains("topsecret"), "{err}");
     }
 }

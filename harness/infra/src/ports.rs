@@ -11,7 +11,10 @@ pub fn free_ports(n: usize) -> Result<Vec<u16>> {
     let listeners = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").at("127.0.0.1:0"))
         .collect::<Result<Vec<_>>>()?;
-    listeners.iter().map(|l| l.local_addr().map(|a| a.port()).at("127.0.0.1:0")).collect()
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()).at("127.0.0.1:0"))
+        .collect()
 }
 
 #[cfg(test)]

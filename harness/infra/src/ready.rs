@@ -21,8 +21,12 @@ pub fn kafka_client_config(bootstrap: &str) -> ClientConfig {
 
 /// Number of brokers a metadata request through `bootstrap` lists, or the error.
 fn brokers_seen(bootstrap: &str, timeout: Duration) -> std::result::Result<usize, String> {
-    let consumer: BaseConsumer = kafka_client_config(bootstrap).create().map_err(|e| e.to_string())?;
-    let md = consumer.fetch_metadata(None, timeout).map_err(|e| e.to_string())?;
+    let consumer: BaseConsumer = kafka_client_config(bootstrap)
+        .create()
+        .map_err(|e| e.to_string())?;
+    let md = consumer
+        .fetch_metadata(None, timeout)
+        .map_err(|e| e.to_string())?;
     Ok(md.brokers().len())
 }
 
@@ -79,7 +83,11 @@ pub async fn wait_for_log_line(
 }
 
 /// Waits until `SELECT 1` succeeds.
-pub async fn wait_for_postgres(pg: &PgConfig, timeout: Duration, log_tail: impl Fn() -> String) -> Result<Duration> {
+pub async fn wait_for_postgres(
+    pg: &PgConfig,
+    timeout: Duration,
+    log_tail: impl Fn() -> String,
+) -> Result<Duration> {
     let start = Instant::now();
     let mut last = String::new();
     while start.elapsed() < timeout {

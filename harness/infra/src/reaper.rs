@@ -51,18 +51,27 @@ impl Drop for Registration {
 pub fn register(res: Resource) -> Registration {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let key = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    registry().lock().expect("reaper registry poisoned").insert(key, res);
+    registry()
+        .lock()
+        .expect("reaper registry poisoned")
+        .insert(key, res);
     Registration(key)
 }
 
 /// What is registered now (for tests and leak reports).
 pub fn registered() -> Vec<Resource> {
-    registry().lock().map(|r| r.values().cloned().collect()).unwrap_or_default()
+    registry()
+        .lock()
+        .map(|r| r.values().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Kills every registered process, removes every registered container and directory.
 pub fn reap_all() {
-    let all: Vec<Resource> = registry().lock().map(|mut r| std::mem::take(&mut *r).into_values().collect()).unwrap_or_default();
+    let all: Vec<Resource> = registry()
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r).into_values().collect())
+        .unwrap_or_default();
     for res in &all {
         if let Resource::Pid(pid) = res {
             // SAFETY: kill(2) on the process group of a child we started (each has its own group);
@@ -121,22 +130,40 @@ fn is_gone(pid: i32) -> bool {
 /// True when `pid` has exited but not been reaped yet (or /proc no longer knows it).
 pub fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .map(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
         .unwrap_or(true)
 }
 
 /// Ids of the containers (running or not) with a `key=value` label.
 pub fn labelled_containers(label: &str) -> Vec<String> {
     Command::new("docker")
-        .args(["ps", "-aq", "--no-trunc", "--filter", &format!("label={label}")])
+        .args([
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label={label}"),
+        ])
         .stderr(Stdio::null())
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string).collect())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn docker(args: &[&str]) {
-    let _ = Command::new("docker").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let _ = Command::new("docker")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// On SIGINT, SIGTERM or SIGHUP: reap everything registered and exit 130. Safe to call repeatedly.
@@ -144,7 +171,10 @@ pub fn install_signal_handlers() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let result = ctrlc::set_handler(|| {
-            eprintln!("faultline: interrupted; cleaning up {} resource(s)", registered().len());
+            eprintln!(
+                "faultline: interrupted; cleaning up {} resource(s)",
+                registered().len()
+            );
             reap_all();
             std::process::exit(130);
         });
@@ -183,8 +213,13 @@ fn spawn_guarded(mut cmd: Command) -> std::io::Result<Child> {
         });
     }
     let (reply_tx, reply_rx) = mpsc::channel();
-    tx.lock().expect("spawner poisoned").send((cmd, reply_tx)).map_err(|_| std::io::Error::other("spawner thread gone"))?;
-    reply_rx.recv().map_err(|_| std::io::Error::other("spawner thread gone"))?
+    tx.lock()
+        .expect("spawner poisoned")
+        .send((cmd, reply_tx))
+        .map_err(|_| std::io::Error::other("spawner thread gone"))?;
+    reply_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("spawner thread gone"))?
 }
 
 /// A child process the harness owns: output goes to a log file; dropping it SIGKILLs it.
@@ -200,7 +235,11 @@ impl ManagedChild {
     /// Starts `cmd` with stdout and stderr appended to `log`.
     pub fn spawn(name: impl Into<String>, mut cmd: Command, log: &Path) -> Result<Self> {
         let name = name.into();
-        let out = File::options().create(true).append(true).open(log).at(log)?;
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .at(log)?;
         let err = out.try_clone().at(log)?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let program = cmd.get_program().to_string_lossy().into_owned();
@@ -210,7 +249,12 @@ impl ManagedChild {
             log_tail: String::new(),
         })?;
         let reg = register(Resource::Pid(child.id() as i32));
-        Ok(Self { name, child, log: log.to_path_buf(), _reg: reg })
+        Ok(Self {
+            name,
+            child,
+            log: log.to_path_buf(),
+            _reg: reg,
+        })
     }
 
     pub fn pid(&self) -> i32 {
@@ -236,7 +280,11 @@ impl ManagedChild {
         if unsafe { libc::kill(self.pid(), sig) } != 0 {
             return Err(InfraError::Process {
                 service: self.name.clone(),
-                message: format!("kill({}, {sig}): {}", self.pid(), std::io::Error::last_os_error()),
+                message: format!(
+                    "kill({}, {sig}): {}",
+                    self.pid(),
+                    std::io::Error::last_os_error()
+                ),
                 log_tail: String::new(),
             });
         }
@@ -280,7 +328,9 @@ impl Drop for ManagedChild {
 
 /// The last `n` lines of a file (empty if unreadable).
 pub fn tail_file(path: &Path, n: usize) -> String {
-    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
@@ -296,10 +346,17 @@ impl ManagedDir {
     /// Creates `$TMPDIR/faultline-<label>-XXXX`, mode 0755 so a service user can reach its subdirs.
     pub fn new(label: &str) -> Result<Self> {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::Builder::new().prefix(&format!("faultline-{label}-")).tempdir().at(std::env::temp_dir())?;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).at(dir.path())?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("faultline-{label}-"))
+            .tempdir()
+            .at(std::env::temp_dir())?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .at(dir.path())?;
         let reg = register(Resource::Dir(dir.path().to_path_buf()));
-        Ok(Self { dir: Some(dir), _reg: reg })
+        Ok(Self {
+            dir: Some(dir),
+            _reg: reg,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -320,12 +377,17 @@ mod tests {
     fn dropped_child_is_killed_and_unregistered() {
         let dir = ManagedDir::new("reaper-test").unwrap();
         let log = dir.path().join("sleep.log");
-        let child = ManagedChild::spawn("sleeper", Command::new("sleep").arg("30").tap(), &log).unwrap();
+        let child =
+            ManagedChild::spawn("sleeper", Command::new("sleep").arg("30").tap(), &log).unwrap();
         let pid = child.pid();
         assert!(registered().contains(&Resource::Pid(pid)));
         drop(child);
         // SAFETY: probing a pid with signal 0.
-        assert_ne!(unsafe { libc::kill(pid, 0) }, 0, "child {pid} still alive after drop");
+        assert_ne!(
+            unsafe { libc::kill(pid, 0) },
+            0,
+            "child {pid} still alive after drop"
+        );
         assert!(!registered().contains(&Resource::Pid(pid)));
         let path = dir.path().to_path_buf();
         drop(dir);

@@ -75,7 +75,11 @@ pub struct StackSpec {
 
 impl Default for StackSpec {
     fn default() -> Self {
-        Self { brokers: 1, advertised: Vec::new(), run_id: new_run_id() }
+        Self {
+            brokers: 1,
+            advertised: Vec::new(),
+            run_id: new_run_id(),
+        }
     }
 }
 
@@ -87,7 +91,10 @@ impl StackSpec {
 
     /// A three-broker KRaft cluster.
     pub fn cluster() -> Self {
-        Self { brokers: 3, ..Self::default() }
+        Self {
+            brokers: 3,
+            ..Self::default()
+        }
     }
 
     /// Checks the broker count and the advertised overrides.
@@ -107,7 +114,9 @@ impl StackSpec {
             });
         }
         for a in self.advertised.iter().flatten() {
-            let ok = a.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+            let ok = a
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
             if !ok {
                 return Err(InfraError::InvalidValue {
                     field: "advertised".into(),
@@ -121,7 +130,9 @@ impl StackSpec {
 
     /// The advertised override for broker `id` (1-based), if any.
     pub fn advertised_for(&self, id: u32) -> Option<&str> {
-        self.advertised.get(id as usize - 1).and_then(|a| a.as_deref())
+        self.advertised
+            .get(id as usize - 1)
+            .and_then(|a| a.as_deref())
     }
 }
 
@@ -130,7 +141,9 @@ pub fn new_run_id() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..8).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+    (0..8)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,17 +153,40 @@ mod tests {
     #[test]
     fn unknown_backend_names_the_allowed_values() {
         let err = "dockr".parse::<BackendKind>().unwrap_err().to_string();
-        assert_eq!(err, "invalid backend `dockr`: expected one of auto, containers, processes, external");
-        assert_eq!("processes".parse::<BackendKind>().unwrap(), BackendKind::Processes);
+        assert_eq!(
+            err,
+            "invalid backend `dockr`: expected one of auto, containers, processes, external"
+        );
+        assert_eq!(
+            "processes".parse::<BackendKind>().unwrap(),
+            BackendKind::Processes
+        );
     }
 
     #[test]
     fn validate_rejects_two_brokers_and_bad_advertised_addresses() {
-        let two = StackSpec { brokers: 2, ..StackSpec::single() };
-        assert!(two.validate().unwrap_err().to_string().contains("expected 1 or 3"));
-        let bad = StackSpec { advertised: vec![Some("proxy-no-port".into())], ..StackSpec::single() };
-        assert!(bad.validate().unwrap_err().to_string().contains("HOST:PORT"));
-        let good = StackSpec { advertised: vec![None, Some("127.0.0.1:7000".into())], ..StackSpec::cluster() };
+        let two = StackSpec {
+            brokers: 2,
+            ..StackSpec::single()
+        };
+        assert!(two
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("expected 1 or 3"));
+        let bad = StackSpec {
+            advertised: vec![Some("proxy-no-port".into())],
+            ..StackSpec::single()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("HOST:PORT"));
+        let good = StackSpec {
+            advertised: vec![None, Some("127.0.0.1:7000".into())],
+            ..StackSpec::cluster()
+        };
         good.validate().unwrap();
         assert_eq!(good.advertised_for(2), Some("127.0.0.1:7000"));
         assert_eq!(good.advertised_for(1), None);

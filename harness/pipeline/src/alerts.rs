@@ -18,7 +18,10 @@ pub struct DlqAlert {
 
 impl DlqAlert {
     pub fn new(url: Option<String>, threshold: f64, topic: &str, worker: &str) -> Self {
-        let agent = ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(2))).build().into();
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(2)))
+            .build()
+            .into();
         Self {
             url,
             threshold,
@@ -34,10 +37,15 @@ impl DlqAlert {
     /// Returns the ratio over the window.
     pub fn observe(&mut self, records: u64, dlq: u64) -> f64 {
         self.recent.push_back((records, dlq));
-        while self.recent.iter().map(|r| r.0).sum::<u64>() > self.window as u64 && self.recent.len() > 1 {
+        while self.recent.iter().map(|r| r.0).sum::<u64>() > self.window as u64
+            && self.recent.len() > 1
+        {
             self.recent.pop_front();
         }
-        let (n, d) = self.recent.iter().fold((0, 0), |a, r| (a.0 + r.0, a.1 + r.1));
+        let (n, d) = self
+            .recent
+            .iter()
+            .fold((0, 0), |a, r| (a.0 + r.0, a.1 + r.1));
         let ratio = if n == 0 { 0.0 } else { d as f64 / n as f64 };
         let over = ratio > self.threshold;
         if over != self.firing {

@@ -60,19 +60,32 @@ fn var(name: &'static str) -> Option<String> {
 }
 
 fn required(name: &'static str, what: &str) -> Result<String, ConfigError> {
-    var(name).ok_or_else(|| ConfigError { var: name, problem: format!("not set; it must give {what}") })
+    var(name).ok_or_else(|| ConfigError {
+        var: name,
+        problem: format!("not set; it must give {what}"),
+    })
 }
 
-fn parsed<T: std::str::FromStr>(name: &'static str, default: T, expected: &str) -> Result<T, ConfigError> {
+fn parsed<T: std::str::FromStr>(
+    name: &'static str,
+    default: T,
+    expected: &str,
+) -> Result<T, ConfigError> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| ConfigError { var: name, problem: format!("`{v}` is not {expected}") }),
+        Some(v) => v.parse().map_err(|_| ConfigError {
+            var: name,
+            problem: format!("`{v}` is not {expected}"),
+        }),
     }
 }
 
 /// True for names safe to splice into SQL as an identifier.
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 63 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
@@ -83,7 +96,10 @@ impl Config {
             Some("batch") => Mode::Batch,
             Some("dry-run") => Mode::DryRun,
             Some(other) => {
-                return Err(ConfigError { var: "FAULTLINE_MODE", problem: format!("`{other}`; expected stream, batch or dry-run") })
+                return Err(ConfigError {
+                    var: "FAULTLINE_MODE",
+                    problem: format!("`{other}`; expected stream, batch or dry-run"),
+                })
             }
         };
         let schema = var("FAULTLINE_PG_SCHEMA").unwrap_or_else(|| "ledger".into());
@@ -95,37 +111,66 @@ impl Config {
         }
         let defect = match var("FAULTLINE_DEFECT") {
             None => None,
-            Some(name) => Some(Defect::parse(&name).map_err(|problem| ConfigError { var: "FAULTLINE_DEFECT", problem })?),
+            Some(name) => Some(Defect::parse(&name).map_err(|problem| ConfigError {
+                var: "FAULTLINE_DEFECT",
+                problem,
+            })?),
         };
         let input_topic = required("FAULTLINE_INPUT_TOPIC", "the topic of transaction events")?;
-        let alert_dlq_ratio: f64 = parsed("FAULTLINE_ALERT_DLQ_RATIO", 0.05, "a number between 0 and 1")?;
+        let alert_dlq_ratio: f64 = parsed(
+            "FAULTLINE_ALERT_DLQ_RATIO",
+            0.05,
+            "a number between 0 and 1",
+        )?;
         if !(0.0..=1.0).contains(&alert_dlq_ratio) {
-            return Err(ConfigError { var: "FAULTLINE_ALERT_DLQ_RATIO", problem: format!("{alert_dlq_ratio} is outside 0..=1") });
+            return Err(ConfigError {
+                var: "FAULTLINE_ALERT_DLQ_RATIO",
+                problem: format!("{alert_dlq_ratio} is outside 0..=1"),
+            });
         }
-        let batch_max_records: usize = parsed("FAULTLINE_BATCH_MAX_RECORDS", 2000, "a positive integer")?;
+        let batch_max_records: usize =
+            parsed("FAULTLINE_BATCH_MAX_RECORDS", 2000, "a positive integer")?;
         if batch_max_records == 0 {
-            return Err(ConfigError { var: "FAULTLINE_BATCH_MAX_RECORDS", problem: "must be at least 1".into() });
+            return Err(ConfigError {
+                var: "FAULTLINE_BATCH_MAX_RECORDS",
+                problem: "must be at least 1".into(),
+            });
         }
         Ok(Self {
-            bootstrap: required("FAULTLINE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers host:port[,host:port]")?,
+            bootstrap: required(
+                "FAULTLINE_KAFKA_BOOTSTRAP",
+                "Kafka bootstrap servers host:port[,host:port]",
+            )?,
             dlq_topic: var("FAULTLINE_DLQ_TOPIC").unwrap_or_else(|| format!("{input_topic}.dlq")),
             group_id: var("FAULTLINE_GROUP_ID").unwrap_or_else(|| format!("{input_topic}.ledger")),
             input_topic,
-            postgres_url: required("FAULTLINE_POSTGRES_URL", "postgres://USER:PASSWORD@HOST:PORT/DB")?,
+            postgres_url: required(
+                "FAULTLINE_POSTGRES_URL",
+                "postgres://USER:PASSWORD@HOST:PORT/DB",
+            )?,
             schema,
             run_id: var("FAULTLINE_RUN_ID").unwrap_or_else(|| "manual".into()),
-            worker_id: var("FAULTLINE_WORKER_ID").unwrap_or_else(|| format!("worker-{}", std::process::id())),
+            worker_id: var("FAULTLINE_WORKER_ID")
+                .unwrap_or_else(|| format!("worker-{}", std::process::id())),
             enrich_url: var("FAULTLINE_ENRICH_URL"),
             metrics_addr: var("FAULTLINE_METRICS_ADDR"),
             alert_webhook: var("FAULTLINE_ALERT_WEBHOOK"),
             alert_dlq_ratio,
             mode,
             batch_max_records,
-            batch_linger: Duration::from_millis(parsed("FAULTLINE_BATCH_LINGER_MS", 50u64, "milliseconds")?),
+            batch_linger: Duration::from_millis(parsed(
+                "FAULTLINE_BATCH_LINGER_MS",
+                50u64,
+                "milliseconds",
+            )?),
             defect,
-            pipeline_version: var("FAULTLINE_PIPELINE_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            pipeline_version: var("FAULTLINE_PIPELINE_VERSION")
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
             dry_run_file: var("FAULTLINE_DRY_RUN_FILE"),
-            models: Models::from_paths(var(CHAMPION_VAR).as_deref(), var(CHALLENGER_VAR).as_deref())?,
+            models: Models::from_paths(
+                var(CHAMPION_VAR).as_deref(),
+                var(CHALLENGER_VAR).as_deref(),
+            )?,
         })
     }
 }

@@ -26,8 +26,14 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const NAMES: [&'static str; 6] =
-        ["commit-before-write", "non-idempotent-insert", "no-fencing", "drop-malformed", "balance-outside-tx", "ignore-revocation"];
+    pub const NAMES: [&'static str; 6] = [
+        "commit-before-write",
+        "non-idempotent-insert",
+        "no-fencing",
+        "drop-malformed",
+        "balance-outside-tx",
+        "ignore-revocation",
+    ];
 
     /// Parses a defect name; refuses all of them when the feature is off.
     pub fn parse(name: &str) -> Result<Self, String> {
@@ -38,7 +44,12 @@ impl Defect {
             "drop-malformed" => Defect::DropMalformed,
             "balance-outside-tx" => Defect::BalanceOutsideTx,
             "ignore-revocation" => Defect::IgnoreRevocation,
-            other => return Err(format!("unknown defect `{other}`; expected one of {}", Self::NAMES.join(", "))),
+            other => {
+                return Err(format!(
+                    "unknown defect `{other}`; expected one of {}",
+                    Self::NAMES.join(", ")
+                ))
+            }
         };
         if cfg!(feature = "planted-defects") {
             Ok(d)
@@ -66,9 +77,13 @@ mod tests {
         for name in Defect::NAMES {
             match Defect::parse(name) {
                 Ok(d) => assert_eq!(d.as_str(), name),
-                Err(e) => assert!(!cfg!(feature = "planted-defects") && e.contains("planted-defects")),
+                Err(e) => {
+                    assert!(!cfg!(feature = "planted-defects") && e.contains("planted-defects"))
+                }
             }
         }
-        assert!(Defect::parse("kil").unwrap_err().contains("expected one of"));
+        assert!(Defect::parse("kil")
+            .unwrap_err()
+            .contains("expected one of"));
     }
 }

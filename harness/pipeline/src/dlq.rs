@@ -46,7 +46,10 @@ impl DeadLetters {
             .set_log_level(RDKafkaLogLevel::Warning)
             .create_with_context(DeliveryCounter::default())
             .context("create the dead-letter producer")?;
-        Ok(Self { producer, topic: topic.to_string() })
+        Ok(Self {
+            producer,
+            topic: topic.to_string(),
+        })
     }
 
     /// Produces every rejected record and waits for all acknowledgements.
@@ -56,15 +59,34 @@ impl DeadLetters {
         }
         let failed_before = self.producer.context().0.load(Ordering::SeqCst);
         for r in records {
-            let Outcome::Rejected(rej) = &r.outcome else { continue };
+            let Outcome::Rejected(rej) = &r.outcome else {
+                continue;
+            };
             let (p, o) = (r.partition.to_string(), r.offset.to_string());
             let headers = OwnedHeaders::new()
-                .insert(Header { key: "faultline.reason", value: Some(rej.reason.as_str()) })
-                .insert(Header { key: "faultline.detail", value: Some(rej.detail.as_str()) })
-                .insert(Header { key: "faultline.source.topic", value: Some(source_topic) })
-                .insert(Header { key: "faultline.source.partition", value: Some(p.as_str()) })
-                .insert(Header { key: "faultline.source.offset", value: Some(o.as_str()) });
-            let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).payload(&r.payload[..]).headers(headers);
+                .insert(Header {
+                    key: "faultline.reason",
+                    value: Some(rej.reason.as_str()),
+                })
+                .insert(Header {
+                    key: "faultline.detail",
+                    value: Some(rej.detail.as_str()),
+                })
+                .insert(Header {
+                    key: "faultline.source.topic",
+                    value: Some(source_topic),
+                })
+                .insert(Header {
+                    key: "faultline.source.partition",
+                    value: Some(p.as_str()),
+                })
+                .insert(Header {
+                    key: "faultline.source.offset",
+                    value: Some(o.as_str()),
+                });
+            let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic)
+                .payload(&r.payload[..])
+                .headers(headers);
             if let Some(k) = &r.key {
                 rec = rec.key(&k[..]);
             }
@@ -72,7 +94,10 @@ impl DeadLetters {
             loop {
                 match self.producer.send(pending) {
                     Ok(()) => break,
-                    Err((e, back)) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) => {
+                    Err((e, back))
+                        if e.rdkafka_error_code()
+                            == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                    {
                         std::thread::sleep(Duration::from_millis(5));
                         pending = back;
                     }
@@ -80,7 +105,9 @@ impl DeadLetters {
                 }
             }
         }
-        self.producer.flush(Duration::from_secs(30)).context("dead-letter flush")?;
+        self.producer
+            .flush(Duration::from_secs(30))
+            .context("dead-letter flush")?;
         let failed = self.producer.context().0.load(Ordering::SeqCst) - failed_before;
         if failed > 0 {
             bail!("{failed} dead letters were not acknowledged");

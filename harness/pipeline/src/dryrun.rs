@@ -23,9 +23,12 @@ pub fn run(cfg: &Config) -> Result<serde_json::Value> {
         Some(path) => (read_file(path)?, Vec::new()),
         None => read_topic(cfg)?,
     };
-    Processor::from_config(cfg)?.process(&mut records).map_err(anyhow::Error::new)?;
+    Processor::from_config(cfg)?
+        .process(&mut records)
+        .map_err(anyhow::Error::new)?;
 
-    let mut pg = postgres::Client::connect(&cfg.postgres_url, postgres::NoTls).context("connect to postgres")?;
+    let mut pg = postgres::Client::connect(&cfg.postgres_url, postgres::NoTls)
+        .context("connect to postgres")?;
     let mut tx = pg.transaction()?;
     ensure_schema(&mut tx, &cfg.schema)?;
     let before = balances(&mut tx, &cfg.schema)?;
@@ -63,7 +66,10 @@ pub fn run(cfg: &Config) -> Result<serde_json::Value> {
 
 fn balances(tx: &mut postgres::Transaction<'_>, schema: &str) -> Result<BTreeMap<String, i64>> {
     Ok(tx
-        .query(&format!("SELECT account_id, balance_cents FROM {schema}.account_balances"), &[])?
+        .query(
+            &format!("SELECT account_id, balance_cents FROM {schema}.account_balances"),
+            &[],
+        )?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())
@@ -75,7 +81,13 @@ fn read_file(path: &str) -> Result<Vec<ProcessedRecord>> {
         .split(|b| *b == b'\n')
         .enumerate()
         .filter(|(_, l)| !l.is_empty())
-        .map(|(i, line)| ProcessedRecord { partition: -1, offset: i as i64 + 1, key: None, payload: line.to_vec(), outcome: Outcome::Pending })
+        .map(|(i, line)| ProcessedRecord {
+            partition: -1,
+            offset: i as i64 + 1,
+            key: None,
+            payload: line.to_vec(),
+            outcome: Outcome::Pending,
+        })
         .collect())
 }
 
@@ -96,12 +108,17 @@ fn read_topic(cfg: &Config) -> Result<(Vec<ProcessedRecord>, Vec<Range>)> {
     let mut ends = BTreeMap::new();
     let mut ranges = Vec::new();
     for p in topic.partitions() {
-        let (low, high) = consumer.fetch_watermarks(&cfg.input_topic, p.id(), Duration::from_secs(20))?;
+        let (low, high) =
+            consumer.fetch_watermarks(&cfg.input_topic, p.id(), Duration::from_secs(20))?;
         let from = stored.get(&p.id()).copied().unwrap_or(low);
         if from < high {
             tpl.add_partition_offset(&cfg.input_topic, p.id(), Offset::Offset(from))?;
             ends.insert(p.id(), high);
-            ranges.push(Range { partition: p.id(), from, to: high });
+            ranges.push(Range {
+                partition: p.id(),
+                from,
+                to: high,
+            });
         }
     }
     let mut records = Vec::new();
@@ -129,6 +146,9 @@ fn read_topic(cfg: &Config) -> Result<(Vec<ProcessedRecord>, Vec<Range>)> {
             }
         }
     }
-    anyhow::ensure!(done.values().all(|d| *d), "dry run could not read the whole range within 120 s");
+    anyhow::ensure!(
+        done.values().all(|d| *d),
+        "dry run could not read the whole range within 120 s"
+    );
     Ok((records, ranges))
 }

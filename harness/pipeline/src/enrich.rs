@@ -25,7 +25,12 @@ fn ok() -> &'static str {
 
 impl Profile {
     fn fallback(status: &'static str) -> Self {
-        Self { account_age_days: 0, risk_tier: "unknown".into(), country: "ZZ".into(), status }
+        Self {
+            account_age_days: 0,
+            risk_tier: "unknown".into(),
+            country: "ZZ".into(),
+            status,
+        }
     }
 }
 
@@ -53,7 +58,13 @@ impl Enricher {
             .http_status_as_error(false)
             .build()
             .into();
-        Self { base: base.map(|b| b.trim_end_matches('/').to_string()), agent, cache: HashMap::new(), retries: 3, backoff: Duration::from_millis(50) }
+        Self {
+            base: base.map(|b| b.trim_end_matches('/').to_string()),
+            agent,
+            cache: HashMap::new(),
+            retries: 3,
+            backoff: Duration::from_millis(50),
+        }
     }
 
     /// The profile of `account`, from the cache or the service.
@@ -71,13 +82,15 @@ impl Enricher {
                 std::thread::sleep(self.backoff * 2u32.pow(attempt - 1));
             }
             match self.agent.get(&url).call() {
-                Ok(mut resp) if resp.status() == 200 => match resp.body_mut().read_json::<Profile>() {
-                    Ok(p) => {
-                        self.cache.insert(account.to_string(), p.clone());
-                        return Ok(p);
+                Ok(mut resp) if resp.status() == 200 => {
+                    match resp.body_mut().read_json::<Profile>() {
+                        Ok(p) => {
+                            self.cache.insert(account.to_string(), p.clone());
+                            return Ok(p);
+                        }
+                        Err(e) => last = format!("bad profile JSON: {e}"),
                     }
-                    Err(e) => last = format!("bad profile JSON: {e}"),
-                },
+                }
                 Ok(resp) if resp.status() == 404 => {
                     let p = Profile::fallback("not_found");
                     self.cache.insert(account.to_string(), p.clone());
@@ -87,6 +100,9 @@ impl Enricher {
                 Err(e) => last = e.to_string(),
             }
         }
-        Err(Unavailable { account: account.to_string(), cause: last })
+        Err(Unavailable {
+            account: account.to_string(),
+            cause: last,
+        })
     }
 }

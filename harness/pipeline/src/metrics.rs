@@ -55,16 +55,55 @@ impl Metrics {
             fenced: Counter::default(),
             registry: Arc::new(Registry::default()),
         };
-        r.register(NAMES[0], "Records consumed from the input topic", m.records_in.clone());
-        r.register(NAMES[1], "Records committed, by outcome (new, duplicate, quarantined)", m.records_out.clone());
-        r.register(NAMES[2], "Records sent to the dead-letter topic, by reason code", m.dlq.clone());
-        r.register(NAMES[3], "Time to process and commit one batch", m.batch_duration.clone());
-        r.register(NAMES[4], "Unix time of the last successfully committed batch", m.last_success.clone());
-        r.register(NAMES[5], "High watermark minus committed offset, by partition", m.partition_lag.clone());
-        r.register(NAMES[6], "Age of the oldest record in the last committed batch", m.oldest_unprocessed_age.clone());
-        r.register(NAMES[7], "Batches that failed because the profile service was unavailable", m.enrichment_failures.clone());
-        r.register(NAMES[8], "Batches rolled back because another worker owns the partition", m.fenced.clone());
-        Self { registry: Arc::new(r), ..m }
+        r.register(
+            NAMES[0],
+            "Records consumed from the input topic",
+            m.records_in.clone(),
+        );
+        r.register(
+            NAMES[1],
+            "Records committed, by outcome (new, duplicate, quarantined)",
+            m.records_out.clone(),
+        );
+        r.register(
+            NAMES[2],
+            "Records sent to the dead-letter topic, by reason code",
+            m.dlq.clone(),
+        );
+        r.register(
+            NAMES[3],
+            "Time to process and commit one batch",
+            m.batch_duration.clone(),
+        );
+        r.register(
+            NAMES[4],
+            "Unix time of the last successfully committed batch",
+            m.last_success.clone(),
+        );
+        r.register(
+            NAMES[5],
+            "High watermark minus committed offset, by partition",
+            m.partition_lag.clone(),
+        );
+        r.register(
+            NAMES[6],
+            "Age of the oldest record in the last committed batch",
+            m.oldest_unprocessed_age.clone(),
+        );
+        r.register(
+            NAMES[7],
+            "Batches that failed because the profile service was unavailable",
+            m.enrichment_failures.clone(),
+        );
+        r.register(
+            NAMES[8],
+            "Batches rolled back because another worker owns the partition",
+            m.fenced.clone(),
+        );
+        Self {
+            registry: Arc::new(r),
+            ..m
+        }
     }
 
     pub fn label(k: &str, v: impl Into<String>) -> Labels {
@@ -91,19 +130,38 @@ pub type Health = Arc<Mutex<Option<String>>>;
 /// Serves `/metrics` and `/healthz` on `addr` from a background thread.
 pub fn serve(addr: &str, metrics: Metrics, health: Health) -> std::io::Result<()> {
     let server = tiny_http::Server::http(addr).map_err(std::io::Error::other)?;
-    std::thread::Builder::new().name("metrics".into()).spawn(move || {
-        for req in server.incoming_requests() {
-            let (status, body, ctype) = match req.url() {
-                "/metrics" => (200, metrics.render(), "application/openmetrics-text; version=1.0.0; charset=utf-8"),
-                "/healthz" => match health.lock().map(|h| h.clone()).unwrap_or(Some("poisoned".into())) {
-                    None => (200, "ok\n".to_string(), "text/plain"),
-                    Some(why) => (503, format!("unhealthy: {why}\n"), "text/plain"),
-                },
-                _ => (404, "not found; try /metrics or /healthz\n".to_string(), "text/plain"),
-            };
-            let header = tiny_http::Header::from_bytes("Content-Type", ctype).expect("static header");
-            let _ = req.respond(tiny_http::Response::from_string(body).with_status_code(status).with_header(header));
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            for req in server.incoming_requests() {
+                let (status, body, ctype) = match req.url() {
+                    "/metrics" => (
+                        200,
+                        metrics.render(),
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
+                    "/healthz" => match health
+                        .lock()
+                        .map(|h| h.clone())
+                        .unwrap_or(Some("poisoned".into()))
+                    {
+                        None => (200, "ok\n".to_string(), "text/plain"),
+                        Some(why) => (503, format!("unhealthy: {why}\n"), "text/plain"),
+                    },
+                    _ => (
+                        404,
+                        "not found; try /metrics or /healthz\n".to_string(),
+                        "text/plain",
+                    ),
+                };
+                let header =
+                    tiny_http::Header::from_bytes("Content-Type", ctype).expect("static header");
+                let _ = req.respond(
+                    tiny_http::Response::from_string(body)
+                        .with_status_code(status)
+                        .with_header(header),
+                );
+            }
+        })?;
     Ok(())
 }

@@ -15,7 +15,12 @@ pub enum ProcessError {
     Enrichment(#[from] Unavailable),
     /// A model failed to score (e.g. an HTTP model's endpoint is down).
     #[error("{role} model `{version}` could not score transaction {transaction_id}: {cause}")]
-    Scoring { role: &'static str, version: String, transaction_id: String, cause: String },
+    Scoring {
+        role: &'static str,
+        version: String,
+        transaction_id: String,
+        cause: String,
+    },
 }
 
 /// Validation, enrichment and scoring for a batch.
@@ -26,7 +31,10 @@ pub struct Processor {
 
 impl Processor {
     pub fn new(enrich_url: Option<String>, models: Models) -> Self {
-        Self { enricher: Enricher::new(enrich_url), models }
+        Self {
+            enricher: Enricher::new(enrich_url),
+            models,
+        }
     }
 
     pub fn from_config(cfg: &Config) -> anyhow::Result<Self> {
@@ -59,7 +67,11 @@ impl Processor {
                         champion_score,
                         champion_version: self.models.champion.version().to_string(),
                         challenger_score,
-                        challenger_version: self.models.challenger.as_ref().map(|c| c.version().to_string()),
+                        challenger_version: self
+                            .models
+                            .challenger
+                            .as_ref()
+                            .map(|c| c.version().to_string()),
                         event,
                         profile,
                     }))

@@ -19,7 +19,8 @@ use crate::sink::{ensure_schema, stage, write_batch, Lineage};
 
 /// Rebuilds derived tables from the raw table. Returns the number of transactions rebuilt.
 pub fn rebuild(cfg: &Config) -> Result<u64> {
-    let mut pg = Client::connect(&cfg.postgres_url, postgres::NoTls).context("connect to postgres")?;
+    let mut pg =
+        Client::connect(&cfg.postgres_url, postgres::NoTls).context("connect to postgres")?;
     ensure_schema(&mut pg, &cfg.schema)?;
     let s = &cfg.schema;
     let raw = pg.query(
@@ -28,9 +29,17 @@ pub fn rebuild(cfg: &Config) -> Result<u64> {
     )?;
     let mut records: Vec<ProcessedRecord> = raw
         .iter()
-        .map(|r| ProcessedRecord { partition: r.get(1), offset: r.get(2), key: None, payload: r.get(0), outcome: Outcome::Pending })
+        .map(|r| ProcessedRecord {
+            partition: r.get(1),
+            offset: r.get(2),
+            key: None,
+            payload: r.get(0),
+            outcome: Outcome::Pending,
+        })
         .collect();
-    Processor::from_config(cfg)?.process(&mut records).map_err(anyhow::Error::new)?;
+    Processor::from_config(cfg)?
+        .process(&mut records)
+        .map_err(anyhow::Error::new)?;
     let lineage = lineage(cfg, "rebuild");
     let mut tx = pg.transaction()?;
     tx.batch_execute(&format!("TRUNCATE {s}.transactions, {s}.account_balances"))?;
@@ -68,7 +77,12 @@ pub fn backfill(cfg: &Config) -> Result<(u64, u64, u64)> {
     use rdkafka::{Message, Offset, TopicPartitionList};
     use std::time::Duration;
 
-    let from: i64 = std::env::var("FAULTLINE_BACKFILL_FROM").ok().map(|v| v.parse()).transpose().context("FAULTLINE_BACKFILL_FROM must be an offset")?.unwrap_or(0);
+    let from: i64 = std::env::var("FAULTLINE_BACKFILL_FROM")
+        .ok()
+        .map(|v| v.parse())
+        .transpose()
+        .context("FAULTLINE_BACKFILL_FROM must be an offset")?
+        .unwrap_or(0);
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &cfg.bootstrap)
         .set("group.id", format!("{}-backfill", cfg.group_id))
@@ -79,7 +93,8 @@ pub fn backfill(cfg: &Config) -> Result<(u64, u64, u64)> {
     let mut tpl = TopicPartitionList::new();
     let mut ends = std::collections::BTreeMap::new();
     for p in topic.partitions() {
-        let (low, high) = consumer.fetch_watermarks(&cfg.input_topic, p.id(), Duration::from_secs(20))?;
+        let (low, high) =
+            consumer.fetch_watermarks(&cfg.input_topic, p.id(), Duration::from_secs(20))?;
         let start = from.max(low);
         if start < high {
             tpl.add_partition_offset(&cfg.input_topic, p.id(), Offset::Offset(start))?;
@@ -100,7 +115,9 @@ pub fn backfill(cfg: &Config) -> Result<(u64, u64, u64)> {
     while !remaining.is_empty() && std::time::Instant::now() < deadline {
         let mut batch = Vec::new();
         while batch.len() < cfg.batch_max_records {
-            let Some(m) = consumer.poll(Duration::from_millis(200)) else { break };
+            let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+                break;
+            };
             let m = m?;
             if m.offset() >= ends[&m.partition()] {
                 continue;
@@ -127,7 +144,10 @@ pub fn backfill(cfg: &Config) -> Result<(u64, u64, u64)> {
         new += applied.new_transactions;
         quarantined += applied.quarantined;
     }
-    anyhow::ensure!(remaining.is_empty(), "backfill did not reach the end of partitions {remaining:?} within 600 s");
+    anyhow::ensure!(
+        remaining.is_empty(),
+        "backfill did not reach the end of partitions {remaining:?} within 600 s"
+    );
     Ok((read, new, quarantined))
 }
 

@@ -58,11 +58,17 @@ pub struct Models {
 impl Models {
     /// The built-in scorecards.
     pub fn builtin() -> Self {
-        Self { champion: Arc::new(builtin_champion()), challenger: Some(Arc::new(builtin_challenger())) }
+        Self {
+            champion: Arc::new(builtin_champion()),
+            challenger: Some(Arc::new(builtin_challenger())),
+        }
     }
 
     /// The files named by [`CHAMPION_VAR`] / [`CHALLENGER_VAR`], each defaulting to its built-in.
-    pub fn from_paths(champion: Option<&str>, challenger: Option<&str>) -> Result<Self, ConfigError> {
+    pub fn from_paths(
+        champion: Option<&str>,
+        challenger: Option<&str>,
+    ) -> Result<Self, ConfigError> {
         let builtin = Self::builtin();
         Ok(Self {
             champion: match champion {
@@ -79,10 +85,16 @@ impl Models {
 
 /// Loads one model file and checks that the pipeline computes every feature it reads.
 pub fn load(var: &'static str, path: &str) -> Result<Arc<dyn Model>, ConfigError> {
-    let model = faultline_models::load_model(path)
-        .map_err(|e| ConfigError { var, problem: format!("cannot use `{path}` as a model: {e}") })?;
-    let unknown: Vec<&str> =
-        model.feature_names().iter().map(String::as_str).filter(|f| !FEATURE_NAMES.contains(f)).collect();
+    let model = faultline_models::load_model(path).map_err(|e| ConfigError {
+        var,
+        problem: format!("cannot use `{path}` as a model: {e}"),
+    })?;
+    let unknown: Vec<&str> = model
+        .feature_names()
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !FEATURE_NAMES.contains(f))
+        .collect();
     if !unknown.is_empty() {
         return Err(ConfigError {
             var,
@@ -98,14 +110,20 @@ pub fn load(var: &'static str, path: &str) -> Result<Arc<dyn Model>, ConfigError
 
 fn scorecard(version: &str, weights: &[(&str, f64)], bias: f64) -> Scorecard {
     let weights = weights.iter().map(|(n, w)| (n.to_string(), *w)).collect();
-    Scorecard::new(version, ScorecardKind::Logistic, weights, bias, 0.5).expect("the built-in scorecards are valid")
+    Scorecard::new(version, ScorecardKind::Logistic, weights, bias, 0.5)
+        .expect("the built-in scorecards are valid")
 }
 
 /// The built-in champion.
 pub fn builtin_champion() -> Scorecard {
     scorecard(
         "builtin-champion-1",
-        &[("account_age_days_log", -0.35), ("amount_log", 0.55), ("is_debit", 0.4), ("risk_high", 1.6)],
+        &[
+            ("account_age_days_log", -0.35),
+            ("amount_log", 0.55),
+            ("is_debit", 0.4),
+            ("risk_high", 1.6),
+        ],
         -3.0,
     )
 }
@@ -148,14 +166,25 @@ mod tests {
     }
 
     fn profile(tier: &str) -> Profile {
-        Profile { account_age_days: 0, risk_tier: tier.into(), country: "NL".into(), status: "ok" }
+        Profile {
+            account_age_days: 0,
+            risk_tier: tier.into(),
+            country: "NL".into(),
+            status: "ok",
+        }
     }
 
     #[test]
     fn features_are_faultline_models_features_and_cover_every_shipped_model() {
         let f = features(&event(), &profile("high"));
-        assert_eq!(f.keys().map(String::as_str).collect::<Vec<_>>(), FEATURE_NAMES.to_vec());
-        assert_eq!((f["channel_atm"], f["is_weekend"], f["risk_high"]), (1.0, 1.0, 1.0));
+        assert_eq!(
+            f.keys().map(String::as_str).collect::<Vec<_>>(),
+            FEATURE_NAMES.to_vec()
+        );
+        assert_eq!(
+            (f["channel_atm"], f["is_weekend"], f["risk_high"]),
+            (1.0, 1.0, 1.0)
+        );
         assert!((f["amount_x_risk_high"] - 100f64.ln()).abs() < 1e-12);
         for name in ["champion.json", "challenger.json", "challenger.onnx"] {
             let m = load(CHAMPION_VAR, &golden(name)).unwrap();
@@ -167,7 +196,11 @@ mod tests {
     #[test]
     fn an_unknown_risk_tier_scores_like_low() {
         let m = Models::builtin();
-        let score = |tier| m.champion.score(&features(&event(), &profile(tier))).unwrap();
+        let score = |tier| {
+            m.champion
+                .score(&features(&event(), &profile(tier)))
+                .unwrap()
+        };
         assert_eq!(score("unknown"), score("low"));
         assert!(score("high") > score("low"));
     }
@@ -176,9 +209,19 @@ mod tests {
     fn model_files_replace_the_builtins_one_at_a_time() {
         let m = Models::from_paths(Some(&golden("champion.json")), None).unwrap();
         assert_eq!(m.champion.version(), "2023-11-champion");
-        assert_eq!(m.challenger.as_ref().unwrap().version(), "builtin-challenger-2");
-        let both = Models::from_paths(Some(&golden("champion.json")), Some(&golden("challenger.onnx"))).unwrap();
-        assert_eq!(both.challenger.unwrap().version(), "2024-06-challenger-onnx");
+        assert_eq!(
+            m.challenger.as_ref().unwrap().version(),
+            "builtin-challenger-2"
+        );
+        let both = Models::from_paths(
+            Some(&golden("champion.json")),
+            Some(&golden("challenger.onnx")),
+        )
+        .unwrap();
+        assert_eq!(
+            both.challenger.unwrap().version(),
+            "2024-06-challenger-onnx"
+        );
     }
 
     #[test]
@@ -186,7 +229,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ledger-score-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let garbled = dir.join("garbled.json");
-        std::fs::write(&garbled, "{\"format\": \"scorecard\", \"kind\": \"logistic\"").unwrap();
+        std::fs::write(
+            &garbled,
+            "{\"format\": \"scorecard\", \"kind\": \"logistic\"",
+        )
+        .unwrap();
         let alien = dir.join("alien.json");
         std::fs::write(
             &alien,
@@ -194,14 +241,32 @@ mod tests {
         )
         .unwrap();
         let cases = [
-            (Models::from_paths(Some("/nonexistent/champion.json"), None).unwrap_err(), CHAMPION_VAR, "/nonexistent/champion.json", ""),
-            (Models::from_paths(None, Some(garbled.to_str().unwrap())).unwrap_err(), CHALLENGER_VAR, "garbled.json", "not JSON"),
-            (Models::from_paths(None, Some(alien.to_str().unwrap())).unwrap_err(), CHALLENGER_VAR, "alien.json", "velocity_1h"),
+            (
+                Models::from_paths(Some("/nonexistent/champion.json"), None).unwrap_err(),
+                CHAMPION_VAR,
+                "/nonexistent/champion.json",
+                "",
+            ),
+            (
+                Models::from_paths(None, Some(garbled.to_str().unwrap())).unwrap_err(),
+                CHALLENGER_VAR,
+                "garbled.json",
+                "not JSON",
+            ),
+            (
+                Models::from_paths(None, Some(alien.to_str().unwrap())).unwrap_err(),
+                CHALLENGER_VAR,
+                "alien.json",
+                "velocity_1h",
+            ),
         ];
         for (e, var, file, why) in cases {
             let shown = e.to_string();
             assert_eq!(e.var, var);
-            assert!(shown.starts_with(var) && shown.contains(file) && shown.contains(why), "{shown}");
+            assert!(
+                shown.starts_with(var) && shown.contains(file) && shown.contains(why),
+                "{shown}"
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -48,11 +48,20 @@ pub enum SinkError {
 /// Creates the schema and tables if missing. Raw rows are immutable: a trigger refuses UPDATE,
 /// DELETE and TRUNCATE on `raw_events`. Workers starting together serialize on an advisory lock
 /// (`CREATE ... IF NOT EXISTS` alone races on the catalog).
-pub fn ensure_schema(client: &mut impl postgres::GenericClient, schema: &str) -> Result<(), postgres::Error> {
+pub fn ensure_schema(
+    client: &mut impl postgres::GenericClient,
+    schema: &str,
+) -> Result<(), postgres::Error> {
     let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&format!("faultline-ledger-schema-{schema}")])?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[&format!("faultline-ledger-schema-{schema}")],
+    )?;
     let exists: bool = tx
-        .query_one("SELECT count(*) = 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'offset_log'", &[&schema])?
+        .query_one(
+            "SELECT count(*) = 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'offset_log'",
+            &[&schema],
+        )?
         .get(0);
     if !exists {
         create_tables(&mut tx, schema)?;
@@ -60,7 +69,10 @@ pub fn ensure_schema(client: &mut impl postgres::GenericClient, schema: &str) ->
     tx.commit()
 }
 
-fn create_tables(client: &mut impl postgres::GenericClient, schema: &str) -> Result<(), postgres::Error> {
+fn create_tables(
+    client: &mut impl postgres::GenericClient,
+    schema: &str,
+) -> Result<(), postgres::Error> {
     client.batch_execute(&format!(
         r#"
         CREATE SCHEMA IF NOT EXISTS {s};
@@ -110,8 +122,15 @@ fn create_tables(client: &mut impl postgres::GenericClient, schema: &str) -> Res
 }
 
 /// Stored next offsets for `topic`, by partition.
-pub fn stored_offsets(client: &mut impl postgres::GenericClient, schema: &str, topic: &str) -> Result<Vec<(i32, i64)>, postgres::Error> {
-    let rows = client.query(&format!("SELECT partition, next_offset FROM {schema}.partition_offsets WHERE topic = $1"), &[&topic])?;
+pub fn stored_offsets(
+    client: &mut impl postgres::GenericClient,
+    schema: &str,
+    topic: &str,
+) -> Result<Vec<(i32, i64)>, postgres::Error> {
+    let rows = client.query(
+        &format!("SELECT partition, next_offset FROM {schema}.partition_offsets WHERE topic = $1"),
+        &[&topic],
+    )?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -121,9 +140,25 @@ const STAGING_COLUMNS: &str = "transaction_id, account_id, kind, amount_cents, d
 
 fn staging_types() -> Vec<Type> {
     vec![
-        Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::TIMESTAMPTZ, Type::INT4, Type::TEXT,
-        Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::FLOAT8, Type::TEXT, Type::FLOAT8,
-        Type::TEXT, Type::BYTEA, Type::INT4, Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::TIMESTAMPTZ,
+        Type::INT4,
+        Type::TEXT,
+        Type::INT4,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::FLOAT8,
+        Type::TEXT,
+        Type::FLOAT8,
+        Type::TEXT,
+        Type::BYTEA,
+        Type::INT4,
+        Type::INT8,
     ]
 }
 
@@ -146,7 +181,11 @@ pub fn commit_batch(
         tx.commit()?;
     }
     let mut tx = client.transaction()?;
-    let offsets = if active(defect, Defect::CommitBeforeWrite) { &[][..] } else { ranges };
+    let offsets = if active(defect, Defect::CommitBeforeWrite) {
+        &[][..]
+    } else {
+        ranges
+    };
     let (applied, deltas) = write_batch(&mut tx, schema, lineage, offsets, records, defect)?;
     tx.commit()?;
     if active(defect, Defect::BalanceOutsideTx) {
@@ -178,7 +217,13 @@ pub fn write_batch(
 }
 
 /// Compare-and-set of each partition's next offset, plus the offset log entry.
-pub fn advance_offsets(tx: &mut Transaction<'_>, schema: &str, lineage: &Lineage, ranges: &[Range], defect: Option<Defect>) -> Result<(), SinkError> {
+pub fn advance_offsets(
+    tx: &mut Transaction<'_>,
+    schema: &str,
+    lineage: &Lineage,
+    ranges: &[Range],
+    defect: Option<Defect>,
+) -> Result<(), SinkError> {
     let fenced = !active(defect, Defect::NoFencing);
     let sql = if fenced {
         format!(
@@ -198,20 +243,47 @@ pub fn advance_offsets(tx: &mut Transaction<'_>, schema: &str, lineage: &Lineage
         "INSERT INTO {schema}.offset_log (topic, partition, from_offset, to_offset, worker_id, run_id) VALUES ($1, $2, $3, $4, $5, $6)"
     ))?;
     for r in ranges {
-        let n = tx.execute(&stmt, &[&lineage.topic, &r.partition, &r.from, &r.to, &lineage.worker_id])?;
+        let n = tx.execute(
+            &stmt,
+            &[
+                &lineage.topic,
+                &r.partition,
+                &r.from,
+                &r.to,
+                &lineage.worker_id,
+            ],
+        )?;
         if n != 1 {
-            return Err(SinkError::Fenced { partition: r.partition, expected: r.from });
+            return Err(SinkError::Fenced {
+                partition: r.partition,
+                expected: r.from,
+            });
         }
-        tx.execute(&log, &[&lineage.topic, &r.partition, &r.from, &r.to, &lineage.worker_id, &lineage.run_id])?;
+        tx.execute(
+            &log,
+            &[
+                &lineage.topic,
+                &r.partition,
+                &r.from,
+                &r.to,
+                &lineage.worker_id,
+                &lineage.run_id,
+            ],
+        )?;
     }
     Ok(())
 }
 
 /// Copies the valid records into the session's `staging` temp table (binary COPY). Returns how many.
-pub fn stage(tx: &mut Transaction<'_>, records: &[ProcessedRecord]) -> Result<u64, postgres::Error> {
+pub fn stage(
+    tx: &mut Transaction<'_>,
+    records: &[ProcessedRecord],
+) -> Result<u64, postgres::Error> {
     tx.batch_execute(&format!("CREATE TEMP TABLE IF NOT EXISTS staging ({STAGING_COLUMNS_DDL}) ON COMMIT DELETE ROWS; TRUNCATE staging;"))?;
     let types = staging_types();
-    let sink = tx.copy_in(&format!("COPY staging ({STAGING_COLUMNS}) FROM STDIN (FORMAT binary)"))?;
+    let sink = tx.copy_in(&format!(
+        "COPY staging ({STAGING_COLUMNS}) FROM STDIN (FORMAT binary)"
+    ))?;
     let mut w = BinaryCopyInWriter::new(sink, &types);
     let mut valid = 0u64;
     for r in records {
@@ -219,10 +291,25 @@ pub fn stage(tx: &mut Transaction<'_>, records: &[ProcessedRecord]) -> Result<u6
             valid += 1;
             let e = &v.event;
             w.write(&[
-                &e.transaction_id, &e.account_id, &e.kind.as_str(), &e.amount_cents, &e.delta_cents(), &e.created_at,
-                &e.schema_version, &e.channel, &v.profile.account_age_days, &v.profile.risk_tier, &v.profile.country,
-                &v.profile.status, &v.champion_score, &v.champion_version, &v.challenger_score, &v.challenger_version,
-                &r.payload, &r.partition, &r.offset,
+                &e.transaction_id,
+                &e.account_id,
+                &e.kind.as_str(),
+                &e.amount_cents,
+                &e.delta_cents(),
+                &e.created_at,
+                &e.schema_version,
+                &e.channel,
+                &v.profile.account_age_days,
+                &v.profile.risk_tier,
+                &v.profile.country,
+                &v.profile.status,
+                &v.champion_score,
+                &v.champion_version,
+                &v.challenger_score,
+                &v.challenger_version,
+                &r.payload,
+                &r.partition,
+                &r.offset,
             ])?;
         }
     }
@@ -261,7 +348,10 @@ fn write_records(
         ),
         &[&lineage.topic, &lineage.run_id, &lineage.pipeline_version, &lineage.worker_id],
     )?;
-    let mut deltas: Vec<(String, i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let mut deltas: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
     let new_transactions: u64 = deltas.iter().map(|d| d.2 as u64).sum();
     if active(defect, Defect::NonIdempotentInsert) {
         // Planted: every valid record received changes the balance, re-sent ones included.
@@ -269,7 +359,10 @@ fn write_records(
             "SELECT account_id, sum(delta_cents)::bigint, count(*)::bigint FROM staging GROUP BY account_id ORDER BY account_id",
             &[],
         )?;
-        deltas = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        deltas = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
     }
 
     let mut quarantined = 0u64;
@@ -283,14 +376,29 @@ fn write_records(
                 quarantined += tx.execute(
                     &q,
                     &[
-                        &lineage.topic, &r.partition, &r.offset, &rej.reason.as_str(), &rej.detail, &r.key, &r.payload,
-                        &lineage.run_id, &lineage.pipeline_version, &lineage.worker_id,
+                        &lineage.topic,
+                        &r.partition,
+                        &r.offset,
+                        &rej.reason.as_str(),
+                        &rej.detail,
+                        &r.key,
+                        &r.payload,
+                        &lineage.run_id,
+                        &lineage.pipeline_version,
+                        &lineage.worker_id,
                     ],
                 )?;
             }
         }
     }
-    Ok((Applied { new_transactions, duplicates: valid - new_transactions.min(valid), quarantined }, deltas))
+    Ok((
+        Applied {
+            new_transactions,
+            duplicates: valid - new_transactions.min(valid),
+            quarantined,
+        },
+        deltas,
+    ))
 }
 
 const STAGING_COLUMNS_DDL: &str = "transaction_id text, account_id text, kind text, amount_cents bigint, delta_cents bigint, \
@@ -299,7 +407,12 @@ const STAGING_COLUMNS_DDL: &str = "transaction_id text, account_id text, kind te
      payload bytea, source_partition int, source_offset bigint";
 
 /// Adds per-account deltas to the balances.
-pub fn apply_balances(tx: &mut Transaction<'_>, schema: &str, lineage: &Lineage, deltas: &[(String, i64, i64)]) -> Result<(), SinkError> {
+pub fn apply_balances(
+    tx: &mut Transaction<'_>,
+    schema: &str,
+    lineage: &Lineage,
+    deltas: &[(String, i64, i64)],
+) -> Result<(), SinkError> {
     if deltas.is_empty() {
         return Ok(());
     }

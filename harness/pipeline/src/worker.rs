@@ -42,7 +42,12 @@ pub struct LedgerContext {
 impl ClientContext for LedgerContext {}
 
 impl ConsumerContext for LedgerContext {
-    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
         let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
@@ -50,7 +55,9 @@ impl ConsumerContext for LedgerContext {
                     // Best effort here; the loop re-reads and seeks if this fails.
                     if let Ok(stored) = read_stored(&self.postgres_url, &self.schema, &self.topic) {
                         for p in &parts {
-                            let off = stored.get(p).map_or(Offset::Beginning, |o| Offset::Offset(*o));
+                            let off = stored
+                                .get(p)
+                                .map_or(Offset::Beginning, |o| Offset::Offset(*o));
                             let _ = tpl.set_partition_offset(&self.topic, *p, off);
                         }
                     }
@@ -59,11 +66,17 @@ impl ConsumerContext for LedgerContext {
                     tracing::error!("assign failed: {e}");
                 }
                 tracing::info!(partitions = ?parts, "assigned");
-                self.changes.lock().expect("changes lock").push(Change::Assigned(parts));
+                self.changes
+                    .lock()
+                    .expect("changes lock")
+                    .push(Change::Assigned(parts));
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 tracing::info!(partitions = ?parts, "revoked");
-                self.changes.lock().expect("changes lock").push(Change::Revoked(parts));
+                self.changes
+                    .lock()
+                    .expect("changes lock")
+                    .push(Change::Revoked(parts));
                 let _ = consumer.unassign();
             }
             other => tracing::error!("rebalance error: {other:?}"),
@@ -102,7 +115,8 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
     let metrics = Metrics::new();
     let health: Health = Arc::new(Mutex::new(None));
     if let Some(addr) = &cfg.metrics_addr {
-        crate::metrics::serve(addr, metrics.clone(), health.clone()).with_context(|| format!("serve metrics on {addr}"))?;
+        crate::metrics::serve(addr, metrics.clone(), health.clone())
+            .with_context(|| format!("serve metrics on {addr}"))?;
     }
     let ignore_revocation = active(cfg.defect, Defect::IgnoreRevocation);
     let context = LedgerContext {
@@ -116,29 +130,46 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
         .set("bootstrap.servers", &cfg.bootstrap)
         .set("group.id", &cfg.group_id)
         .set("client.id", &cfg.worker_id)
-        .set("enable.auto.commit", if ignore_revocation { "true" } else { "false" })
+        .set(
+            "enable.auto.commit",
+            if ignore_revocation { "true" } else { "false" },
+        )
         .set("auto.commit.interval.ms", "200")
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", std::env::var("FAULTLINE_SESSION_TIMEOUT_MS").unwrap_or_else(|_| "6000".into()))
+        .set(
+            "session.timeout.ms",
+            std::env::var("FAULTLINE_SESSION_TIMEOUT_MS").unwrap_or_else(|_| "6000".into()),
+        )
         .set("heartbeat.interval.ms", "1000")
         .set("max.poll.interval.ms", "60000")
         .set("partition.assignment.strategy", "range")
         .set_log_level(RDKafkaLogLevel::Warning)
         .create_with_context(context)
         .context("create the Kafka consumer")?;
-    consumer.subscribe(&[&cfg.input_topic]).context("subscribe")?;
+    consumer
+        .subscribe(&[&cfg.input_topic])
+        .context("subscribe")?;
 
     let mut pg = connect_with_schema(&cfg, &stop)?;
     let mut dlq = DeadLetters::new(&cfg.bootstrap, &cfg.dlq_topic)?;
     let mut processor = Processor::from_config(&cfg)?;
-    let mut alert = DlqAlert::new(cfg.alert_webhook.clone(), cfg.alert_dlq_ratio, &cfg.input_topic, &cfg.worker_id);
+    let mut alert = DlqAlert::new(
+        cfg.alert_webhook.clone(),
+        cfg.alert_dlq_ratio,
+        &cfg.input_topic,
+        &cfg.worker_id,
+    );
     let lineage = Lineage {
         topic: cfg.input_topic.clone(),
         run_id: cfg.run_id.clone(),
         pipeline_version: cfg.pipeline_version.clone(),
         worker_id: cfg.worker_id.clone(),
     };
-    let batch_target = if cfg.mode == Mode::Batch { Some(high_watermarks(&consumer, &cfg.input_topic)?) } else { None };
+    let batch_target = if cfg.mode == Mode::Batch {
+        Some(high_watermarks(&consumer, &cfg.input_topic)?)
+    } else {
+        None
+    };
 
     let mut owned: BTreeMap<i32, Position> = BTreeMap::new();
     let mut resync: BTreeSet<i32> = BTreeSet::new();
@@ -157,7 +188,13 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                 None => Duration::from_millis(200),
             };
             let msg = consumer.poll(remaining.max(Duration::from_millis(1)));
-            apply_changes(&consumer.context().changes, &mut owned, &mut resync, &mut buffer, ignore_revocation);
+            apply_changes(
+                &consumer.context().changes,
+                &mut owned,
+                &mut resync,
+                &mut buffer,
+                ignore_revocation,
+            );
             match msg {
                 // Linger over, or nothing arrived: process what there is.
                 None => break,
@@ -167,7 +204,9 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                 }
                 Some(Ok(m)) => {
                     let p = m.partition();
-                    let Some(pos) = owned.get_mut(&p) else { continue };
+                    let Some(pos) = owned.get_mut(&p) else {
+                        continue;
+                    };
                     if resync.contains(&p) {
                         continue;
                     }
@@ -177,12 +216,22 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                     if let Some(c) = pos.cursor.filter(|c| m.offset() > *c && !ignore_revocation) {
                         if pos.skipped_to != Some(m.offset()) {
                             // Committing from here would leave offsets c..m.offset() unprocessed.
-                            tracing::warn!(partition = p, expected = c, got = m.offset(), "the stream skipped offsets; re-seeking to the stored offset");
+                            tracing::warn!(
+                                partition = p,
+                                expected = c,
+                                got = m.offset(),
+                                "the stream skipped offsets; re-seeking to the stored offset"
+                            );
                             pos.skipped_to = Some(m.offset());
                             resync.insert(p);
                             continue;
                         }
-                        tracing::info!(partition = p, from = c, to = m.offset(), "offsets absent from the log itself; continuing");
+                        tracing::info!(
+                            partition = p,
+                            from = c,
+                            to = m.offset(),
+                            "offsets absent from the log itself; continuing"
+                        );
                     }
                     pos.skipped_to = None;
                     pos.cursor = Some(m.offset() + 1);
@@ -241,7 +290,10 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
             continue;
         }
         // Dead letters first: they must be durable before the offsets that skip them are.
-        let rejected: Vec<&ProcessedRecord> = buffer.iter().filter(|r| matches!(r.outcome, Outcome::Rejected(_))).collect();
+        let rejected: Vec<&ProcessedRecord> = buffer
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Rejected(_)))
+            .collect();
         if !active(cfg.defect, Defect::DropMalformed) {
             if let Err(e) = dlq.send_all(&cfg.input_topic, &rejected) {
                 tracing::warn!("dead-letter produce failed: {e:#}; retrying the batch");
@@ -263,22 +315,44 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                 }
                 let mut tpl = TopicPartitionList::new();
                 for r in &ranges {
-                    let _ = tpl.add_partition_offset(&cfg.input_topic, r.partition, Offset::Offset(r.to));
+                    let _ = tpl.add_partition_offset(
+                        &cfg.input_topic,
+                        r.partition,
+                        Offset::Offset(r.to),
+                    );
                 }
                 let _ = consumer.commit(&tpl, CommitMode::Async);
-                metrics.records_out.get_or_create(&Metrics::label("outcome", "new")).inc_by(applied.new_transactions);
-                metrics.records_out.get_or_create(&Metrics::label("outcome", "duplicate")).inc_by(applied.duplicates);
-                metrics.records_out.get_or_create(&Metrics::label("outcome", "quarantined")).inc_by(rejected.len() as u64);
+                metrics
+                    .records_out
+                    .get_or_create(&Metrics::label("outcome", "new"))
+                    .inc_by(applied.new_transactions);
+                metrics
+                    .records_out
+                    .get_or_create(&Metrics::label("outcome", "duplicate"))
+                    .inc_by(applied.duplicates);
+                metrics
+                    .records_out
+                    .get_or_create(&Metrics::label("outcome", "quarantined"))
+                    .inc_by(rejected.len() as u64);
                 for r in &rejected {
                     if let Outcome::Rejected(rej) = &r.outcome {
-                        metrics.dlq.get_or_create(&Metrics::label("reason", rej.reason.as_str())).inc();
+                        metrics
+                            .dlq
+                            .get_or_create(&Metrics::label("reason", rej.reason.as_str()))
+                            .inc();
                     }
                 }
-                metrics.batch_duration.observe(started.elapsed().as_secs_f64());
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                metrics
+                    .batch_duration
+                    .observe(started.elapsed().as_secs_f64());
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
                 metrics.last_success.set(now.as_secs_f64());
                 if let Some(ts) = oldest_ts {
-                    metrics.oldest_unprocessed_age.set(((now.as_millis() as i64 - ts).max(0)) as f64 / 1000.0);
+                    metrics
+                        .oldest_unprocessed_age
+                        .set(((now.as_millis() as i64 - ts).max(0)) as f64 / 1000.0);
                 }
                 alert.observe(buffer.len() as u64, rejected.len() as u64);
                 if last_lag_check.elapsed() > Duration::from_secs(5) {
@@ -286,7 +360,10 @@ pub fn run(cfg: Config, stop: Arc<AtomicBool>) -> Result<()> {
                     update_lag(&consumer, &cfg.input_topic, &owned, &metrics);
                 }
             }
-            Err(SinkError::Fenced { partition, expected }) => {
+            Err(SinkError::Fenced {
+                partition,
+                expected,
+            }) => {
                 metrics.fenced.inc();
                 tracing::warn!("fenced on partition {partition} (expected {expected}); re-reading stored offsets");
                 resync.extend(ranges.iter().map(|r| r.partition));
@@ -319,7 +396,14 @@ fn apply_changes(
         match c {
             Change::Assigned(ps) => {
                 for p in ps {
-                    owned.insert(p, Position { committed: None, cursor: None, skipped_to: None });
+                    owned.insert(
+                        p,
+                        Position {
+                            committed: None,
+                            cursor: None,
+                            skipped_to: None,
+                        },
+                    );
                     if !ignore_revocation {
                         resync.insert(p);
                     }
@@ -347,18 +431,43 @@ fn seek_to_stored(
     owned: &mut BTreeMap<i32, Position>,
     parts: &BTreeSet<i32>,
 ) -> Result<()> {
-    let stored: BTreeMap<i32, i64> = stored_offsets(pg, &cfg.schema, &cfg.input_topic)?.into_iter().collect();
+    let stored: BTreeMap<i32, i64> = stored_offsets(pg, &cfg.schema, &cfg.input_topic)?
+        .into_iter()
+        .collect();
     for p in parts {
-        let Some(pos) = owned.get_mut(p) else { continue };
+        let Some(pos) = owned.get_mut(p) else {
+            continue;
+        };
         // No stored offset: the partition starts at its first record, by number, so the first batch
         // must start there too (a logical "beginning" would let any offset through).
         let target = match stored.get(p) {
             Some(o) => *o,
-            None => consumer.fetch_watermarks(&cfg.input_topic, *p, Duration::from_secs(10)).with_context(|| format!("watermarks of partition {p}"))?.0,
+            None => {
+                consumer
+                    .fetch_watermarks(&cfg.input_topic, *p, Duration::from_secs(10))
+                    .with_context(|| format!("watermarks of partition {p}"))?
+                    .0
+            }
         };
-        consumer.seek(&cfg.input_topic, *p, Offset::Offset(target), Duration::from_secs(10)).with_context(|| format!("seek partition {p}"))?;
-        tracing::info!(partition = p, offset = target, stored = stored.contains_key(p), "seeked to the stored offset");
-        *pos = Position { committed: Some(target), cursor: Some(target), skipped_to: pos.skipped_to };
+        consumer
+            .seek(
+                &cfg.input_topic,
+                *p,
+                Offset::Offset(target),
+                Duration::from_secs(10),
+            )
+            .with_context(|| format!("seek partition {p}"))?;
+        tracing::info!(
+            partition = p,
+            offset = target,
+            stored = stored.contains_key(p),
+            "seeked to the stored offset"
+        );
+        *pos = Position {
+            committed: Some(target),
+            cursor: Some(target),
+            skipped_to: pos.skipped_to,
+        };
     }
     Ok(())
 }
@@ -376,7 +485,11 @@ fn ranges_of(buffer: &[ProcessedRecord], owned: &BTreeMap<i32, Position>) -> Vec
         .into_iter()
         .map(|(p, (lo, hi))| {
             let from = owned.get(&p).and_then(|pos| pos.committed).unwrap_or(lo);
-            Range { partition: p, from, to: hi + 1 }
+            Range {
+                partition: p,
+                from,
+                to: hi + 1,
+            }
         })
         .collect()
 }
@@ -405,7 +518,14 @@ fn connection_lost(pg: &postgres::Client, e: &postgres::Error) -> bool {
     use postgres::error::SqlState;
     pg.is_closed()
         || e.is_closed()
-        || e.code().is_some_and(|c| [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(c))
+        || e.code().is_some_and(|c| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(c)
+        })
 }
 
 fn connect_pg(cfg: &Config, stop: &AtomicBool) -> Result<postgres::Client> {
@@ -423,25 +543,47 @@ fn connect_pg(cfg: &Config, stop: &AtomicBool) -> Result<postgres::Client> {
     }
 }
 
-fn high_watermarks(consumer: &BaseConsumer<LedgerContext>, topic: &str) -> Result<BTreeMap<i32, i64>> {
+fn high_watermarks(
+    consumer: &BaseConsumer<LedgerContext>,
+    topic: &str,
+) -> Result<BTreeMap<i32, i64>> {
     let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(20))?;
     let t = md.topics().first().context("topic metadata")?;
     t.partitions()
         .iter()
-        .map(|p| Ok((p.id(), consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(20))?.1)))
+        .map(|p| {
+            Ok((
+                p.id(),
+                consumer
+                    .fetch_watermarks(topic, p.id(), Duration::from_secs(20))?
+                    .1,
+            ))
+        })
         .collect()
 }
 
 fn caught_up(pg: &mut postgres::Client, cfg: &Config, target: &BTreeMap<i32, i64>) -> Result<bool> {
-    let stored: BTreeMap<i32, i64> = stored_offsets(pg, &cfg.schema, &cfg.input_topic)?.into_iter().collect();
-    Ok(target.iter().all(|(p, hw)| stored.get(p).copied().unwrap_or(0) >= *hw))
+    let stored: BTreeMap<i32, i64> = stored_offsets(pg, &cfg.schema, &cfg.input_topic)?
+        .into_iter()
+        .collect();
+    Ok(target
+        .iter()
+        .all(|(p, hw)| stored.get(p).copied().unwrap_or(0) >= *hw))
 }
 
-fn update_lag(consumer: &BaseConsumer<LedgerContext>, topic: &str, owned: &BTreeMap<i32, Position>, metrics: &Metrics) {
+fn update_lag(
+    consumer: &BaseConsumer<LedgerContext>,
+    topic: &str,
+    owned: &BTreeMap<i32, Position>,
+    metrics: &Metrics,
+) {
     for (p, pos) in owned {
         if let Ok((_, hw)) = consumer.fetch_watermarks(topic, *p, Duration::from_secs(5)) {
             let lag = hw - pos.committed.unwrap_or(0);
-            metrics.partition_lag.get_or_create(&Metrics::label("partition", p.to_string())).set(lag.max(0));
+            metrics
+                .partition_lag
+                .get_or_create(&Metrics::label("partition", p.to_string()))
+                .set(lag.max(0));
         }
     }
 }

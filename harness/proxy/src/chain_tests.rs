@@ -313,7 +313,16 @@ fn commit_in_doubt_passes_up_to_a_commit_acknowledgement_then_closes_and_drops_t
     let first = chain.apply(vec![data(t0, &[before.as_slice(), a].concat())]);
     assert_eq!(first, vec![data(t0, &before)]);
     let second = chain.apply(vec![data(t0, b)]);
-    assert_eq!(second, vec![Timed { at: t0, out: Out::Close }]);
+    assert_eq!(
+        second,
+        vec![Timed {
+            at: t0,
+            out: Out::Close
+        }]
+    );
     let later = chain.apply(vec![data(t0, &msg(b'C', b"SELECT 1\0"))]);
-    assert!(later.is_empty(), "bytes after the cut went through: {later:?}");
+    assert!(
+        later.is_empty(),
+        "bytes after the cut went through: {later:?}"
+    );
 }

@@ -61,7 +61,11 @@ impl CommitWatch {
                 continue;
             }
             // At a message start: gather its head.
-            let want = if self.head.len() < 5 { 5 } else { self.decide_len() };
+            let want = if self.head.len() < 5 {
+                5
+            } else {
+                self.decide_len()
+            };
             let n = (want - self.head.len()).min(rest.len());
             self.head.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
@@ -80,7 +84,10 @@ impl CommitWatch {
             self.skip = total.saturating_sub(head.len());
             pass.extend_from_slice(&head);
         }
-        Watched { pass, commit: false }
+        Watched {
+            pass,
+            commit: false,
+        }
     }
 
     /// Type byte plus length: the whole message's size.
@@ -152,7 +159,13 @@ mod tests {
         s.extend(msg(b'C', b"ROLLBACK\0"));
         let mut w = CommitWatch::default();
         let out = w.feed(&s);
-        assert_eq!(out, Watched { pass: s.clone(), commit: false });
+        assert_eq!(
+            out,
+            Watched {
+                pass: s.clone(),
+                commit: false
+            }
+        );
     }
 
     #[test]
@@ -166,6 +179,12 @@ mod tests {
 
         let mut s = vec![b'S'];
         s.extend(msg(b'C', b"COMMIT\0"));
-        assert_eq!(CommitWatch::default().feed(&s), Watched { pass: s.clone(), commit: false });
+        assert_eq!(
+            CommitWatch::default().feed(&s),
+            Watched {
+                pass: s.clone(),
+                commit: false
+            }
+        );
     }
 }

@@ -206,7 +206,10 @@ impl Shared {
             let shared = self.clone();
             tokio::spawn(async move {
                 let deadline = tokio::time::Instant::now() + UPSTREAM_WAIT;
-                while lock(&shared.upstream).is_none() && tokio::time::Instant::now() < deadline && !*shared.stop.borrow() {
+                while lock(&shared.upstream).is_none()
+                    && tokio::time::Instant::now() < deadline
+                    && !*shared.stop.borrow()
+                {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
                 if lock(&shared.upstream).is_some() {

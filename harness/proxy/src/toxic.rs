@@ -166,7 +166,9 @@ impl Toxic {
                 format!("slicer {average_size} B ± {size_variation} B, {delay_us} µs apart")
             }
             ToxicKind::LimitData { bytes } => format!("limit_data {bytes} B then close"),
-            ToxicKind::CommitInDoubt => "commit_in_doubt: close instead of acknowledging a COMMIT".to_string(),
+            ToxicKind::CommitInDoubt => {
+                "commit_in_doubt: close instead of acknowledging a COMMIT".to_string()
+            }
         };
         format!("{what}, {}, p={}", self.direction, self.probability)
     }
@@ -209,7 +211,10 @@ impl Toxic {
             ),
             ToxicKind::CommitInDoubt if self.direction != Direction::Downstream => invalid(
                 "direction",
-                format!("must be downstream (it reads the server's answers), got {}", self.direction),
+                format!(
+                    "must be downstream (it reads the server's answers), got {}",
+                    self.direction
+                ),
             ),
             _ => Ok(()),
         }

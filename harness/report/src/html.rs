@@ -225,14 +225,25 @@ fn stalls_list(run: &RunReport) -> String {
         let faults = if st.faults.is_empty() {
             "no fault around it".to_string()
         } else {
-            format!("around {}", st.faults.iter().map(|f| format!("<code>{}</code>", text(f))).collect::<Vec<_>>().join(", "))
+            format!(
+                "around {}",
+                st.faults
+                    .iter()
+                    .map(|f| format!("<code>{}</code>", text(f)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         s.push_str(&format!(
             "<li><b>{:.1}–{:.1} s</b> ({}{}), {} records waiting; {faults}</li>\n",
             st.from_ms as f64 / 1000.0,
             st.to_ms as f64 / 1000.0,
             duration(st.duration_ms()),
-            if st.ended { "" } else { ", still stalled when the run ended" },
+            if st.ended {
+                ""
+            } else {
+                ", still stalled when the run ended"
+            },
             count(st.waiting),
         ));
     }
@@ -401,8 +412,15 @@ mod tests {
         assert!(stalls.len() >= 2, "{stalls:?}");
         assert_eq!(html.matches("class=\"stall\"").count(), stalls.len());
         assert_eq!(html.matches("<ul class=\"stalls\">").count(), 2);
-        let cut = stalls.iter().find(|st| st.faults.contains(&"partition#1".to_string())).expect("a stall around the cut");
-        assert!(html.contains(&format!("<b>{:.1}–{:.1} s</b>", cut.from_ms as f64 / 1000.0, cut.to_ms as f64 / 1000.0)));
+        let cut = stalls
+            .iter()
+            .find(|st| st.faults.contains(&"partition#1".to_string()))
+            .expect("a stall around the cut");
+        assert!(html.contains(&format!(
+            "<b>{:.1}–{:.1} s</b>",
+            cut.from_ms as f64 / 1000.0,
+            cut.to_ms as f64 / 1000.0
+        )));
         assert!(html.contains("around <code>partition#1</code>"));
         let mut quiet = sample_suite();
         quiet.runs[0].stalls.clear();

@@ -42,7 +42,9 @@ pub fn summary_md(suite: &SuiteReport) -> String {
             count(run.stats.produced),
             count(run.stats.committed),
             count(run.stats.dlq),
-            crate::stall::longest(&run.stalls).map(|st| duration(st.duration_ms())).unwrap_or_else(|| "–".into()),
+            crate::stall::longest(&run.stalls)
+                .map(|st| duration(st.duration_ms()))
+                .unwrap_or_else(|| "–".into()),
         ));
     }
     for run in &suite.runs {

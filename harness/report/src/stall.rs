@@ -77,7 +77,9 @@ pub fn find_stalls(samples: &[Sample], faults: &[FaultEvent]) -> Vec<Stall> {
 
 /// The longest stall, if any.
 pub fn longest(stalls: &[Stall]) -> Option<&Stall> {
-    stalls.iter().max_by_key(|s| (s.duration_ms(), std::cmp::Reverse(s.from_ms)))
+    stalls
+        .iter()
+        .max_by_key(|s| (s.duration_ms(), std::cmp::Reverse(s.from_ms)))
 }
 
 fn around(faults: &[FaultEvent], from_ms: u64, to_ms: u64) -> Vec<String> {
@@ -97,7 +99,11 @@ mod tests {
     use super::*;
 
     fn sample(t_s: u64, produced: u64, committed: u64) -> Sample {
-        Sample { t_ms: t_s * 1000, produced, committed }
+        Sample {
+            t_ms: t_s * 1000,
+            produced,
+            committed,
+        }
     }
 
     fn fault(id: &str, start_s: u64, end_s: Option<u64>) -> FaultEvent {
@@ -126,11 +132,26 @@ mod tests {
             sample(10, 900, 900), // nothing committed from 6 s to 9 s
         ];
         // In it, just before it (a kill 4 s earlier, a window healed 4 s earlier), and after it.
-        let faults = [fault("partition#1", 6, Some(8)), fault("kill_worker#1", 2, None), fault("latency#1", 20, Some(25)), fault("limit_data#1", 1, Some(2))];
+        let faults = [
+            fault("partition#1", 6, Some(8)),
+            fault("kill_worker#1", 2, None),
+            fault("latency#1", 20, Some(25)),
+            fault("limit_data#1", 1, Some(2)),
+        ];
         let stalls = find_stalls(&samples, &faults);
         assert_eq!(
             stalls,
-            vec![Stall { from_ms: 6000, to_ms: 9000, waiting: 100, ended: true, faults: vec!["partition#1".into(), "kill_worker#1".into(), "limit_data#1".into()] }]
+            vec![Stall {
+                from_ms: 6000,
+                to_ms: 9000,
+                waiting: 100,
+                ended: true,
+                faults: vec![
+                    "partition#1".into(),
+                    "kill_worker#1".into(),
+                    "limit_data#1".into()
+                ]
+            }]
         );
         assert_eq!(longest(&stalls).map(Stall::duration_ms), Some(3000));
     }
@@ -147,7 +168,16 @@ mod tests {
             sample(7, 300, 100),
         ];
         let stalls = find_stalls(&samples, &[]);
-        assert_eq!(stalls, vec![Stall { from_ms: 5000, to_ms: 7000, waiting: 100, ended: false, faults: vec![] }]);
+        assert_eq!(
+            stalls,
+            vec![Stall {
+                from_ms: 5000,
+                to_ms: 7000,
+                waiting: 100,
+                ended: false,
+                faults: vec![]
+            }]
+        );
         assert!(find_stalls(&[], &[]).is_empty());
     }
 }

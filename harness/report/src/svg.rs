@@ -473,26 +473,70 @@ mod tests {
     fn a_label_beside_a_short_bar_stops_before_the_next_mark_in_its_lane() {
         let suite = sample_suite();
         let mut run = suite.runs[1].clone();
-        let template = run.faults.iter().find(|f| f.end_ms.is_some()).unwrap().clone();
-        let bar = |id: &str, start: u64, end: u64| FaultEvent { id: id.into(), start_ms: start, end_ms: Some(end), ..template.clone() };
+        let template = run
+            .faults
+            .iter()
+            .find(|f| f.end_ms.is_some())
+            .unwrap()
+            .clone();
+        let bar = |id: &str, start: u64, end: u64| FaultEvent {
+            id: id.into(),
+            start_ms: start,
+            end_ms: Some(end),
+            ..template.clone()
+        };
         // A 0.3 s bar, then another 0.5 s later in the same lane: no room for "short#1" beside it.
-        run.faults = vec![bar("short#1", 10_000, 10_300), bar("next#2", 10_800, 30_000), bar("far#3", 40_000, 40_300)];
-        let svg = fault_timeline(&run, &TimeAxis::for_run(&run), &FaultColours::for_suite(&suite));
-        assert!(!svg.contains(">short#1</text>"), "the label would run under the next bar");
-        assert!(svg.contains("<title>short#1 ("), "the bar keeps its tooltip");
-        assert!(svg.contains(">far#3"), "with room, a label beside a short bar stays");
+        run.faults = vec![
+            bar("short#1", 10_000, 10_300),
+            bar("next#2", 10_800, 30_000),
+            bar("far#3", 40_000, 40_300),
+        ];
+        let svg = fault_timeline(
+            &run,
+            &TimeAxis::for_run(&run),
+            &FaultColours::for_suite(&suite),
+        );
+        assert!(
+            !svg.contains(">short#1</text>"),
+            "the label would run under the next bar"
+        );
+        assert!(
+            svg.contains("<title>short#1 ("),
+            "the bar keeps its tooltip"
+        );
+        assert!(
+            svg.contains(">far#3"),
+            "with room, a label beside a short bar stays"
+        );
     }
 
     #[test]
     fn plot_labels_never_overlap_when_faults_crowd_together() {
         let suite = sample_suite();
         let mut run = suite.runs[1].clone();
-        let template = run.faults.iter().find(|f| f.end_ms.is_some()).unwrap().clone();
+        let template = run
+            .faults
+            .iter()
+            .find(|f| f.end_ms.is_some())
+            .unwrap()
+            .clone();
         run.faults = (0..6)
-            .map(|i| FaultEvent { id: format!("latency#{i}"), start_ms: 20_000 + i * 50, ..template.clone() })
+            .map(|i| FaultEvent {
+                id: format!("latency#{i}"),
+                start_ms: 20_000 + i * 50,
+                ..template.clone()
+            })
             .collect();
-        let svg = throughput_plot(&run, &TimeAxis::for_run(&run), &FaultColours::for_suite(&suite));
-        assert_eq!(svg.matches("class=\"fault-shade\"").count(), 6, "every window keeps its shade");
+        let svg = throughput_plot(
+            &run,
+            &TimeAxis::for_run(&run),
+            &FaultColours::for_suite(&suite),
+        );
+        assert_eq!(
+            svg.matches("class=\"fault-shade\"").count(),
+            6,
+            "every window keeps its shade"
+        );
         let labels: Vec<(f64, f64)> = svg
             .match_indices("class=\"label fault-label\"")
             .map(|(i, _)| {
@@ -505,7 +549,10 @@ mod tests {
             })
             .collect();
         assert_eq!(labels.len(), LABEL_ROWS, "one label per row: {labels:?}");
-        assert!(labels.windows(2).all(|w| w[0].1 != w[1].1), "two labels share a row: {labels:?}");
+        assert!(
+            labels.windows(2).all(|w| w[0].1 != w[1].1),
+            "two labels share a row: {labels:?}"
+        );
     }
 
     #[test]

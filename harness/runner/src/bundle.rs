@@ -35,17 +35,30 @@ pub const ANOMALIES: &str = "anomalies.json";
 pub const REPORT: &str = "report.json";
 
 fn write_json(path: &Path, what: &str, value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|source| RunnerError::Json { what: what.into(), source })?;
+    let text = serde_json::to_string_pretty(value).map_err(|source| RunnerError::Json {
+        what: what.into(),
+        source,
+    })?;
     std::fs::write(path, text).at(path)
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).at(path)?;
-    serde_json::from_str(&text).map_err(|source| RunnerError::Json { what: format!("{} (is this a faultline bundle?)", path.display()), source })
+    serde_json::from_str(&text).map_err(|source| RunnerError::Json {
+        what: format!("{} (is this a faultline bundle?)", path.display()),
+        source,
+    })
 }
 
 /// Writes the bundle into `dir` (the run's directory, which already holds `logs/`).
-pub fn write(dir: &Path, scenario_file: &Path, report: &RunReport, workload: &Workload, plan: &[PlannedFault], service_logs: &[(String, String)]) -> Result<()> {
+pub fn write(
+    dir: &Path,
+    scenario_file: &Path,
+    report: &RunReport,
+    workload: &Workload,
+    plan: &[PlannedFault],
+    service_logs: &[(String, String)],
+) -> Result<()> {
     std::fs::create_dir_all(dir).at(dir)?;
     std::fs::copy(scenario_file, dir.join(SCENARIO)).at(scenario_file)?;
     let meta = BundleMeta {
@@ -60,7 +73,11 @@ pub fn write(dir: &Path, scenario_file: &Path, report: &RunReport, workload: &Wo
     write_json(&dir.join(META), "bundle meta", &meta)?;
     write_json(&dir.join(PLAN), "fault plan", &plan)?;
     write_json(&dir.join(TIMELINE), "fault timeline", &report.faults)?;
-    let anomalies: Vec<_> = report.checks.iter().filter(|c| !c.failing_rows.is_empty()).collect();
+    let anomalies: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| !c.failing_rows.is_empty())
+        .collect();
     write_json(&dir.join(ANOMALIES), "anomalies", &anomalies)?;
     write_json(&dir.join(REPORT), "run report", report)?;
     workload.write_to(&dir.join(WORKLOAD))?;
@@ -99,5 +116,10 @@ pub fn read(dir: &Path) -> Result<Bundle> {
             meta.workload_digest
         )));
     }
-    Ok(Bundle { dir: dir.to_path_buf(), meta, workload, plan })
+    Ok(Bundle {
+        dir: dir.to_path_buf(),
+        meta,
+        workload,
+        plan,
+    })
 }

@@ -61,11 +61,19 @@ impl CompareSetup {
     /// Loads the model files and policy of a scenario whose paths are resolved
     /// ([`Scenario::resolve_paths`]); `None` without a `[compare]` block. Errors name the file.
     pub fn load(s: &Scenario, run_seed: u64) -> Result<Option<Self>> {
-        let Some(section) = &s.compare else { return Ok(None) };
+        let Some(section) = &s.compare else {
+            return Ok(None);
+        };
         let info = |role: &str, path: &Option<String>| -> Result<ModelInfo> {
-            let path = path.as_deref().ok_or_else(|| RunnerError::Usage(format!("[compare] needs pipeline.{role}, a model file")))?;
+            let path = path.as_deref().ok_or_else(|| {
+                RunnerError::Usage(format!("[compare] needs pipeline.{role}, a model file"))
+            })?;
             let m = faultline_models::load_model(path)?;
-            Ok(ModelInfo { version: m.version().to_string(), format: m.format().to_string(), threshold: m.threshold() })
+            Ok(ModelInfo {
+                version: m.version().to_string(),
+                format: m.format().to_string(),
+                threshold: m.threshold(),
+            })
         };
         Ok(Some(Self {
             champion: info("champion", &s.pipeline.champion)?,
@@ -137,7 +145,8 @@ pub fn expected_labels(workload: &Workload) -> BTreeMap<String, bool> {
         .iter()
         .filter(|r| matches!(r.expect, Expectation::Valid { .. }))
         .map(|r| {
-            let e = faultline_workload::validate(&r.value).expect("a record the workload expects to be valid passes its reference validator");
+            let e = faultline_workload::validate(&r.value)
+                .expect("a record the workload expects to be valid passes its reference validator");
             let label = faultline_models::generate::true_label(&e.transaction_id, &txn_input(&e));
             (e.transaction_id, label)
         })
@@ -147,9 +156,19 @@ pub fn expected_labels(workload: &Workload) -> BTreeMap<String, bool> {
 /// Joins what landed with the labels and compares the models over the rows both configured models
 /// scored. Pure: `rows` are `(transaction_id, row)` as read, in any order; `dataset` names the
 /// source in the comparison.
-pub fn build(labels: &BTreeMap<String, bool>, rows: Vec<(String, Landed)>, setup: &CompareSetup, dataset: &str) -> LiveComparison {
+pub fn build(
+    labels: &BTreeMap<String, bool>,
+    rows: Vec<(String, Landed)>,
+    setup: &CompareSetup,
+    dataset: &str,
+) -> LiveComparison {
     fn scores<'a>(m: &'a ModelInfo, scores: &'a [f64]) -> ModelScores<'a> {
-        ModelScores { version: &m.version, format: &m.format, threshold: m.threshold, scores }
+        ModelScores {
+            version: &m.version,
+            format: &m.format,
+            threshold: m.threshold,
+            scores,
+        }
     }
     let mut landed: BTreeMap<String, Landed> = BTreeMap::new();
     for (id, row) in rows {
@@ -160,7 +179,11 @@ pub fn build(labels: &BTreeMap<String, bool>, rows: Vec<(String, Landed)>, setup
             }
         }
     }
-    let missing = labels.keys().filter(|id| !landed.contains_key(*id)).cloned().collect();
+    let missing = labels
+        .keys()
+        .filter(|id| !landed.contains_key(*id))
+        .cloned()
+        .collect();
     let mut excluded = BTreeMap::new();
     let (mut y, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
     for (id, row) in &landed {
@@ -168,15 +191,20 @@ pub fn build(labels: &BTreeMap<String, bool>, rows: Vec<(String, Landed)>, setup
             (None, _) => Some("not a valid transaction of the workload".to_string()),
             _ if row.copies > 1 => Some(format!("stored {} times", row.copies)),
             (_, None) => Some("no challenger score".to_string()),
-            _ if row.champion_version != setup.champion.version => {
-                Some(format!("champion version `{}`, configured `{}`", row.champion_version, setup.champion.version))
-            }
-            _ if row.challenger_version.as_deref() != Some(setup.challenger.version.as_str()) => Some(format!(
-                "challenger version `{}`, configured `{}`",
-                row.challenger_version.as_deref().unwrap_or("none"),
-                setup.challenger.version
+            _ if row.champion_version != setup.champion.version => Some(format!(
+                "champion version `{}`, configured `{}`",
+                row.champion_version, setup.champion.version
             )),
-            (Some(_), Some(c)) if !(0.0..=1.0).contains(&row.champion_score) || !(0.0..=1.0).contains(&c) => {
+            _ if row.challenger_version.as_deref() != Some(setup.challenger.version.as_str()) => {
+                Some(format!(
+                    "challenger version `{}`, configured `{}`",
+                    row.challenger_version.as_deref().unwrap_or("none"),
+                    setup.challenger.version
+                ))
+            }
+            (Some(_), Some(c))
+                if !(0.0..=1.0).contains(&row.champion_score) || !(0.0..=1.0).contains(&c) =>
+            {
                 Some("a score outside [0, 1]".to_string())
             }
             (Some(label), Some(c)) => {
@@ -190,15 +218,33 @@ pub fn build(labels: &BTreeMap<String, bool>, rows: Vec<(String, Landed)>, setup
             excluded.insert(id.clone(), why);
         }
     }
-    let comparison = (!y.is_empty())
-        .then(|| compare_scores(scores(&setup.champion, &a), scores(&setup.challenger, &b), &y, dataset, &setup.policy, setup.seed));
-    LiveComparison { landed, missing, excluded, comparison }
+    let comparison = (!y.is_empty()).then(|| {
+        compare_scores(
+            scores(&setup.champion, &a),
+            scores(&setup.challenger, &b),
+            &y,
+            dataset,
+            &setup.policy,
+            setup.seed,
+        )
+    });
+    LiveComparison {
+        landed,
+        missing,
+        excluded,
+        comparison,
+    }
 }
 
 /// Reads `<schema>.transactions`, joins the workload's labels and compares the models. The check,
 /// `model_comparison`, passes with the verdict when every valid transaction landed once, scored by
 /// both configured models; otherwise it fails naming the transactions (a pipeline defect).
-pub async fn live_comparison(pg: &PgConfig, schema: &str, workload: &Workload, setup: &CompareSetup) -> Result<(LiveComparison, CheckResult)> {
+pub async fn live_comparison(
+    pg: &PgConfig,
+    schema: &str,
+    workload: &Workload,
+    setup: &CompareSetup,
+) -> Result<(LiveComparison, CheckResult)> {
     let client = pg.connect().await?;
     let sql = format!("SELECT transaction_id, champion_score, champion_version, challenger_score, challenger_version FROM {schema}.transactions");
     let rows = client
@@ -216,14 +262,30 @@ pub async fn live_comparison(pg: &PgConfig, schema: &str, workload: &Workload, s
             (r.get::<_, String>(0), landed)
         })
         .collect();
-    let live = build(&expected_labels(workload), rows, setup, &format!("{schema}.transactions"));
+    let live = build(
+        &expected_labels(workload),
+        rows,
+        setup,
+        &format!("{schema}.transactions"),
+    );
     let check = comparison_check(&live);
     Ok((live, check))
 }
 
-fn check(name: &str, status: CheckStatus, detail: String, rows: Vec<Map<String, Value>>) -> CheckResult {
+fn check(
+    name: &str,
+    status: CheckStatus,
+    detail: String,
+    rows: Vec<Map<String, Value>>,
+) -> CheckResult {
     let failing_total = rows.len() as u64;
-    CheckResult { name: name.into(), status, detail, failing_rows: rows.into_iter().take(MAX_ROWS).collect(), failing_total }
+    CheckResult {
+        name: name.into(),
+        status,
+        detail,
+        failing_rows: rows.into_iter().take(MAX_ROWS).collect(),
+        failing_total,
+    }
 }
 
 fn problem_row(id: &str, problem: &str, fields: &[(&str, Value)]) -> Map<String, Value> {
@@ -238,8 +300,16 @@ fn problem_row(id: &str, problem: &str, fields: &[(&str, Value)]) -> Map<String,
 
 /// `model_comparison`: the verdict and headline deltas, or why the comparison is incomplete.
 pub fn comparison_check(live: &LiveComparison) -> CheckResult {
-    let mut rows: Vec<Map<String, Value>> = live.missing.iter().map(|id| problem_row(id, "missing", &[])).collect();
-    rows.extend(live.excluded.iter().map(|(id, why)| problem_row(id, "excluded", &[("why", why.as_str().into())])));
+    let mut rows: Vec<Map<String, Value>> = live
+        .missing
+        .iter()
+        .map(|id| problem_row(id, "missing", &[]))
+        .collect();
+    rows.extend(
+        live.excluded
+            .iter()
+            .map(|(id, why)| problem_row(id, "excluded", &[("why", why.as_str().into())])),
+    );
     let Some(c) = &live.comparison else {
         return check("model_comparison", CheckStatus::Fail, "no transaction was scored by both configured models: nothing to compare (pipeline defect)".into(), rows);
     };
@@ -250,7 +320,11 @@ pub fn comparison_check(live: &LiveComparison) -> CheckResult {
         c.champion.version,
         c.challenger.version,
         c.verdict.as_str(),
-        c.deltas.iter().map(|(m, d)| format!("{m} {:+.3} [{:+.3}, {:+.3}]", d.delta, d.ci.low, d.ci.high)).collect::<Vec<_>>().join(", ")
+        c.deltas
+            .iter()
+            .map(|(m, d)| format!("{m} {:+.3} [{:+.3}, {:+.3}]", d.delta, d.ci.low, d.ci.high))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if rows.is_empty() {
         check("model_comparison", CheckStatus::Pass, headline, rows)
@@ -273,8 +347,16 @@ fn describe(l: Option<&Landed>) -> Value {
                 (Some(s), Some(v)) => format!("{s:.9} ({v})"),
                 (s, v) => format!("{s:?} ({})", v.as_deref().unwrap_or("no version")),
             };
-            let copies = if l.copies > 1 { format!(", {} rows", l.copies) } else { String::new() };
-            format!("champion {:.9} ({}), challenger {challenger}{copies}", l.champion_score, l.champion_version).into()
+            let copies = if l.copies > 1 {
+                format!(", {} rows", l.copies)
+            } else {
+                String::new()
+            };
+            format!(
+                "champion {:.9} ({}), challenger {challenger}{copies}",
+                l.champion_score, l.champion_version
+            )
+            .into()
         }
     }
 }
@@ -338,11 +420,20 @@ pub fn agreement(faulted: &LiveComparison, baseline: &Baseline) -> CheckResult {
                 None => continue,
             },
         };
-        rows.push(problem_row(id, &problem, &[("under_faults", describe(f)), ("fault_free", describe(b))]));
+        rows.push(problem_row(
+            id,
+            &problem,
+            &[("under_faults", describe(f)), ("fault_free", describe(b))],
+        ));
     }
     let verdict = |l: &LiveComparison| l.comparison.as_ref().map_or("none", |c| c.verdict.as_str());
     let same_comparison = match (&faulted.comparison, &clean.comparison) {
-        (Some(f), Some(b)) => *f == Comparison { dataset: f.dataset.clone(), ..b.clone() },
+        (Some(f), Some(b)) => {
+            *f == Comparison {
+                dataset: f.dataset.clone(),
+                ..b.clone()
+            }
+        }
         (None, None) => true,
         _ => false,
     };
@@ -370,26 +461,63 @@ pub fn agreement(faulted: &LiveComparison, baseline: &Baseline) -> CheckResult {
 /// ([`Scenario::fault_free_baseline`]) with the same seed and workload on the same stack, and
 /// keeps its comparison. Its logs go to `<run_dir>/baseline/logs`, removed when it passed.
 /// `Ok(None)` when the scenario asks for no baseline.
-pub async fn run_baseline(infra: &Infra, scenario: &Scenario, seed: u64, defect: Option<String>, workload: &Workload, run_dir: &Path, progress: bool) -> Result<Option<Baseline>> {
-    let Some(clean) = scenario.fault_free_baseline() else { return Ok(None) };
-    eprintln!("  fault-free baseline of {} seed {seed} for [compare]", scenario.name);
+pub async fn run_baseline(
+    infra: &Infra,
+    scenario: &Scenario,
+    seed: u64,
+    defect: Option<String>,
+    workload: &Workload,
+    run_dir: &Path,
+    progress: bool,
+) -> Result<Option<Baseline>> {
+    let Some(clean) = scenario.fault_free_baseline() else {
+        return Ok(None);
+    };
+    eprintln!(
+        "  fault-free baseline of {} seed {seed} for [compare]",
+        scenario.name
+    );
     let log_dir = run_dir.join("baseline").join("logs");
-    let input = RunInput { scenario: &clean, seed, defect, workload, plan: &[], log_dir: log_dir.clone(), progress, baseline: None };
+    let input = RunInput {
+        scenario: &clean,
+        seed,
+        defect,
+        workload,
+        plan: &[],
+        log_dir: log_dir.clone(),
+        progress,
+        baseline: None,
+    };
     let limit = Duration::from_secs(clean.time_limit_s + 120);
     let outcome = match tokio::time::timeout(limit, run(infra, &input)).await {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => return Err(RunnerError::Baseline(Box::new(e))),
         Err(_) => {
-            let e = RunnerError::TimeLimit { limit_s: clean.time_limit_s, during: "running the fault-free baseline".into() };
+            let e = RunnerError::TimeLimit {
+                limit_s: clean.time_limit_s,
+                during: "running the fault-free baseline".into(),
+            };
             return Err(RunnerError::Baseline(Box::new(e)));
         }
     };
-    let failed_checks: Vec<String> = outcome.checks.iter().filter(|c| c.status == CheckStatus::Fail).map(|c| c.name.clone()).collect();
+    let failed_checks: Vec<String> = outcome
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .map(|c| c.name.clone())
+        .collect();
     if failed_checks.is_empty() {
         let _ = std::fs::remove_dir_all(&log_dir);
     }
-    let live = outcome.comparison.ok_or_else(|| RunnerError::Usage("the fault-free baseline made no comparison; it needs a [compare] block".into()))?;
-    Ok(Some(Baseline { live, failed_checks }))
+    let live = outcome.comparison.ok_or_else(|| {
+        RunnerError::Usage(
+            "the fault-free baseline made no comparison; it needs a [compare] block".into(),
+        )
+    })?;
+    Ok(Some(Baseline {
+        live,
+        failed_checks,
+    }))
 }
 
 /// Writes faultline-models' `comparison.json`, `summary.md` and `report.html` for the run into
@@ -409,8 +537,21 @@ mod tests {
     use super::*;
 
     fn setup() -> CompareSetup {
-        let info = |v: &str| ModelInfo { version: v.into(), format: "scorecard".into(), threshold: 0.5 };
-        CompareSetup { champion: info("champ-1"), challenger: info("chall-2"), policy: Policy { min_samples: 1, resamples: 50, ..Policy::all_metrics() }, seed: 7 }
+        let info = |v: &str| ModelInfo {
+            version: v.into(),
+            format: "scorecard".into(),
+            threshold: 0.5,
+        };
+        CompareSetup {
+            champion: info("champ-1"),
+            challenger: info("chall-2"),
+            policy: Policy {
+                min_samples: 1,
+                resamples: 50,
+                ..Policy::all_metrics()
+            },
+            seed: 7,
+        }
     }
 
     fn workload(seed: u64) -> Workload {
@@ -426,18 +567,35 @@ mod tests {
             .enumerate()
             .map(|(i, id)| {
                 let s = (i * 37 % 100) as f64 / 100.0;
-                let row = Landed { champion_score: s, champion_version: "champ-1".into(), challenger_score: Some(1.0 - s), challenger_version: Some("chall-2".into()), copies: 1 };
+                let row = Landed {
+                    champion_score: s,
+                    champion_version: "champ-1".into(),
+                    challenger_score: Some(1.0 - s),
+                    challenger_version: Some("chall-2".into()),
+                    copies: 1,
+                };
                 (id.clone(), row)
             })
             .collect()
     }
 
     fn baseline(live: LiveComparison) -> Baseline {
-        Baseline { live, failed_checks: Vec::new() }
+        Baseline {
+            live,
+            failed_checks: Vec::new(),
+        }
     }
 
     fn ids_in(c: &CheckResult) -> Vec<(String, String)> {
-        c.failing_rows.iter().map(|r| (r["transaction_id"].as_str().unwrap().to_string(), r["problem"].as_str().unwrap().to_string())).collect()
+        c.failing_rows
+            .iter()
+            .map(|r| {
+                (
+                    r["transaction_id"].as_str().unwrap().to_string(),
+                    r["problem"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -447,12 +605,19 @@ mod tests {
         assert_eq!(labels, expected_labels(&workload(3)));
         assert_eq!(labels.len() as u64, w.counts().valid);
         let positives = labels.values().filter(|&&l| l).count();
-        assert!(positives > 0 && positives < labels.len(), "{positives} of {}", labels.len());
+        assert!(
+            positives > 0 && positives < labels.len(),
+            "{positives} of {}",
+            labels.len()
+        );
         // A label is a function of its transaction alone: the same events in another workload
         // (here: with more malformed records mixed in) keep their labels.
         let spec: faultline_workload::WorkloadSpec =
             serde_json::from_value(serde_json::json!({"seed": 3, "events": 400, "duplicate_ratio": 0.05, "malformed_ratio": 0.2})).unwrap();
-        assert_eq!(expected_labels(&faultline_workload::generate(&spec).unwrap()), labels);
+        assert_eq!(
+            expected_labels(&faultline_workload::generate(&spec).unwrap()),
+            labels
+        );
     }
 
     #[test]
@@ -464,7 +629,11 @@ mod tests {
         assert_eq!(comparison_check(&a).status, CheckStatus::Pass);
         let c = agreement(&a, &baseline(b));
         assert_eq!(c.status, CheckStatus::Pass, "{}", c.detail);
-        assert!(c.detail.contains(&format!("{} transactions", labels.len())), "{}", c.detail);
+        assert!(
+            c.detail.contains(&format!("{} transactions", labels.len())),
+            "{}",
+            c.detail
+        );
     }
 
     #[test]
@@ -479,7 +648,13 @@ mod tests {
         let c = agreement(&faulted, &baseline(clean));
         assert_eq!(c.status, CheckStatus::Fail);
         assert_eq!(ids_in(&c), vec![(lost, "missing_under_faults".to_string())]);
-        assert!(c.detail.starts_with("pipeline defect, not a model difference: 1 transaction(s)") && c.detail.contains("1 missing under faults"), "{}", c.detail);
+        assert!(
+            c.detail
+                .starts_with("pipeline defect, not a model difference: 1 transaction(s)")
+                && c.detail.contains("1 missing under faults"),
+            "{}",
+            c.detail
+        );
     }
 
     #[test]
@@ -490,11 +665,24 @@ mod tests {
         rows[3].1.challenger_score = Some(0.999);
         let changed = rows[3].0.clone();
         let faulted = build(&labels, rows, &setup(), "a");
-        assert!(faulted.missing.is_empty() && faulted.excluded.is_empty(), "same model versions, so the row still counts");
+        assert!(
+            faulted.missing.is_empty() && faulted.excluded.is_empty(),
+            "same model versions, so the row still counts"
+        );
         let c = agreement(&faulted, &baseline(clean));
         assert_eq!(c.status, CheckStatus::Fail);
-        assert_eq!(ids_in(&c), vec![(changed, "challenger_score_differs".to_string())]);
-        assert!(c.failing_rows[0]["under_faults"].as_str().unwrap().contains("0.999"), "{:?}", c.failing_rows[0]);
+        assert_eq!(
+            ids_in(&c),
+            vec![(changed, "challenger_score_differs".to_string())]
+        );
+        assert!(
+            c.failing_rows[0]["under_faults"]
+                .as_str()
+                .unwrap()
+                .contains("0.999"),
+            "{:?}",
+            c.failing_rows[0]
+        );
         assert!(c.detail.contains("1 stored differently"), "{}", c.detail);
     }
 
@@ -509,8 +697,17 @@ mod tests {
         let live = build(&labels, rows, &setup(), "a");
         let why: Vec<&str> = live.excluded.values().map(String::as_str).collect();
         assert_eq!(live.excluded.len(), 4, "{why:?}");
-        assert!(why.contains(&"stored 2 times") && why.contains(&"no challenger score") && why.contains(&"not a valid transaction of the workload"), "{why:?}");
-        assert!(why.iter().any(|w| w.contains("champion version `builtin-champion-1`, configured `champ-1`")), "{why:?}");
+        assert!(
+            why.contains(&"stored 2 times")
+                && why.contains(&"no challenger score")
+                && why.contains(&"not a valid transaction of the workload"),
+            "{why:?}"
+        );
+        assert!(
+            why.iter()
+                .any(|w| w.contains("champion version `builtin-champion-1`, configured `champ-1`")),
+            "{why:?}"
+        );
         assert_eq!(live.comparison.as_ref().unwrap().n, labels.len() - 3);
         let c = comparison_check(&live);
         assert_eq!((c.status, c.failing_total), (CheckStatus::Fail, 4));
@@ -522,14 +719,24 @@ mod tests {
         let mut s = faultline_scenario::load::load(&path).unwrap();
         s.resolve_paths(path.parent().unwrap());
         let setup = CompareSetup::load(&s, s.workload.seed).unwrap().unwrap();
-        assert_eq!((setup.champion.version.as_str(), setup.challenger.version.as_str()), ("2023-11-champion", "2024-06-challenger-onnx"));
+        assert_eq!(
+            (
+                setup.champion.version.as_str(),
+                setup.challenger.version.as_str()
+            ),
+            ("2023-11-champion", "2024-06-challenger-onnx")
+        );
         // What a correct pipeline stores, computed here from the model files directly: the live
         // comparison of `mixed` has enough rows for the policy, so its verdict is about the models.
         let mut spec = s.workload.clone();
         spec.partitions = s.infra.partitions;
         let w = faultline_workload::generate(&spec).unwrap();
         let labels = expected_labels(&w);
-        let models = [s.pipeline.champion.as_deref().unwrap(), s.pipeline.challenger.as_deref().unwrap()].map(|p| faultline_models::load_model(p).unwrap());
+        let models = [
+            s.pipeline.champion.as_deref().unwrap(),
+            s.pipeline.challenger.as_deref().unwrap(),
+        ]
+        .map(|p| faultline_models::load_model(p).unwrap());
         let inputs: BTreeMap<String, TxnInput> = w
             .records
             .iter()
@@ -542,13 +749,24 @@ mod tests {
             .map(|(id, input)| {
                 let f = faultline_models::Features::from_event(input);
                 let [a, b] = [0, 1].map(|i| models[i].score(&f).unwrap());
-                let row = Landed { champion_score: a, champion_version: models[0].version().into(), challenger_score: Some(b), challenger_version: Some(models[1].version().into()), copies: 1 };
+                let row = Landed {
+                    champion_score: a,
+                    champion_version: models[0].version().into(),
+                    challenger_score: Some(b),
+                    challenger_version: Some(models[1].version().into()),
+                    copies: 1,
+                };
                 (id.clone(), row)
             })
             .collect();
         let live = build(&labels, rows, &setup, "offline");
         let c = live.comparison.as_ref().unwrap();
-        assert!(c.n >= setup.policy.min_samples && c.positives > 100, "n {} positives {}", c.n, c.positives);
+        assert!(
+            c.n >= setup.policy.min_samples && c.positives > 100,
+            "n {} positives {}",
+            c.n,
+            c.positives
+        );
         assert_eq!(comparison_check(&live).status, CheckStatus::Pass);
     }
 
@@ -556,9 +774,16 @@ mod tests {
     fn a_failed_baseline_is_no_reference() {
         let labels = expected_labels(&workload(5));
         let live = build(&labels, rows_for(&labels), &setup(), "a");
-        let b = Baseline { live: live.clone(), failed_checks: vec!["no_loss".into()] };
+        let b = Baseline {
+            live: live.clone(),
+            failed_checks: vec!["no_loss".into()],
+        };
         let c = agreement(&live, &b);
         assert_eq!(c.status, CheckStatus::Fail);
-        assert!(c.detail.contains("baseline run itself failed no_loss"), "{}", c.detail);
+        assert!(
+            c.detail.contains("baseline run itself failed no_loss"),
+            "{}",
+            c.detail
+        );
     }
 }

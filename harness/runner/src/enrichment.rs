@@ -55,7 +55,11 @@ impl ProfileService {
 
     /// Requests served so far.
     pub async fn requests(&self) -> usize {
-        self.server.received_requests().await.map(|r| r.len()).unwrap_or(0)
+        self.server
+            .received_requests()
+            .await
+            .map(|r| r.len())
+            .unwrap_or(0)
     }
 }
 
@@ -67,7 +71,9 @@ impl Respond for Profiles {
         let status = self.0.status.load(Ordering::SeqCst);
         let latency = Duration::from_millis(self.0.latency_ms.load(Ordering::SeqCst));
         if status != 0 {
-            return ResponseTemplate::new(status).set_body_string("injected outage").set_delay(latency);
+            return ResponseTemplate::new(status)
+                .set_body_string("injected outage")
+                .set_delay(latency);
         }
         let account = req.url.path().rsplit('/').next().unwrap_or_default();
         let p = profile_of(account);
@@ -89,8 +95,14 @@ pub struct AccountProfile {
 /// The double's answer for `account`: a fixed function of the id, so the harness knows every
 /// profile the pipeline saw without asking (the live comparison's labels are built from it).
 pub fn profile_of(account: &str) -> AccountProfile {
-    let h = account.bytes().fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
-    AccountProfile { account_age_days: (h % 3000) as u32, risk_tier: ["low", "low", "medium", "high"][(h % 4) as usize], country: "NL" }
+    let h = account
+        .bytes()
+        .fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+    AccountProfile {
+        account_age_days: (h % 3000) as u32,
+        risk_tier: ["low", "low", "medium", "high"][(h % 4) as usize],
+        country: "NL",
+    }
 }
 
 #[cfg(test)]
@@ -100,8 +112,13 @@ mod tests {
     #[test]
     fn profiles_are_a_fixed_function_of_the_account() {
         assert_eq!(profile_of("acct-000042"), profile_of("acct-000042"));
-        let tiers: std::collections::BTreeSet<_> = (0..200).map(|i| profile_of(&format!("acct-{i:06}")).risk_tier).collect();
-        assert_eq!(tiers.into_iter().collect::<Vec<_>>(), ["high", "low", "medium"]);
+        let tiers: std::collections::BTreeSet<_> = (0..200)
+            .map(|i| profile_of(&format!("acct-{i:06}")).risk_tier)
+            .collect();
+        assert_eq!(
+            tiers.into_iter().collect::<Vec<_>>(),
+            ["high", "low", "medium"]
+        );
         assert!((0..200).all(|i| profile_of(&format!("acct-{i:06}")).account_age_days < 3000));
     }
 }

@@ -42,9 +42,15 @@ pub enum RunnerError {
     #[error("time limit of {limit_s} s exceeded while {during}")]
     TimeLimit { limit_s: u64, during: String },
     #[error("I/O on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{what}: {source}")]
-    Json { what: String, source: serde_json::Error },
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
 }
 
 fn tail(t: &str) -> String {
@@ -65,6 +71,9 @@ pub(crate) trait IoAt<T> {
 
 impl<T> IoAt<T> for std::io::Result<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| RunnerError::Io { path: path.into(), source })
+        self.map_err(|source| RunnerError::Io {
+            path: path.into(),
+            source,
+        })
     }
 }

@@ -25,7 +25,14 @@ pub struct Produced {
 /// Produces every record of `w` (explicit partitions where the workload says so) at `rate` records
 /// per second (0 = unthrottled), bumping `counter` as records are handed over. Idempotent producer,
 /// acks=all: broker faults delay delivery but never lose or duplicate a record.
-pub async fn produce(bootstrap: &str, topic: &str, w: &Workload, rate: u64, start: Instant, counter: Arc<AtomicU64>) -> Result<Produced> {
+pub async fn produce(
+    bootstrap: &str,
+    topic: &str,
+    w: &Workload,
+    rate: u64,
+    start: Instant,
+    counter: Arc<AtomicU64>,
+) -> Result<Produced> {
     let producer: FutureProducer = kafka_client_config(bootstrap)
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -55,20 +62,32 @@ pub async fn produce(bootstrap: &str, topic: &str, w: &Workload, rate: u64, star
     for (seq, f) in pending {
         let d = tokio::time::timeout(Duration::from_secs(330), f)
             .await
-            .map_err(|_| RunnerError::Usage(format!("record {seq} was never acknowledged by Kafka within 330 s")))?
+            .map_err(|_| {
+                RunnerError::Usage(format!(
+                    "record {seq} was never acknowledged by Kafka within 330 s"
+                ))
+            })?
             .map_err(|_| RunnerError::Usage("the Kafka producer was dropped".into()))?
             .map_err(|(e, _)| e)?;
         placement.insert(seq, (d.partition, d.offset));
     }
-    Ok(Produced { placement, sent_at_ms })
+    Ok(Produced {
+        placement,
+        sent_at_ms,
+    })
 }
 
 /// Enqueues a record, waiting while the producer's queue is full.
-async fn enqueue<'a>(producer: &FutureProducer, mut rec: FutureRecord<'a, [u8], [u8]>) -> Result<DeliveryFuture> {
+async fn enqueue<'a>(
+    producer: &FutureProducer,
+    mut rec: FutureRecord<'a, [u8], [u8]>,
+) -> Result<DeliveryFuture> {
     loop {
         match producer.send_result(rec) {
             Ok(f) => return Ok(f),
-            Err((e, back)) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) => {
+            Err((e, back))
+                if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+            {
                 rec = back;
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }

@@ -18,7 +18,10 @@ use crate::workers::WorkerPool;
 
 /// Sum of the pipeline's stored next offsets for the run's topic (0 before its tables exist).
 async fn committed(client: &tokio_postgres::Client, names: &Names) -> Option<u64> {
-    let sql = format!("SELECT coalesce(sum(next_offset), 0)::bigint FROM {}.partition_offsets WHERE topic = $1", names.schema);
+    let sql = format!(
+        "SELECT coalesce(sum(next_offset), 0)::bigint FROM {}.partition_offsets WHERE topic = $1",
+        names.schema
+    );
     match client.query_one(&sql, &[&names.topic]).await {
         Ok(row) => Some(row.get::<_, i64>(0) as u64),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => Some(0),
@@ -49,10 +52,17 @@ pub async fn sample_progress(
             if let Some(done) = committed(c, names).await {
                 let t_ms = start.elapsed().as_millis() as u64;
                 let p = produced.load(Ordering::Relaxed);
-                samples.lock().expect("samples").push(Sample { t_ms, produced: p, committed: done });
+                samples.lock().expect("samples").push(Sample {
+                    t_ms,
+                    produced: p,
+                    committed: done,
+                });
                 if print && last_print.elapsed() >= Duration::from_secs(5) {
                     last_print = Instant::now();
-                    eprintln!("  [{label}] {:>6.1} s  sent {p}/{total}  committed {done}", t_ms as f64 / 1000.0);
+                    eprintln!(
+                        "  [{label}] {:>6.1} s  sent {p}/{total}  committed {done}",
+                        t_ms as f64 / 1000.0
+                    );
                 }
             }
         }
@@ -61,12 +71,23 @@ pub async fn sample_progress(
 }
 
 /// Next offset per partition of `topic` (read directly from the brokers' metadata).
-pub async fn high_watermarks(bootstrap: &str, topic: &str, partitions: i32) -> Result<BTreeMap<i32, i64>> {
+pub async fn high_watermarks(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<BTreeMap<i32, i64>> {
     let consumer: BaseConsumer = kafka_client_config(bootstrap).create()?;
     let topic = topic.to_string();
     let r = tokio::task::spawn_blocking(move || {
         (0..partitions)
-            .map(|p| Ok((p, consumer.fetch_watermarks(&topic, p, Duration::from_secs(30))?.1)))
+            .map(|p| {
+                Ok((
+                    p,
+                    consumer
+                        .fetch_watermarks(&topic, p, Duration::from_secs(30))?
+                        .1,
+                ))
+            })
             .collect::<Result<BTreeMap<i32, i64>>>()
     })
     .await
@@ -76,7 +97,9 @@ pub async fn high_watermarks(bootstrap: &str, topic: &str, partitions: i32) -> R
 
 /// How long the pipeline may take to catch up: what is left of the time limit, at least 10 s.
 pub fn catch_up_budget(s: &Scenario, start: Instant) -> Duration {
-    Duration::from_secs(s.time_limit_s).saturating_sub(start.elapsed()).max(Duration::from_secs(10))
+    Duration::from_secs(s.time_limit_s)
+        .saturating_sub(start.elapsed())
+        .max(Duration::from_secs(10))
 }
 
 /// The result of waiting for the pipeline.
@@ -90,18 +113,30 @@ pub struct CaughtUp {
 
 /// Waits until the stored next offsets reach the high watermarks, the budget runs out, or no
 /// worker is left running. Never an error for a slow pipeline: that is a failed check.
-pub async fn wait_caught_up(infra: &Infra, names: &Names, partitions: i32, pool: &Mutex<WorkerPool>, budget: Duration) -> Result<CaughtUp> {
+pub async fn wait_caught_up(
+    infra: &Infra,
+    names: &Names,
+    partitions: i32,
+    pool: &Mutex<WorkerPool>,
+    budget: Duration,
+) -> Result<CaughtUp> {
     let hw = high_watermarks(&infra.bootstrap(), &names.topic, partitions).await?;
     let want: i64 = hw.values().sum();
     let client = infra.harness_pg().connect().await?;
     let deadline = Instant::now() + budget;
-    let sql = format!("SELECT partition, next_offset FROM {}.partition_offsets WHERE topic = $1", names.schema);
+    let sql = format!(
+        "SELECT partition, next_offset FROM {}.partition_offsets WHERE topic = $1",
+        names.schema
+    );
     let mut stored: BTreeMap<i32, i64> = BTreeMap::new();
     let why_not = loop {
         if let Ok(rows) = client.query(&sql, &[&names.topic]).await {
             stored = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         }
-        if hw.iter().all(|(p, h)| stored.get(p).copied().unwrap_or(0) >= *h) {
+        if hw
+            .iter()
+            .all(|(p, h)| stored.get(p).copied().unwrap_or(0) >= *h)
+        {
             break None;
         }
         let alive = {
@@ -113,7 +148,10 @@ pub async fn wait_caught_up(infra: &Infra, names: &Names, partitions: i32, pool:
             break Some("every worker exited".to_string());
         }
         if Instant::now() > deadline {
-            break Some(format!("the time limit ran out after {:.0} s of waiting", budget.as_secs_f64()));
+            break Some(format!(
+                "the time limit ran out after {:.0} s of waiting",
+                budget.as_secs_f64()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
@@ -147,5 +185,9 @@ pub async fn wait_caught_up(infra: &Infra, names: &Names, partitions: i32, pool:
             }
         }
     };
-    Ok(CaughtUp { check, high_watermarks: hw, committed: committed as u64 })
+    Ok(CaughtUp {
+        check,
+        high_watermarks: hw,
+        committed: committed as u64,
+    })
 }

@@ -17,9 +17,9 @@ use crate::enrichment::ProfileService;
 use crate::error::{Result, RunnerError};
 use crate::faults::FaultEnv;
 use crate::produce::{produce, Produced};
+use crate::progress::{catch_up_budget, sample_progress, wait_caught_up};
 use crate::setup::{create_topics, Infra, Names};
 use crate::timeline::{self, Progress};
-use crate::progress::{catch_up_budget, sample_progress, wait_caught_up};
 use crate::workers::{reference_worker, stop_gracefully, WorkerPool, WorkerSpec};
 
 /// Everything one run is given.
@@ -57,9 +57,21 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let s = input.scenario;
     let names = Names::new(&s.name, input.seed);
     create_topics(infra, &names, s.infra.partitions).await?;
-    let profiles = if s.pipeline.enrichment { Some(Arc::new(ProfileService::start().await)) } else { None };
-    std::fs::create_dir_all(&input.log_dir).map_err(|e| RunnerError::Io { path: input.log_dir.clone(), source: e })?;
-    let pool = Arc::new(Mutex::new(WorkerPool::new(worker_spec(infra, input, &names, profiles.as_deref())?)));
+    let profiles = if s.pipeline.enrichment {
+        Some(Arc::new(ProfileService::start().await))
+    } else {
+        None
+    };
+    std::fs::create_dir_all(&input.log_dir).map_err(|e| RunnerError::Io {
+        path: input.log_dir.clone(),
+        source: e,
+    })?;
+    let pool = Arc::new(Mutex::new(WorkerPool::new(worker_spec(
+        infra,
+        input,
+        &names,
+        profiles.as_deref(),
+    )?)));
     {
         let mut p = pool.lock().expect("pool");
         for _ in 0..s.pipeline.workers {
@@ -80,7 +92,11 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         profiles: profiles.clone(),
     };
     let counter = Arc::new(AtomicU64::new(0));
-    let progress = Progress { start, produced: &produced_count, producing_done: &producing_done };
+    let progress = Progress {
+        start,
+        produced: &produced_count,
+        producing_done: &producing_done,
+    };
     let total = input.workload.records.len() as u64;
 
     let producer = async {
@@ -92,7 +108,15 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             }
         };
         let send = async {
-            let r = produce(&infra.bootstrap(), &names.topic, input.workload, s.producer.rate, start, counter.clone()).await;
+            let r = produce(
+                &infra.bootstrap(),
+                &names.topic,
+                input.workload,
+                s.producer.rate,
+                start,
+                counter.clone(),
+            )
+            .await;
             produced_count.store(counter.load(Ordering::Relaxed), Ordering::Relaxed);
             producing_done.store(true, Ordering::Relaxed);
             r
@@ -100,12 +124,30 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         tokio::join!(mirror, send).1
     };
     let main = async {
-        let (produced, events) = tokio::join!(producer, timeline::execute(input.plan, &env, &progress));
+        let (produced, events) =
+            tokio::join!(producer, timeline::execute(input.plan, &env, &progress));
         let produced = produced?;
-        let caught_up = wait_caught_up(infra, &names, s.infra.partitions, &pool, catch_up_budget(s, start)).await;
+        let caught_up = wait_caught_up(
+            infra,
+            &names,
+            s.infra.partitions,
+            &pool,
+            catch_up_budget(s, start),
+        )
+        .await;
         Ok::<_, RunnerError>((produced, events, caught_up?))
     };
-    let sampler = sample_progress(infra, &names, start, &counter, total, &stop_sampling, &samples, &s.name, input.progress);
+    let sampler = sample_progress(
+        infra,
+        &names,
+        start,
+        &counter,
+        total,
+        &stop_sampling,
+        &samples,
+        &s.name,
+        input.progress,
+    );
     let (result, ()) = tokio::join!(
         async {
             let r = main.await;
@@ -145,12 +187,24 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     checks.extend(oracle_checks);
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
     if s.checks.replay {
-        checks.push(checks::replay(&ci, &worker_spec(infra, input, &names, profiles.as_deref())?).await?);
+        checks.push(
+            checks::replay(
+                &ci,
+                &worker_spec(infra, input, &names, profiles.as_deref())?,
+            )
+            .await?,
+        );
     }
     // [compare] (compare.rs): the models compared from what landed; agreement with the fault-free baseline.
     let comparison = match crate::compare::CompareSetup::load(s, input.seed)? {
         Some(setup) => {
-            let (live, check) = crate::compare::live_comparison(infra.harness_pg(), &names.schema, input.workload, &setup).await?;
+            let (live, check) = crate::compare::live_comparison(
+                infra.harness_pg(),
+                &names.schema,
+                input.workload,
+                &setup,
+            )
+            .await?;
             checks.push(check);
             checks.extend(input.baseline.map(|b| crate::compare::agreement(&live, b)));
             Some(live)
@@ -161,16 +215,34 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let stats = RunStats {
         produced: total,
         committed: caught_up.committed,
-        dlq: crate::progress::high_watermarks(&infra.bootstrap(), &names.dlq_topic, 1).await.map(|h| h.values().sum::<i64>() as u64).unwrap_or(0),
+        dlq: crate::progress::high_watermarks(&infra.bootstrap(), &names.dlq_topic, 1)
+            .await
+            .map(|h| h.values().sum::<i64>() as u64)
+            .unwrap_or(0),
         duration_ms: start.elapsed().as_millis() as u64,
         workload_digest: input.workload.digest(),
     };
     let samples = samples.into_inner().expect("samples");
-    Ok(RunOutcome { checks, faults: events, stats, samples, names, produced, worker_logs, comparison, end_state })
+    Ok(RunOutcome {
+        checks,
+        faults: events,
+        stats,
+        samples,
+        names,
+        produced,
+        worker_logs,
+        comparison,
+        end_state,
+    })
 }
 
 /// The environment of every worker: the process contract's variables plus the scenario's extras.
-fn worker_spec(infra: &Infra, input: &RunInput<'_>, names: &Names, profiles: Option<&ProfileService>) -> Result<WorkerSpec> {
+fn worker_spec(
+    infra: &Infra,
+    input: &RunInput<'_>,
+    names: &Names,
+    profiles: Option<&ProfileService>,
+) -> Result<WorkerSpec> {
     let s = input.scenario;
     let command = if s.pipeline.command.is_empty() {
         vec![reference_worker()?.display().to_string()]
@@ -185,7 +257,10 @@ fn worker_spec(infra: &Infra, input: &RunInput<'_>, names: &Names, profiles: Opt
     set("FAULTLINE_INPUT_TOPIC", names.topic.clone());
     set("FAULTLINE_DLQ_TOPIC", names.dlq_topic.clone());
     set("FAULTLINE_GROUP_ID", names.group.clone());
-    set("FAULTLINE_POSTGRES_URL", infra.pipeline_pg().url_with_password());
+    set(
+        "FAULTLINE_POSTGRES_URL",
+        infra.pipeline_pg().url_with_password(),
+    );
     set("FAULTLINE_PG_SCHEMA", names.schema.clone());
     set("FAULTLINE_RUN_ID", names.run_id.clone());
     // Info: a failure bundle then tells each worker's assignments, seeks and retries.
@@ -205,5 +280,9 @@ fn worker_spec(infra: &Infra, input: &RunInput<'_>, names: &Names, profiles: Opt
     for (k, v) in &s.pipeline.env {
         set(k, v.clone());
     }
-    Ok(WorkerSpec { command, env, log_dir: input.log_dir.clone() })
+    Ok(WorkerSpec {
+        command,
+        env,
+        log_dir: input.log_dir.clone(),
+    })
 }

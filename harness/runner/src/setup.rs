@@ -20,7 +20,17 @@ pub struct Names {
 impl Names {
     pub fn new(scenario: &str, seed: u64) -> Self {
         let run_id = faultline_infra::spec::new_run_id();
-        let slug: String = scenario.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).take(30).collect();
+        let slug: String = scenario
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .take(30)
+            .collect();
         let topic = format!("fl-{slug}-{seed}-{run_id}");
         Self {
             dlq_topic: format!("{topic}.dlq"),
@@ -113,13 +123,18 @@ pub async fn start(kind: BackendKind, brokers: u32, seed: u64) -> Result<Infra> 
     // External brokers advertise their own addresses; a proxy in front of them would be bypassed.
     if kind != BackendKind::External {
         for id in 1..=brokers {
-            kafka_proxies.push(Proxy::bind(&format!("kafka-{id}"), "127.0.0.1:0", seed ^ u64::from(id)).await?);
+            kafka_proxies.push(
+                Proxy::bind(&format!("kafka-{id}"), "127.0.0.1:0", seed ^ u64::from(id)).await?,
+            );
         }
         postgres_proxy = Some(Proxy::bind("postgres", "127.0.0.1:0", seed ^ 0xffff).await?);
     }
     let spec = StackSpec {
         brokers,
-        advertised: kafka_proxies.iter().map(|p| Some(p.listen_addr().to_string())).collect(),
+        advertised: kafka_proxies
+            .iter()
+            .map(|p| Some(p.listen_addr().to_string()))
+            .collect(),
         ..StackSpec::default()
     };
     let stack = backend_for(kind).await?.start(&spec).await?;
@@ -141,7 +156,12 @@ pub async fn start(kind: BackendKind, brokers: u32, seed: u64) -> Result<Infra> 
         )
         .await?;
     }
-    Ok(Infra { stack, kafka_proxies, postgres_proxy, brokers })
+    Ok(Infra {
+        stack,
+        kafka_proxies,
+        postgres_proxy,
+        brokers,
+    })
 }
 
 /// Creates the run's input and dead-letter topics.

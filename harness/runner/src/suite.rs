@@ -52,16 +52,29 @@ pub async fn run_suite(opts: &SuiteOptions) -> Result<SuiteReport> {
     let mut all = faultline_scenario::load::load_target(&opts.target, opts.prefix.as_deref())?;
     if let Some((i, n)) = opts.shard {
         if n == 0 || i == 0 || i > n {
-            return Err(RunnerError::Usage(format!("--shard {i}/{n}: expected I/N with 1 <= I <= N")));
+            return Err(RunnerError::Usage(format!(
+                "--shard {i}/{n}: expected I/N with 1 <= I <= N"
+            )));
         }
-        all = all.into_iter().enumerate().filter(|(k, _)| *k as u32 % n == i - 1).map(|(_, x)| x).collect();
+        all = all
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| *k as u32 % n == i - 1)
+            .map(|(_, x)| x)
+            .collect();
     }
     let mut jobs = Vec::new();
     for (file, mut scenario) in all {
         scenario.resolve_paths(file.parent().unwrap_or(Path::new(".")));
         let base = opts.seed.unwrap_or(scenario.workload.seed);
         for k in 0..opts.seeds.max(1) {
-            jobs.push(Job { file: file.clone(), scenario: scenario.clone(), seed: base.wrapping_add(u64::from(k)), workload: None, plan: None });
+            jobs.push(Job {
+                file: file.clone(),
+                scenario: scenario.clone(),
+                seed: base.wrapping_add(u64::from(k)),
+                workload: None,
+                plan: None,
+            });
         }
     }
     execute(jobs, opts).await
@@ -72,7 +85,11 @@ pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteRepor
     let b = bundle::read(bundle_dir)?;
     let mut scenario = faultline_scenario::load::load(&bundle_dir.join(bundle::SCENARIO))?;
     // Relative model/policy paths are relative to where the scenario file was, not to the bundle.
-    scenario.resolve_paths(Path::new(&b.meta.scenario_file).parent().unwrap_or(Path::new(".")));
+    scenario.resolve_paths(
+        Path::new(&b.meta.scenario_file)
+            .parent()
+            .unwrap_or(Path::new(".")),
+    );
     let mut opts = opts.clone();
     if opts.defect.is_none() {
         opts.defect = b.meta.defect.clone();
@@ -81,15 +98,28 @@ pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteRepor
         opts.backend = b.meta.backend.parse().ok();
     }
     opts.target = b.dir.clone();
-    let job = Job { file: bundle_dir.join(bundle::SCENARIO), scenario, seed: b.meta.seed, workload: Some(b.workload), plan: Some(b.plan) };
+    let job = Job {
+        file: bundle_dir.join(bundle::SCENARIO),
+        scenario,
+        seed: b.meta.seed,
+        workload: Some(b.workload),
+        plan: Some(b.plan),
+    };
     Ok((execute(vec![job], &opts).await?, b.meta.verdict))
 }
 
 async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
     let now = time::OffsetDateTime::now_utc();
-    let started_at = now.replace_nanosecond(0).unwrap_or(now).format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let started_at = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     let t0 = std::time::Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|e| RunnerError::Io { path: opts.out.clone(), source: e })?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| RunnerError::Io {
+        path: opts.out.clone(),
+        source: e,
+    })?;
     // Everything is validated before the first stack starts: a bad scenario costs no time.
     let mut prepared = Vec::new();
     for job in jobs {
@@ -122,8 +152,17 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
     for (i, (file, scenario, seed, workload, plan, kind)) in prepared.into_iter().enumerate() {
         let kind = resolve(kind).await;
         let defect = opts.defect.clone().or(scenario.pipeline.defect.clone());
-        eprintln!("[{}/{total}] {} seed {seed} on {kind}: {} records, {} faults", i + 1, scenario.name, workload.records.len(), plan.len());
-        let run_dir = opts.out.join("runs").join(format!("{}-{seed}", scenario.name));
+        eprintln!(
+            "[{}/{total}] {} seed {seed} on {kind}: {} records, {} faults",
+            i + 1,
+            scenario.name,
+            workload.records.len(),
+            plan.len()
+        );
+        let run_dir = opts
+            .out
+            .join("runs")
+            .join(format!("{}-{seed}", scenario.name));
         let _ = std::fs::remove_dir_all(&run_dir);
         let repro = repro_command(&file, seed, kind, defect.as_deref());
         let mut report = RunReport {
@@ -136,7 +175,11 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
             error: None,
             checks: Vec::new(),
             faults: Vec::new(),
-            stats: RunStats { produced: workload.records.len() as u64, workload_digest: workload.digest(), ..RunStats::default() },
+            stats: RunStats {
+                produced: workload.records.len() as u64,
+                workload_digest: workload.digest(),
+                ..RunStats::default()
+            },
             samples: Vec::new(),
             repro,
             bundle: None,
@@ -144,12 +187,16 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
             stalls: Vec::new(),
         };
         // Reuse the stack when the broker count matches; start a fresh one otherwise.
-        let reuse = matches!(&infra, Some((k, inf)) if *k == kind && inf.brokers == scenario.infra.brokers);
+        let reuse =
+            matches!(&infra, Some((k, inf)) if *k == kind && inf.brokers == scenario.infra.brokers);
         if !reuse {
             if let Some((_, old)) = infra.take() {
                 let _ = old.teardown().await;
             }
-            eprintln!("  starting a {kind} stack with {} broker(s)", scenario.infra.brokers);
+            eprintln!(
+                "  starting a {kind} stack with {} broker(s)",
+                scenario.infra.brokers
+            );
             match setup::start(kind, scenario.infra.brokers, seed).await {
                 Ok(inf) => infra = Some((kind, inf)),
                 Err(e) => {
@@ -161,11 +208,30 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
         if let Some((_, inf)) = &infra {
             inf.reset_proxies();
             // [compare] baseline = true (compare.rs): the same seed without faults first, on this stack.
-            let (baseline, baseline_error) = match crate::compare::run_baseline(inf, &scenario, seed, defect.clone(), &workload, &run_dir, opts.progress).await {
+            let (baseline, baseline_error) = match crate::compare::run_baseline(
+                inf,
+                &scenario,
+                seed,
+                defect.clone(),
+                &workload,
+                &run_dir,
+                opts.progress,
+            )
+            .await
+            {
                 Ok(b) => (b, None),
                 Err(e) => (None, Some(e)),
             };
-            let input = RunInput { scenario: &scenario, seed, defect: defect.clone(), workload: &workload, plan: &plan, log_dir: run_dir.join("logs"), progress: opts.progress, baseline: baseline.as_ref() };
+            let input = RunInput {
+                scenario: &scenario,
+                seed,
+                defect: defect.clone(),
+                workload: &workload,
+                plan: &plan,
+                log_dir: run_dir.join("logs"),
+                progress: opts.progress,
+                baseline: baseline.as_ref(),
+            };
             let limit = Duration::from_secs(scenario.time_limit_s + 120);
             let result = match baseline_error {
                 Some(e) => Ok(Err(e)),
@@ -174,11 +240,23 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
             match result {
                 Ok(Ok(outcome)) => {
                     if let Some(live) = &outcome.comparison {
-                        if let Err(e) = crate::compare::write_outputs(live, baseline.as_ref(), &run_dir.join(crate::compare::DIR)) {
+                        if let Err(e) = crate::compare::write_outputs(
+                            live,
+                            baseline.as_ref(),
+                            &run_dir.join(crate::compare::DIR),
+                        ) {
                             eprintln!("  could not write the model comparison: {e}");
                         }
                     }
-                    report.verdict = if outcome.checks.iter().any(|c| c.status == faultline_report::CheckStatus::Fail) { Verdict::Fail } else { Verdict::Pass };
+                    report.verdict = if outcome
+                        .checks
+                        .iter()
+                        .any(|c| c.status == faultline_report::CheckStatus::Fail)
+                    {
+                        Verdict::Fail
+                    } else {
+                        Verdict::Pass
+                    };
                     report.checks = outcome.checks;
                     report.faults = outcome.faults;
                     report.stats = outcome.stats;
@@ -187,7 +265,15 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
                     report.end_state = Some(outcome.end_state);
                 }
                 Ok(Err(e)) => report.error = Some(e.to_string()),
-                Err(_) => report.error = Some(RunnerError::TimeLimit { limit_s: scenario.time_limit_s, during: "running".into() }.to_string()),
+                Err(_) => {
+                    report.error = Some(
+                        RunnerError::TimeLimit {
+                            limit_s: scenario.time_limit_s,
+                            during: "running".into(),
+                        }
+                        .to_string(),
+                    )
+                }
             }
             if report.verdict != Verdict::Pass {
                 service_logs = inf.stack.logs().await;
@@ -203,7 +289,8 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
             let _ = std::fs::remove_dir_all(run_dir.join("logs"));
         } else {
             report.bundle = Some(run_dir.display().to_string());
-            if let Err(e) = bundle::write(&run_dir, &file, &report, &workload, &plan, &service_logs) {
+            if let Err(e) = bundle::write(&run_dir, &file, &report, &workload, &plan, &service_logs)
+            {
                 eprintln!("  could not write the failure bundle: {e}");
             }
         }
@@ -215,7 +302,12 @@ async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
             eprintln!("faultline: tearing down the stack: {e}");
         }
     }
-    let suite = SuiteReport { target: opts.target.display().to_string(), started_at, duration_ms: t0.elapsed().as_millis() as u64, runs };
+    let suite = SuiteReport {
+        target: opts.target.display().to_string(),
+        started_at,
+        duration_ms: t0.elapsed().as_millis() as u64,
+        runs,
+    };
     faultline_report::write_all(&suite, &opts.out)?;
     Ok(suite)
 }
@@ -231,7 +323,10 @@ async fn resolve(kind: BackendKind) -> BackendKind {
 
 /// The one command that reruns a run: scenario file, seed, backend and defect.
 pub fn repro_command(file: &Path, seed: u64, kind: BackendKind, defect: Option<&str>) -> String {
-    let mut cmd = format!("faultline run {} --seed {seed} --backend {kind}", file.display());
+    let mut cmd = format!(
+        "faultline run {} --seed {seed} --backend {kind}",
+        file.display()
+    );
     if let Some(d) = defect {
         cmd.push_str(&format!(" --defect {d}"));
     }
@@ -243,12 +338,25 @@ fn print_outcome(r: &RunReport) {
     match r.verdict {
         Verdict::Pass => {
             let stall = faultline_report::stall::longest(&r.stalls)
-                .map(|st| format!(", longest commit stall {:.1} s at {:.1} s", st.duration_ms() as f64 / 1000.0, st.from_ms as f64 / 1000.0))
+                .map(|st| {
+                    format!(
+                        ", longest commit stall {:.1} s at {:.1} s",
+                        st.duration_ms() as f64 / 1000.0,
+                        st.from_ms as f64 / 1000.0
+                    )
+                })
                 .unwrap_or_default();
-            eprintln!("  PASS  {} seed {} ({secs:.1} s, {} committed{stall})", r.scenario, r.seed, r.stats.committed);
+            eprintln!(
+                "  PASS  {} seed {} ({secs:.1} s, {} committed{stall})",
+                r.scenario, r.seed, r.stats.committed
+            );
         }
         Verdict::Fail | Verdict::Error => {
-            let word = if r.verdict == Verdict::Fail { "FAIL" } else { "ERROR" };
+            let word = if r.verdict == Verdict::Fail {
+                "FAIL"
+            } else {
+                "ERROR"
+            };
             eprintln!("  {word}  {} seed {} ({secs:.1} s)", r.scenario, r.seed);
             if let Some(e) = &r.error {
                 eprintln!("        {}", e.replace('\n', "\n        "));

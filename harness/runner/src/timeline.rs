@@ -20,7 +20,11 @@ pub struct Progress<'a> {
 }
 
 /// Runs every planned fault; returns the recorded timeline in plan order.
-pub async fn execute(plan: &[PlannedFault], env: &FaultEnv<'_>, progress: &Progress<'_>) -> Vec<FaultEvent> {
+pub async fn execute(
+    plan: &[PlannedFault],
+    env: &FaultEnv<'_>,
+    progress: &Progress<'_>,
+) -> Vec<FaultEvent> {
     let events = Mutex::new(Vec::new());
     let runs = plan.iter().map(|p| run_one(p, env, progress, &events));
     futures::future::join_all(runs).await;
@@ -33,20 +37,39 @@ fn ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
 }
 
-async fn run_one(p: &PlannedFault, env: &FaultEnv<'_>, progress: &Progress<'_>, events: &Mutex<Vec<FaultEvent>>) {
+async fn run_one(
+    p: &PlannedFault,
+    env: &FaultEnv<'_>,
+    progress: &Progress<'_>,
+    events: &Mutex<Vec<FaultEvent>>,
+) {
     let mut fault = fault_for(p);
     let record = |target: String, start_ms: u64, end_ms: Option<u64>, detail: String| {
-        events.lock().expect("timeline lock").push(FaultEvent { id: p.id.clone(), kind: p.kind.clone(), target, start_ms, end_ms, detail });
+        events.lock().expect("timeline lock").push(FaultEvent {
+            id: p.id.clone(),
+            kind: p.kind.clone(),
+            target,
+            start_ms,
+            end_ms,
+            detail,
+        });
     };
     match p.trigger {
-        Trigger::AtMs(at) => tokio::time::sleep_until(progress.start + Duration::from_millis(at)).await,
+        Trigger::AtMs(at) => {
+            tokio::time::sleep_until(progress.start + Duration::from_millis(at)).await
+        }
         Trigger::AfterRecords(n) => loop {
             if progress.produced.load(Ordering::Relaxed) >= n {
                 break;
             }
             if progress.producing_done.load(Ordering::Relaxed) {
                 let sent = progress.produced.load(Ordering::Relaxed);
-                record("-".into(), ms(progress.start), None, format!("skipped: only {sent} records were sent, trigger was {n}"));
+                record(
+                    "-".into(),
+                    ms(progress.start),
+                    None,
+                    format!("skipped: only {sent} records were sent, trigger was {n}"),
+                );
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -94,12 +117,22 @@ mod tests {
     use super::*;
 
     fn ev(id: &str, start: u64, end: Option<u64>) -> FaultEvent {
-        FaultEvent { id: id.into(), kind: "k".into(), target: "t".into(), start_ms: start, end_ms: end, detail: String::new() }
+        FaultEvent {
+            id: id.into(),
+            kind: "k".into(),
+            target: "t".into(),
+            start_ms: start,
+            end_ms: end,
+            detail: String::new(),
+        }
     }
 
     #[test]
     fn attribution_covers_windows_and_the_time_around_instant_faults() {
-        let events = vec![ev("latency#1", 1_000, Some(3_000)), ev("kill_worker#1", 10_000, None)];
+        let events = vec![
+            ev("latency#1", 1_000, Some(3_000)),
+            ev("kill_worker#1", 10_000, None),
+        ];
         assert_eq!(active_at(&events, 2_000), vec!["latency#1"]);
         assert!(active_at(&events, 4_000).is_empty());
         assert_eq!(active_at(&events, 12_000), vec!["kill_worker#1"]);

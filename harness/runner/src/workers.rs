@@ -36,7 +36,13 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     pub fn new(spec: WorkerSpec) -> Self {
-        Self { spec, live: BTreeMap::new(), paused: BTreeSet::new(), next: 1, unexpected_exits: Vec::new() }
+        Self {
+            spec,
+            live: BTreeMap::new(),
+            paused: BTreeSet::new(),
+            next: 1,
+            unexpected_exits: Vec::new(),
+        }
     }
 
     /// Starts one more worker; returns its id.
@@ -44,16 +50,27 @@ impl WorkerPool {
         let n = self.next;
         self.next += 1;
         let id = format!("w{n}");
-        let (program, args) = self.spec.command.split_first().ok_or_else(|| RunnerError::Usage("pipeline.command is empty".into()))?;
+        let (program, args) = self
+            .spec
+            .command
+            .split_first()
+            .ok_or_else(|| RunnerError::Usage("pipeline.command is empty".into()))?;
         let app = self.pg_app_name(n);
         let mut cmd = Command::new(program);
-        cmd.args(args).envs(&self.spec.env).env("FAULTLINE_WORKER_ID", &id).env("PGAPPNAME", &app);
+        cmd.args(args)
+            .envs(&self.spec.env)
+            .env("FAULTLINE_WORKER_ID", &id)
+            .env("PGAPPNAME", &app);
         if let Some(url) = self.spec.env.get("FAULTLINE_POSTGRES_URL") {
             cmd.env("FAULTLINE_POSTGRES_URL", with_application_name(url, &app));
         }
         let log = self.spec.log_dir.join(format!("{id}.log"));
-        let child = ManagedChild::spawn(format!("worker {id}"), cmd, &log)
-            .map_err(|e| RunnerError::Pipeline { message: format!("cannot start worker {id}: {e}"), log_tail: String::new() })?;
+        let child = ManagedChild::spawn(format!("worker {id}"), cmd, &log).map_err(|e| {
+            RunnerError::Pipeline {
+                message: format!("cannot start worker {id}: {e}"),
+                log_tail: String::new(),
+            }
+        })?;
         self.live.insert(n, child);
         Ok(id)
     }
@@ -62,7 +79,11 @@ impl WorkerPool {
     /// `PGAPPNAME`): how `in_transaction` faults find its sessions in `pg_stat_activity`.
     /// Unique per run, since several runs may share one Postgres.
     pub fn pg_app_name(&self, n: u32) -> String {
-        let run = self.spec.env.get("FAULTLINE_RUN_ID").map_or("run", String::as_str);
+        let run = self
+            .spec
+            .env
+            .get("FAULTLINE_RUN_ID")
+            .map_or("run", String::as_str);
         format!("faultline-{run}-w{n}")
     }
 
@@ -90,8 +111,14 @@ impl WorkerPool {
         match sel {
             WorkerSel::Id(id) => id[1..].parse().ok().filter(|n| self.live.contains_key(n)),
             WorkerSel::Any => {
-                let candidates: Vec<u32> = self.live.keys().copied().filter(|n| !self.paused.contains(n)).collect();
-                (!candidates.is_empty()).then(|| candidates[(pick % candidates.len() as u64) as usize])
+                let candidates: Vec<u32> = self
+                    .live
+                    .keys()
+                    .copied()
+                    .filter(|n| !self.paused.contains(n))
+                    .collect();
+                (!candidates.is_empty())
+                    .then(|| candidates[(pick % candidates.len() as u64) as usize])
             }
         }
     }
@@ -130,7 +157,13 @@ impl WorkerPool {
 
     /// The newest live workers beyond `keep`, taken out to be stopped (scale down).
     pub fn take_newest_beyond(&mut self, keep: usize) -> Vec<ManagedChild> {
-        let extra: Vec<u32> = self.live.keys().rev().take(self.live.len().saturating_sub(keep)).copied().collect();
+        let extra: Vec<u32> = self
+            .live
+            .keys()
+            .rev()
+            .take(self.live.len().saturating_sub(keep))
+            .copied()
+            .collect();
         extra.into_iter().filter_map(|n| self.take(n)).collect()
     }
 
@@ -146,7 +179,8 @@ impl WorkerPool {
         for (n, st) in gone {
             if let Some(c) = self.live.remove(&n) {
                 let tail = c.log_tail(15);
-                self.unexpected_exits.push((format!("w{n}"), format!("{st}; last log lines:\n{tail}")));
+                self.unexpected_exits
+                    .push((format!("w{n}"), format!("{st}; last log lines:\n{tail}")));
             }
             ids.push(format!("w{n}"));
         }
@@ -155,7 +189,10 @@ impl WorkerPool {
 
     /// Every worker log written so far.
     pub fn logs(&self) -> Vec<PathBuf> {
-        (1..self.next).map(|n| self.spec.log_dir.join(format!("w{n}.log"))).filter(|p| p.exists()).collect()
+        (1..self.next)
+            .map(|n| self.spec.log_dir.join(format!("w{n}.log")))
+            .filter(|p| p.exists())
+            .collect()
     }
 
     /// Takes every live worker out, to stop them.
@@ -179,7 +216,10 @@ fn with_application_name(url: &str, app: &str) -> String {
 }
 
 fn gone(n: u32) -> RunnerError {
-    RunnerError::Pipeline { message: format!("worker w{n} is not running"), log_tail: String::new() }
+    RunnerError::Pipeline {
+        message: format!("worker w{n} is not running"),
+        log_tail: String::new(),
+    }
 }
 
 /// SIGTERM then SIGKILL after `grace`, off the async threads.
@@ -201,9 +241,13 @@ pub fn reference_worker() -> Result<PathBuf> {
     if let Ok(p) = std::env::var("FAULTLINE_WORKER_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let exe = std::env::current_exe().map_err(|e| RunnerError::Usage(format!("cannot find the running executable: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| RunnerError::Usage(format!("cannot find the running executable: {e}")))?;
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    for d in [dir.clone(), dir.parent().map(Path::to_path_buf).unwrap_or_default()] {
+    for d in [
+        dir.clone(),
+        dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+    ] {
         let bin = d.join("ledger-worker");
         if bin.is_file() {
             return Ok(bin);
@@ -222,8 +266,17 @@ mod tests {
 
     #[test]
     fn the_application_name_joins_the_url_once() {
-        assert_eq!(with_application_name("postgres://u:p@h:5/db", "a"), "postgres://u:p@h:5/db?application_name=a");
-        assert_eq!(with_application_name("postgres://h/db?sslmode=disable", "a"), "postgres://h/db?sslmode=disable&application_name=a");
-        assert_eq!(with_application_name("postgres://h/db?application_name=mine", "a"), "postgres://h/db?application_name=mine");
+        assert_eq!(
+            with_application_name("postgres://u:p@h:5/db", "a"),
+            "postgres://u:p@h:5/db?application_name=a"
+        );
+        assert_eq!(
+            with_application_name("postgres://h/db?sslmode=disable", "a"),
+            "postgres://h/db?sslmode=disable&application_name=a"
+        );
+        assert_eq!(
+            with_application_name("postgres://h/db?application_name=mine", "a"),
+            "postgres://h/db?application_name=mine"
+        );
     }
 }

@@ -9,16 +9,33 @@ use serde::{Deserialize, Serialize};
 /// Every fault kind, by family.
 pub const KINDS: [&str; 23] = [
     // process
-    "kill_worker", "pause_worker", "restart_worker", "scale_workers",
+    "kill_worker",
+    "pause_worker",
+    "restart_worker",
+    "scale_workers",
     // infra
-    "kill_broker", "restart_broker", "pause_broker", "kill_postgres", "restart_postgres", "terminate_pg_backends",
+    "kill_broker",
+    "restart_broker",
+    "pause_broker",
+    "kill_postgres",
+    "restart_postgres",
+    "terminate_pg_backends",
     // network (through the fault proxy)
-    "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "partition",
+    "latency",
+    "bandwidth",
+    "slow_close",
+    "timeout",
+    "reset_peer",
+    "slicer",
+    "limit_data",
+    "partition",
     "commit_in_doubt",
     // the enrichment HTTP service
-    "enrichment_outage", "enrichment_latency",
+    "enrichment_outage",
+    "enrichment_latency",
     // aliases kept for readability in schedules
-    "stop_broker", "blackhole",
+    "stop_broker",
+    "blackhole",
 ];
 
 /// One `[[faults]]` (or `[[random.faults]]`) table, as written.
@@ -163,8 +180,15 @@ impl FaultAction {
     pub fn family(&self) -> Family {
         use FaultAction::*;
         match self {
-            KillWorker { .. } | PauseWorker { .. } | RestartWorker { .. } | ScaleWorkers { .. } => Family::Process,
-            KillBroker { .. } | StopBroker { .. } | PauseBroker { .. } | KillPostgres | RestartPostgres | TerminatePgBackends => Family::Infra,
+            KillWorker { .. } | PauseWorker { .. } | RestartWorker { .. } | ScaleWorkers { .. } => {
+                Family::Process
+            }
+            KillBroker { .. }
+            | StopBroker { .. }
+            | PauseBroker { .. }
+            | KillPostgres
+            | RestartPostgres
+            | TerminatePgBackends => Family::Infra,
             Network { .. } | Partition { .. } => Family::Network,
             EnrichmentOutage { .. } | EnrichmentLatency { .. } => Family::Enrichment,
         }
@@ -173,7 +197,12 @@ impl FaultAction {
     /// True when the fault needs a `duration_ms` (it has a window to heal).
     pub fn needs_duration(&self) -> bool {
         matches!(self.family(), Family::Network | Family::Enrichment)
-            || matches!(self, FaultAction::PauseWorker { .. } | FaultAction::ScaleWorkers { .. } | FaultAction::PauseBroker { .. })
+            || matches!(
+                self,
+                FaultAction::PauseWorker { .. }
+                    | FaultAction::ScaleWorkers { .. }
+                    | FaultAction::PauseBroker { .. }
+            )
     }
 
     /// True for faults that need Kafka or Postgres processes the harness controls (refused on the
@@ -193,8 +222,25 @@ impl FaultEntry {
         macro_rules! has {
             ($($f:ident),*) => { $( if self.$f.is_some() { v.push(stringify!($f)); } )* };
         }
-        has!(worker, in_transaction, broker, target, direction, probability, latency_ms, jitter_ms, rate_kbps, delay_ms, timeout_ms,
-             average_size, size_variation, delay_us, bytes, workers, status);
+        has!(
+            worker,
+            in_transaction,
+            broker,
+            target,
+            direction,
+            probability,
+            latency_ms,
+            jitter_ms,
+            rate_kbps,
+            delay_ms,
+            timeout_ms,
+            average_size,
+            size_variation,
+            delay_us,
+            bytes,
+            workers,
+            status
+        );
         v
     }
 
@@ -206,28 +252,61 @@ impl FaultEntry {
             "scale_workers" => &["workers"],
             "kill_broker" | "restart_broker" | "stop_broker" | "pause_broker" => &["broker"],
             "kill_postgres" | "restart_postgres" | "terminate_pg_backends" => &[],
-            "latency" => &["target", "direction", "probability", "latency_ms", "jitter_ms"],
+            "latency" => &[
+                "target",
+                "direction",
+                "probability",
+                "latency_ms",
+                "jitter_ms",
+            ],
             "bandwidth" => &["target", "direction", "probability", "rate_kbps"],
             "slow_close" => &["target", "direction", "probability", "delay_ms"],
             "timeout" | "reset_peer" => &["target", "direction", "probability", "timeout_ms"],
             "blackhole" => &["target", "direction", "probability"],
-            "slicer" => &["target", "direction", "probability", "average_size", "size_variation", "delay_us"],
+            "slicer" => &[
+                "target",
+                "direction",
+                "probability",
+                "average_size",
+                "size_variation",
+                "delay_us",
+            ],
             "limit_data" => &["target", "direction", "probability", "bytes"],
             "partition" => &["target"],
             "commit_in_doubt" => &["probability"],
             "enrichment_outage" => &["status"],
             "enrichment_latency" => &["latency_ms"],
-            other => return Err(("kind", format!("unknown fault kind `{other}`; expected one of {}", KINDS.join(", ")))),
+            other => {
+                return Err((
+                    "kind",
+                    format!(
+                        "unknown fault kind `{other}`; expected one of {}",
+                        KINDS.join(", ")
+                    ),
+                ))
+            }
         };
         if let Some(p) = self.params().into_iter().find(|p| !allowed.contains(p)) {
-            let takes = if allowed.is_empty() { "no parameters".to_string() } else { allowed.join(", ") };
-            return Err((p, format!("does not apply to kind `{}`; it takes {takes}", self.kind)));
+            let takes = if allowed.is_empty() {
+                "no parameters".to_string()
+            } else {
+                allowed.join(", ")
+            };
+            return Err((
+                p,
+                format!("does not apply to kind `{}`; it takes {takes}", self.kind),
+            ));
         }
         let worker = || -> Result<WorkerSel, EntryError> {
             match self.worker.as_deref() {
                 None | Some("any") => Ok(WorkerSel::Any),
-                Some(w) if w.starts_with('w') && w[1..].parse::<u32>().is_ok_and(|n| n >= 1) => Ok(WorkerSel::Id(w.into())),
-                Some(w) => Err(("worker", format!("`{w}` is not a worker; expected `any` or w1, w2, ...")))
+                Some(w) if w.starts_with('w') && w[1..].parse::<u32>().is_ok_and(|n| n >= 1) => {
+                    Ok(WorkerSel::Id(w.into()))
+                }
+                Some(w) => Err((
+                    "worker",
+                    format!("`{w}` is not a worker; expected `any` or w1, w2, ..."),
+                )),
             }
         };
         let broker = || -> Result<BrokerSel, EntryError> {
@@ -235,7 +314,10 @@ impl FaultEntry {
                 None | Some("any") => Ok(BrokerSel::Any),
                 Some(b) => match b.parse::<u32>() {
                     Ok(n @ 1..=3) => Ok(BrokerSel::Id(n)),
-                    _ => Err(("broker", format!("`{b}` is not a broker; expected `any` or 1..=3"))),
+                    _ => Err((
+                        "broker",
+                        format!("`{b}` is not a broker; expected `any` or 1..=3"),
+                    )),
                 },
             }
         };
@@ -249,15 +331,30 @@ impl FaultEntry {
                 },
             }
         };
-        let need = |field: &'static str, v: Option<u64>| v.ok_or((field, format!("is required for kind `{}`", self.kind)));
+        let need = |field: &'static str, v: Option<u64>| {
+            v.ok_or((field, format!("is required for kind `{}`", self.kind)))
+        };
         let toxic = |kind: ToxicKind| -> Result<FaultAction, EntryError> {
-            let toxic = Toxic { kind, direction: self.direction.unwrap_or_default(), probability: self.probability.unwrap_or(1.0) };
+            let toxic = Toxic {
+                kind,
+                direction: self.direction.unwrap_or_default(),
+                probability: self.probability.unwrap_or(1.0),
+            };
             toxic.validate().map_err(|e| ("kind", e.to_string()))?;
-            Ok(FaultAction::Network { target: target()?, toxic })
+            Ok(FaultAction::Network {
+                target: target()?,
+                toxic,
+            })
         };
         let action = match self.kind.as_str() {
-            "kill_worker" => FaultAction::KillWorker { worker: worker()?, in_transaction: self.in_transaction.unwrap_or(false) },
-            "pause_worker" => FaultAction::PauseWorker { worker: worker()?, in_transaction: self.in_transaction.unwrap_or(false) },
+            "kill_worker" => FaultAction::KillWorker {
+                worker: worker()?,
+                in_transaction: self.in_transaction.unwrap_or(false),
+            },
+            "pause_worker" => FaultAction::PauseWorker {
+                worker: worker()?,
+                in_transaction: self.in_transaction.unwrap_or(false),
+            },
             "restart_worker" => FaultAction::RestartWorker { worker: worker()? },
             "scale_workers" => match self.workers {
                 Some(n @ 1..=16) => FaultAction::ScaleWorkers { workers: n },
@@ -270,30 +367,59 @@ impl FaultEntry {
             "kill_postgres" => FaultAction::KillPostgres,
             "restart_postgres" => FaultAction::RestartPostgres,
             "terminate_pg_backends" => FaultAction::TerminatePgBackends,
-            "latency" => toxic(ToxicKind::Latency { latency_ms: need("latency_ms", self.latency_ms)?, jitter_ms: self.jitter_ms.unwrap_or(0) })?,
-            "bandwidth" => toxic(ToxicKind::Bandwidth { rate_kbps: need("rate_kbps", self.rate_kbps)? })?,
-            "slow_close" => toxic(ToxicKind::SlowClose { delay_ms: need("delay_ms", self.delay_ms)? })?,
-            "timeout" => toxic(ToxicKind::Timeout { timeout_ms: need("timeout_ms", self.timeout_ms)? })?,
+            "latency" => toxic(ToxicKind::Latency {
+                latency_ms: need("latency_ms", self.latency_ms)?,
+                jitter_ms: self.jitter_ms.unwrap_or(0),
+            })?,
+            "bandwidth" => toxic(ToxicKind::Bandwidth {
+                rate_kbps: need("rate_kbps", self.rate_kbps)?,
+            })?,
+            "slow_close" => toxic(ToxicKind::SlowClose {
+                delay_ms: need("delay_ms", self.delay_ms)?,
+            })?,
+            "timeout" => toxic(ToxicKind::Timeout {
+                timeout_ms: need("timeout_ms", self.timeout_ms)?,
+            })?,
             "blackhole" => toxic(ToxicKind::Timeout { timeout_ms: 0 })?,
-            "reset_peer" => toxic(ToxicKind::ResetPeer { timeout_ms: need("timeout_ms", self.timeout_ms)? })?,
+            "reset_peer" => toxic(ToxicKind::ResetPeer {
+                timeout_ms: need("timeout_ms", self.timeout_ms)?,
+            })?,
             "slicer" => toxic(ToxicKind::Slicer {
                 average_size: need("average_size", self.average_size.map(|v| v as u64))? as usize,
                 size_variation: self.size_variation.unwrap_or(0),
                 delay_us: self.delay_us.unwrap_or(0),
             })?,
-            "limit_data" => toxic(ToxicKind::LimitData { bytes: need("bytes", self.bytes)? })?,
+            "limit_data" => toxic(ToxicKind::LimitData {
+                bytes: need("bytes", self.bytes)?,
+            })?,
             "partition" => FaultAction::Partition { target: target()? },
             // Postgres' answers are read for the commit acknowledgement: always that target and stream.
             "commit_in_doubt" => {
-                let toxic = Toxic { kind: ToxicKind::CommitInDoubt, direction: Direction::Downstream, probability: self.probability.unwrap_or(1.0) };
-                toxic.validate().map_err(|e| ("probability", e.to_string()))?;
-                FaultAction::Network { target: NetTarget::Postgres, toxic }
+                let toxic = Toxic {
+                    kind: ToxicKind::CommitInDoubt,
+                    direction: Direction::Downstream,
+                    probability: self.probability.unwrap_or(1.0),
+                };
+                toxic
+                    .validate()
+                    .map_err(|e| ("probability", e.to_string()))?;
+                FaultAction::Network {
+                    target: NetTarget::Postgres,
+                    toxic,
+                }
             }
             "enrichment_outage" => match self.status.unwrap_or(503) {
                 s @ 400..=599 => FaultAction::EnrichmentOutage { status: s },
-                s => return Err(("status", format!("{s} is not an error status; expected 400..=599"))),
+                s => {
+                    return Err((
+                        "status",
+                        format!("{s} is not an error status; expected 400..=599"),
+                    ))
+                }
             },
-            "enrichment_latency" => FaultAction::EnrichmentLatency { latency_ms: need("latency_ms", self.latency_ms)? },
+            "enrichment_latency" => FaultAction::EnrichmentLatency {
+                latency_ms: need("latency_ms", self.latency_ms)?,
+            },
             _ => unreachable!("kinds were matched above"),
         };
         Ok(action)
@@ -305,58 +431,153 @@ mod tests {
     use super::*;
 
     fn entry(kind: &str) -> FaultEntry {
-        FaultEntry { kind: kind.into(), ..FaultEntry::default() }
+        FaultEntry {
+            kind: kind.into(),
+            ..FaultEntry::default()
+        }
     }
 
     #[test]
     fn unknown_kind_lists_the_allowed_kinds() {
         let (field, msg) = entry("kil_worker").action().unwrap_err();
         assert_eq!(field, "kind");
-        assert!(msg.starts_with("unknown fault kind `kil_worker`; expected one of kill_worker, pause_worker"), "{msg}");
+        assert!(
+            msg.starts_with(
+                "unknown fault kind `kil_worker`; expected one of kill_worker, pause_worker"
+            ),
+            "{msg}"
+        );
     }
 
     #[test]
     fn a_parameter_of_another_kind_is_refused_by_name() {
-        let e = FaultEntry { latency_ms: Some(5), ..entry("kill_worker") };
-        assert_eq!(e.action().unwrap_err(), ("latency_ms", "does not apply to kind `kill_worker`; it takes worker, in_transaction".into()));
-        let e = FaultEntry { in_transaction: Some(true), ..entry("restart_worker") };
-        assert_eq!(e.action().unwrap_err(), ("in_transaction", "does not apply to kind `restart_worker`; it takes worker".into()));
-        let e = FaultEntry { broker: Some("1".into()), ..entry("restart_postgres") };
-        assert_eq!(e.action().unwrap_err().1, "does not apply to kind `restart_postgres`; it takes no parameters");
+        let e = FaultEntry {
+            latency_ms: Some(5),
+            ..entry("kill_worker")
+        };
+        assert_eq!(
+            e.action().unwrap_err(),
+            (
+                "latency_ms",
+                "does not apply to kind `kill_worker`; it takes worker, in_transaction".into()
+            )
+        );
+        let e = FaultEntry {
+            in_transaction: Some(true),
+            ..entry("restart_worker")
+        };
+        assert_eq!(
+            e.action().unwrap_err(),
+            (
+                "in_transaction",
+                "does not apply to kind `restart_worker`; it takes worker".into()
+            )
+        );
+        let e = FaultEntry {
+            broker: Some("1".into()),
+            ..entry("restart_postgres")
+        };
+        assert_eq!(
+            e.action().unwrap_err().1,
+            "does not apply to kind `restart_postgres`; it takes no parameters"
+        );
     }
 
     #[test]
     fn network_kinds_build_toxics_and_need_their_parameter() {
-        assert_eq!(entry("latency").action().unwrap_err(), ("latency_ms", "is required for kind `latency`".into()));
-        let e = FaultEntry { latency_ms: Some(200), jitter_ms: Some(50), target: Some("kafka-2".into()), ..entry("latency") };
+        assert_eq!(
+            entry("latency").action().unwrap_err(),
+            ("latency_ms", "is required for kind `latency`".into())
+        );
+        let e = FaultEntry {
+            latency_ms: Some(200),
+            jitter_ms: Some(50),
+            target: Some("kafka-2".into()),
+            ..entry("latency")
+        };
         match e.action().unwrap() {
-            FaultAction::Network { target: NetTarget::Broker(2), toxic } => {
-                assert_eq!(toxic.kind, ToxicKind::Latency { latency_ms: 200, jitter_ms: 50 });
+            FaultAction::Network {
+                target: NetTarget::Broker(2),
+                toxic,
+            } => {
+                assert_eq!(
+                    toxic.kind,
+                    ToxicKind::Latency {
+                        latency_ms: 200,
+                        jitter_ms: 50
+                    }
+                );
                 assert_eq!(toxic.probability, 1.0);
             }
             other => panic!("{other:?}"),
         }
         match entry("commit_in_doubt").action().unwrap() {
-            FaultAction::Network { target: NetTarget::Postgres, toxic } => {
-                assert_eq!((toxic.kind, toxic.direction), (ToxicKind::CommitInDoubt, Direction::Downstream));
+            FaultAction::Network {
+                target: NetTarget::Postgres,
+                toxic,
+            } => {
+                assert_eq!(
+                    (toxic.kind, toxic.direction),
+                    (ToxicKind::CommitInDoubt, Direction::Downstream)
+                );
             }
             other => panic!("{other:?}"),
         }
-        let e = FaultEntry { target: Some("kafka".into()), ..entry("commit_in_doubt") };
-        assert_eq!(e.action().unwrap_err(), ("target", "does not apply to kind `commit_in_doubt`; it takes probability".into()));
-        let e = FaultEntry { target: Some("kafka-9".into()), ..entry("partition") };
-        assert!(e.action().unwrap_err().1.contains("expected kafka, kafka-1..kafka-3 or postgres"));
+        let e = FaultEntry {
+            target: Some("kafka".into()),
+            ..entry("commit_in_doubt")
+        };
+        assert_eq!(
+            e.action().unwrap_err(),
+            (
+                "target",
+                "does not apply to kind `commit_in_doubt`; it takes probability".into()
+            )
+        );
+        let e = FaultEntry {
+            target: Some("kafka-9".into()),
+            ..entry("partition")
+        };
+        assert!(e
+            .action()
+            .unwrap_err()
+            .1
+            .contains("expected kafka, kafka-1..kafka-3 or postgres"));
     }
 
     #[test]
     fn selectors_parse_and_bad_ones_name_the_field() {
-        let e = FaultEntry { worker: Some("w2".into()), ..entry("kill_worker") };
-        assert_eq!(e.action().unwrap(), FaultAction::KillWorker { worker: WorkerSel::Id("w2".into()), in_transaction: false });
-        let e = FaultEntry { in_transaction: Some(true), ..entry("pause_worker") };
-        assert_eq!(e.action().unwrap(), FaultAction::PauseWorker { worker: WorkerSel::Any, in_transaction: true });
-        let e = FaultEntry { worker: Some("worker2".into()), ..entry("kill_worker") };
+        let e = FaultEntry {
+            worker: Some("w2".into()),
+            ..entry("kill_worker")
+        };
+        assert_eq!(
+            e.action().unwrap(),
+            FaultAction::KillWorker {
+                worker: WorkerSel::Id("w2".into()),
+                in_transaction: false
+            }
+        );
+        let e = FaultEntry {
+            in_transaction: Some(true),
+            ..entry("pause_worker")
+        };
+        assert_eq!(
+            e.action().unwrap(),
+            FaultAction::PauseWorker {
+                worker: WorkerSel::Any,
+                in_transaction: true
+            }
+        );
+        let e = FaultEntry {
+            worker: Some("worker2".into()),
+            ..entry("kill_worker")
+        };
         assert_eq!(e.action().unwrap_err().0, "worker");
-        let e = FaultEntry { broker: Some("4".into()), ..entry("kill_broker") };
+        let e = FaultEntry {
+            broker: Some("4".into()),
+            ..entry("kill_broker")
+        };
         assert_eq!(e.action().unwrap_err().0, "broker");
     }
 
@@ -364,7 +585,9 @@ mod tests {
     fn every_listed_kind_is_accepted_with_its_required_parameters() {
         for kind in KINDS {
             let e = FaultEntry {
-                latency_ms: ["latency", "enrichment_latency"].contains(&kind).then_some(10),
+                latency_ms: ["latency", "enrichment_latency"]
+                    .contains(&kind)
+                    .then_some(10),
                 rate_kbps: (kind == "bandwidth").then_some(64),
                 delay_ms: (kind == "slow_close").then_some(10),
                 timeout_ms: ["timeout", "reset_peer"].contains(&kind).then_some(10),

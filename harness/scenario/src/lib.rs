@@ -32,6 +32,6 @@ pub mod scenario;
 pub mod schedule;
 
 pub use error::ScenarioError;
-pub use fault::{BrokerSel, FaultAction, FaultEntry, Family, NetTarget, WorkerSel};
+pub use fault::{BrokerSel, Family, FaultAction, FaultEntry, NetTarget, WorkerSel};
 pub use scenario::Scenario;
 pub use schedule::{plan, PlannedFault, Trigger};

@@ -14,12 +14,25 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         let line = e.span().map(|sp| line_of(text, sp.start));
         // toml's message carries the field and the expected values; drop its own snippet.
         let message = e.message().trim().to_string();
-        ScenarioError { file: file.into(), line, field: String::new(), message }
+        ScenarioError {
+            file: file.into(),
+            line,
+            field: String::new(),
+            message,
+        }
     })?;
     if s.name.is_empty() {
-        s.name = Path::new(file).file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        s.name = Path::new(file)
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
     }
-    validate(&s).map_err(|(field, message)| ScenarioError { file: file.into(), line: locate(text, &field), field, message })?;
+    validate(&s).map_err(|(field, message)| ScenarioError {
+        file: file.into(),
+        line: locate(text, &field),
+        field,
+        message,
+    })?;
     Ok(s)
 }
 
@@ -36,45 +49,76 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// A file, or every `*.toml` in a directory (sorted by name; names starting with `prefix` only,
 /// when given). A directory with no scenario is an error.
-pub fn load_target(path: &Path, prefix: Option<&str>) -> Result<Vec<(PathBuf, Scenario)>, ScenarioError> {
+pub fn load_target(
+    path: &Path,
+    prefix: Option<&str>,
+) -> Result<Vec<(PathBuf, Scenario)>, ScenarioError> {
     if !path.is_dir() {
         return Ok(vec![(path.to_path_buf(), load(path)?)]);
     }
-    let dir_err = |message: String| ScenarioError { file: path.display().to_string(), line: None, field: String::new(), message };
+    let dir_err = |message: String| ScenarioError {
+        file: path.display().to_string(),
+        line: None,
+        field: String::new(),
+        message,
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| dir_err(format!("cannot list the directory: {e}")))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter(|p| prefix.is_none_or(|pre| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(pre))))
+        .filter(|p| {
+            prefix.is_none_or(|pre| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(pre))
+            })
+        })
         .collect();
     files.sort();
     if files.is_empty() {
         return Err(dir_err("holds no scenario (*.toml) files".into()));
     }
-    files.into_iter().map(|p| load(&p).map(|s| (p, s))).collect()
+    files
+        .into_iter()
+        .map(|p| load(&p).map(|s| (p, s)))
+        .collect()
 }
 
 /// Checks values that the types alone cannot: ranges, and that the fault schedule can be built.
 fn validate(s: &Scenario) -> Result<(), (String, String)> {
     let bad = |f: &str, m: String| Err((f.to_string(), m));
     if !(1..=86_400).contains(&s.time_limit_s) {
-        return bad("time_limit_s", format!("{} is over a day; expected 1..=86400", s.time_limit_s));
+        return bad(
+            "time_limit_s",
+            format!("{} is over a day; expected 1..=86400", s.time_limit_s),
+        );
     }
     if s.infra.brokers != 1 && s.infra.brokers != 3 {
-        return bad("infra.brokers", format!("{} is not allowed; expected 1 or 3", s.infra.brokers));
+        return bad(
+            "infra.brokers",
+            format!("{} is not allowed; expected 1 or 3", s.infra.brokers),
+        );
     }
     if !(1..=64).contains(&s.infra.partitions) {
-        return bad("infra.partitions", format!("{} is outside 1..=64", s.infra.partitions));
+        return bad(
+            "infra.partitions",
+            format!("{} is outside 1..=64", s.infra.partitions),
+        );
     }
     if !(1..=16).contains(&s.pipeline.workers) {
-        return bad("pipeline.workers", format!("{} is outside 1..=16", s.pipeline.workers));
+        return bad(
+            "pipeline.workers",
+            format!("{} is outside 1..=16", s.pipeline.workers),
+        );
     }
     if s.compare.is_some() {
-        let missing: Vec<&str> = [("pipeline.champion", &s.pipeline.champion), ("pipeline.challenger", &s.pipeline.challenger)]
-            .into_iter()
-            .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
-            .map(|(name, _)| name)
-            .collect();
+        let missing: Vec<&str> = [
+            ("pipeline.champion", &s.pipeline.champion),
+            ("pipeline.challenger", &s.pipeline.challenger),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
+        .map(|(name, _)| name)
+        .collect();
         if !missing.is_empty() {
             return bad(
                 "compare",
@@ -82,30 +126,62 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
             );
         }
     }
-    if let Some(k) = s.pipeline.env.keys().find(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
-        return bad("pipeline.env", format!("`{k}` is not an environment variable name (letters, digits, _)"));
+    if let Some(k) = s
+        .pipeline
+        .env
+        .keys()
+        .find(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return bad(
+            "pipeline.env",
+            format!("`{k}` is not an environment variable name (letters, digits, _)"),
+        );
     }
-    if s.workload.partitions != faultline_workload::WorkloadSpec::default().partitions && s.workload.partitions != s.infra.partitions {
-        return bad("workload.partitions", "is taken from infra.partitions; remove it".into());
+    if s.workload.partitions != faultline_workload::WorkloadSpec::default().partitions
+        && s.workload.partitions != s.infra.partitions
+    {
+        return bad(
+            "workload.partitions",
+            "is taken from infra.partitions; remove it".into(),
+        );
     }
     let mut w = s.workload.clone();
     w.partitions = s.infra.partitions;
-    w.validate().map_err(|e| (format!("workload.{}", e.field), format!("{} is not allowed; expected {}", e.value, e.allowed)))?;
+    w.validate().map_err(|e| {
+        (
+            format!("workload.{}", e.field),
+            format!("{} is not allowed; expected {}", e.value, e.allowed),
+        )
+    })?;
     plan(s, w.seed).map_err(|e| (e.field, e.message))?;
-    for f in s.faults.iter().chain(s.random.iter().flat_map(|r| &r.faults)) {
+    for f in s
+        .faults
+        .iter()
+        .chain(s.random.iter().flat_map(|r| &r.faults))
+    {
         let action = f.action().map_err(|(f, m)| (f.to_string(), m))?;
         if matches!(action, crate::FaultAction::KillBroker { broker: crate::BrokerSel::Id(n) }
             | crate::FaultAction::StopBroker { broker: crate::BrokerSel::Id(n) }
             | crate::FaultAction::PauseBroker { broker: crate::BrokerSel::Id(n) } if n > s.infra.brokers)
         {
-            return bad("faults", format!("a `{}` names a broker above infra.brokers = {}", f.kind, s.infra.brokers));
+            return bad(
+                "faults",
+                format!(
+                    "a `{}` names a broker above infra.brokers = {}",
+                    f.kind, s.infra.brokers
+                ),
+            );
         }
     }
     Ok(())
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..byte.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The line of a dotted field path like `infra.brokers`, `faults[2].kind` or
@@ -169,7 +245,11 @@ mod tests {
         let e = parse(text, "s.toml").unwrap_err();
         assert_eq!(e.line, Some(3));
         let shown = e.to_string();
-        assert!(shown.starts_with("scenario s.toml line 3: unknown field `parititons`, expected one of"), "{shown}");
+        assert!(
+            shown
+                .starts_with("scenario s.toml line 3: unknown field `parititons`, expected one of"),
+            "{shown}"
+        );
         assert!(shown.contains("`partitions`"), "{shown}");
     }
 
@@ -177,7 +257,10 @@ mod tests {
     fn a_bad_value_names_file_line_and_field() {
         let text = "description = \"x\"\n\n[infra]\npartitions = 4\nbrokers = 2\n";
         let e = parse(text, "s.toml").unwrap_err();
-        assert_eq!(e.to_string(), "scenario s.toml line 5: field `infra.brokers`: 2 is not allowed; expected 1 or 3");
+        assert_eq!(
+            e.to_string(),
+            "scenario s.toml line 5: field `infra.brokers`: 2 is not allowed; expected 1 or 3"
+        );
     }
 
     #[test]
@@ -186,7 +269,11 @@ mod tests {
         let e = parse(text, "kill.toml").unwrap_err();
         assert_eq!(e.field, "faults[1].kind");
         assert_eq!(e.line, Some(6));
-        assert!(e.message.contains("expected one of kill_worker"), "{}", e.message);
+        assert!(
+            e.message.contains("expected one of kill_worker"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -209,27 +296,60 @@ mod tests {
     fn a_compare_block_parses_with_defaults_and_resolves_paths_from_the_file() {
         let mut s = parse(COMPARE, "scenarios/c.toml").unwrap();
         let c = s.compare.clone().unwrap();
-        assert_eq!((c.policy.as_deref(), c.seed, c.baseline), (Some("../golden/models/policy.toml"), Some(9), true));
+        assert_eq!(
+            (c.policy.as_deref(), c.seed, c.baseline),
+            (Some("../golden/models/policy.toml"), Some(9), true)
+        );
         s.resolve_paths(Path::new("/repo/scenarios"));
-        assert_eq!(s.pipeline.champion.as_deref(), Some("/repo/scenarios/../golden/models/champion.json"));
-        assert_eq!(s.compare.as_ref().unwrap().policy.as_deref(), Some("/repo/scenarios/../golden/models/policy.toml"));
-        let mut absolute = parse(&COMPARE.replace("../golden/models/champion.json", "/m/champion.json"), "c.toml").unwrap();
+        assert_eq!(
+            s.pipeline.champion.as_deref(),
+            Some("/repo/scenarios/../golden/models/champion.json")
+        );
+        assert_eq!(
+            s.compare.as_ref().unwrap().policy.as_deref(),
+            Some("/repo/scenarios/../golden/models/policy.toml")
+        );
+        let mut absolute = parse(
+            &COMPARE.replace("../golden/models/champion.json", "/m/champion.json"),
+            "c.toml",
+        )
+        .unwrap();
         absolute.resolve_paths(Path::new("/elsewhere"));
-        assert_eq!(absolute.pipeline.champion.as_deref(), Some("/m/champion.json"));
+        assert_eq!(
+            absolute.pipeline.champion.as_deref(),
+            Some("/m/champion.json")
+        );
     }
 
     #[test]
     fn a_typo_in_the_compare_block_names_its_line_and_the_fields() {
-        let e = parse(&COMPARE.replace("seed = 9", "baseline = true\nbasline = false"), "c.toml").unwrap_err();
+        let e = parse(
+            &COMPARE.replace("seed = 9", "baseline = true\nbasline = false"),
+            "c.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(10));
-        assert!(e.message.contains("unknown field `basline`") && e.message.contains("`baseline`"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown field `basline`") && e.message.contains("`baseline`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn compare_without_model_files_points_at_the_block() {
-        let e = parse("description = \"x\"\n\n[compare]\nbaseline = false\n", "c.toml").unwrap_err();
+        let e = parse(
+            "description = \"x\"\n\n[compare]\nbaseline = false\n",
+            "c.toml",
+        )
+        .unwrap_err();
         assert_eq!((e.field.as_str(), e.line), ("compare", Some(3)));
-        assert!(e.message.contains("pipeline.champion and pipeline.challenger"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("pipeline.champion and pipeline.challenger"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -239,9 +359,15 @@ mod tests {
         let clean = s.fault_free_baseline().unwrap();
         assert!(clean.faults.is_empty() && clean.random.is_none());
         assert_eq!(clean.compare.as_ref().map(|c| c.baseline), Some(false));
-        assert_eq!((clean.workload.clone(), clean.pipeline.clone()), (s.workload.clone(), s.pipeline.clone()));
+        assert_eq!(
+            (clean.workload.clone(), clean.pipeline.clone()),
+            (s.workload.clone(), s.pipeline.clone())
+        );
         assert!(plan(&clean, 5).unwrap().is_empty());
-        assert!(clean.fault_free_baseline().is_none(), "a baseline has no baseline of its own");
+        assert!(
+            clean.fault_free_baseline().is_none(),
+            "a baseline has no baseline of its own"
+        );
         assert!(parse("", "e.toml").unwrap().fault_free_baseline().is_none());
     }
 
@@ -251,13 +377,21 @@ mod tests {
         let all = load_target(&dir, None).unwrap();
         assert!(all.len() >= 12, "only {} scenarios", all.len());
         for (path, s) in &all {
-            assert!(!s.description.is_empty(), "{} has no description", path.display());
+            assert!(
+                !s.description.is_empty(),
+                "{} has no description",
+                path.display()
+            );
             plan(s, s.workload.seed).unwrap();
         }
         let smoke = load_target(&dir.join("smoke"), Some("smoke")).unwrap();
         assert!(smoke.len() >= 5, "only {} smoke scenarios", smoke.len());
         for (path, s) in &smoke {
-            assert!(s.time_limit_s <= 150, "{} may take too long for the smoke suite", path.display());
+            assert!(
+                s.time_limit_s <= 150,
+                "{} may take too long for the smoke suite",
+                path.display()
+            );
         }
     }
 }

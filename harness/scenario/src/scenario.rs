@@ -76,7 +76,12 @@ pub struct InfraSection {
 
 impl Default for InfraSection {
     fn default() -> Self {
-        Self { backend: BackendKind::Auto, brokers: 1, partitions: 4, proxy: false }
+        Self {
+            backend: BackendKind::Auto,
+            brokers: 1,
+            partitions: 4,
+            proxy: false,
+        }
     }
 }
 
@@ -107,7 +112,15 @@ pub struct PipelineSection {
 
 impl Default for PipelineSection {
     fn default() -> Self {
-        Self { command: Vec::new(), workers: 2, env: BTreeMap::new(), defect: None, enrichment: true, champion: None, challenger: None }
+        Self {
+            command: Vec::new(),
+            workers: 2,
+            env: BTreeMap::new(),
+            defect: None,
+            enrichment: true,
+            champion: None,
+            challenger: None,
+        }
     }
 }
 
@@ -144,7 +157,13 @@ pub struct RandomFaults {
 
 impl Default for RandomFaults {
     fn default() -> Self {
-        Self { count: 4, from_ms: 1_000, to_ms: 20_000, duration_ms: [1_000, 5_000], faults: Vec::new() }
+        Self {
+            count: 4,
+            from_ms: 1_000,
+            to_ms: 20_000,
+            duration_ms: [1_000, 5_000],
+            faults: Vec::new(),
+        }
     }
 }
 
@@ -185,7 +204,11 @@ pub struct CompareSection {
 
 impl Default for CompareSection {
     fn default() -> Self {
-        Self { policy: None, seed: None, baseline: true }
+        Self {
+            policy: None,
+            seed: None,
+            baseline: true,
+        }
     }
 }
 
@@ -195,7 +218,11 @@ impl Scenario {
     /// scenario runs the same from any working directory and workers get paths they can open.
     pub fn resolve_paths(&mut self, dir: &Path) {
         // `Path::new("s.toml").parent()` is the empty path, which `absolute` refuses.
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let resolve = |p: &mut String| {
             if !p.is_empty() && Path::new(p.as_str()).is_relative() {
@@ -216,7 +243,10 @@ impl Scenario {
         let mut clean = self.clone();
         clean.faults.clear();
         clean.random = None;
-        clean.compare = Some(CompareSection { baseline: false, ..compare.clone() });
+        clean.compare = Some(CompareSection {
+            baseline: false,
+            ..compare.clone()
+        });
         Some(clean)
     }
 }

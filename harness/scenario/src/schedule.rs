@@ -39,21 +39,45 @@ pub struct PlannedFault {
 /// Builds the plan for `scenario` under `seed`: fixed faults and drawn ones, ordered by trigger
 /// (time triggers first by time, then record triggers by count; ties keep file order).
 pub fn plan(scenario: &Scenario, seed: u64) -> Result<Vec<PlannedFault>, ScenarioError> {
-    let err = |field: String, message: String| ScenarioError { file: scenario.name.clone(), line: None, field, message };
+    let err = |field: String, message: String| ScenarioError {
+        file: scenario.name.clone(),
+        line: None,
+        field,
+        message,
+    };
     let mut rng = SeededRng::new(seed, Concern::FaultSchedule);
     let mut out: Vec<PlannedFault> = Vec::new();
     for (i, e) in scenario.faults.iter().enumerate() {
-        let action = e.action().map_err(|(f, m)| err(format!("faults[{i}].{f}"), m))?;
+        let action = e
+            .action()
+            .map_err(|(f, m)| err(format!("faults[{i}].{f}"), m))?;
         let trigger = match (e.at_ms, e.after_records) {
             (Some(ms), None) => Trigger::AtMs(ms),
             (None, Some(n)) => Trigger::AfterRecords(n),
-            _ => return Err(err(format!("faults[{i}].at_ms"), "set exactly one of `at_ms` and `after_records`".into())),
+            _ => {
+                return Err(err(
+                    format!("faults[{i}].at_ms"),
+                    "set exactly one of `at_ms` and `after_records`".into(),
+                ))
+            }
         };
         if e.weight.is_some() {
-            return Err(err(format!("faults[{i}].weight"), "only applies to [[random.faults]]".into()));
+            return Err(err(
+                format!("faults[{i}].weight"),
+                "only applies to [[random.faults]]".into(),
+            ));
         }
-        let duration_ms = duration(&action, e.duration_ms).map_err(|m| err(format!("faults[{i}].duration_ms"), m))?;
-        out.push(PlannedFault { id: String::new(), kind: e.kind.clone(), action, trigger, duration_ms, pick: rng.next_u64(), drawn: false });
+        let duration_ms = duration(&action, e.duration_ms)
+            .map_err(|m| err(format!("faults[{i}].duration_ms"), m))?;
+        out.push(PlannedFault {
+            id: String::new(),
+            kind: e.kind.clone(),
+            action,
+            trigger,
+            duration_ms,
+            pick: rng.next_u64(),
+            drawn: false,
+        });
     }
     if let Some(r) = &scenario.random {
         out.extend(draw(r, &mut rng).map_err(|(f, m)| err(f, m))?);
@@ -74,39 +98,64 @@ pub fn plan(scenario: &Scenario, seed: u64) -> Result<Vec<PlannedFault>, Scenari
 fn duration(action: &FaultAction, given: Option<u64>) -> Result<u64, String> {
     match given {
         Some(0) if action.needs_duration() => Err("must be at least 1 ms for this kind".into()),
-        Some(ms) if ms > 3_600_000 => Err(format!("{ms} is over an hour; expected at most 3600000")),
+        Some(ms) if ms > 3_600_000 => {
+            Err(format!("{ms} is over an hour; expected at most 3600000"))
+        }
         Some(ms) => Ok(ms),
-        None if action.needs_duration() => Err("is required for this kind (how long before it is healed)".into()),
+        None if action.needs_duration() => {
+            Err("is required for this kind (how long before it is healed)".into())
+        }
         None => Ok(0),
     }
 }
 
-fn draw(r: &crate::scenario::RandomFaults, rng: &mut SeededRng) -> Result<Vec<PlannedFault>, (String, String)> {
+fn draw(
+    r: &crate::scenario::RandomFaults,
+    rng: &mut SeededRng,
+) -> Result<Vec<PlannedFault>, (String, String)> {
     if r.count > 100 {
         return Err(("random.count".into(), format!("{} is over 100", r.count)));
     }
     if r.from_ms > r.to_ms {
-        return Err(("random.to_ms".into(), format!("{} is before from_ms {}", r.to_ms, r.from_ms)));
+        return Err((
+            "random.to_ms".into(),
+            format!("{} is before from_ms {}", r.to_ms, r.from_ms),
+        ));
     }
     let [dmin, dmax] = r.duration_ms;
     if dmin == 0 || dmin > dmax {
-        return Err(("random.duration_ms".into(), format!("[{dmin}, {dmax}] must be [min, max] with 1 <= min <= max")));
+        return Err((
+            "random.duration_ms".into(),
+            format!("[{dmin}, {dmax}] must be [min, max] with 1 <= min <= max"),
+        ));
     }
     if r.count > 0 && r.faults.is_empty() {
-        return Err(("random.faults".into(), "is empty; add at least one [[random.faults]] to draw from".into()));
+        return Err((
+            "random.faults".into(),
+            "is empty; add at least one [[random.faults]] to draw from".into(),
+        ));
     }
     let mut templates: Vec<(&FaultEntry, FaultAction, u64)> = Vec::new();
     for (i, e) in r.faults.iter().enumerate() {
-        let action = e.action().map_err(|(f, m)| (format!("random.faults[{i}].{f}"), m))?;
+        let action = e
+            .action()
+            .map_err(|(f, m)| (format!("random.faults[{i}].{f}"), m))?;
         if e.at_ms.is_some() || e.after_records.is_some() {
-            return Err((format!("random.faults[{i}].at_ms"), "drawn faults get their start from the seed; remove it".into()));
+            return Err((
+                format!("random.faults[{i}].at_ms"),
+                "drawn faults get their start from the seed; remove it".into(),
+            ));
         }
         let w = u64::from(e.weight.unwrap_or(1));
         if w == 0 {
-            return Err((format!("random.faults[{i}].weight"), "must be at least 1".into()));
+            return Err((
+                format!("random.faults[{i}].weight"),
+                "must be at least 1".into(),
+            ));
         }
         if let Some(d) = e.duration_ms {
-            duration(&action, Some(d)).map_err(|m| (format!("random.faults[{i}].duration_ms"), m))?;
+            duration(&action, Some(d))
+                .map_err(|m| (format!("random.faults[{i}].duration_ms"), m))?;
         }
         templates.push((e, action, w));
     }
@@ -114,10 +163,24 @@ fn draw(r: &crate::scenario::RandomFaults, rng: &mut SeededRng) -> Result<Vec<Pl
     let mut out = Vec::new();
     for _ in 0..r.count {
         let mut x = rng.below(total);
-        let (e, action, _) = templates.iter().find(|t| if x < t.2 { true } else { x -= t.2; false }).expect("weights sum to total");
+        let (e, action, _) = templates
+            .iter()
+            .find(|t| {
+                if x < t.2 {
+                    true
+                } else {
+                    x -= t.2;
+                    false
+                }
+            })
+            .expect("weights sum to total");
         let at = rng.range_inclusive(r.from_ms, r.to_ms);
         let drawn_duration = rng.range_inclusive(dmin, dmax);
-        let duration_ms = e.duration_ms.unwrap_or(if action.needs_duration() { drawn_duration } else { 0 });
+        let duration_ms = e.duration_ms.unwrap_or(if action.needs_duration() {
+            drawn_duration
+        } else {
+            0
+        });
         out.push(PlannedFault {
             id: String::new(),
             kind: e.kind.clone(),
@@ -161,7 +224,16 @@ duration_ms = 700
         let p = plan(&s, 3).unwrap();
         assert_eq!(p.len(), 7);
         assert_eq!(p.last().unwrap().trigger, Trigger::AfterRecords(500));
-        let times: Vec<u64> = p.iter().filter_map(|f| if let Trigger::AtMs(t) = f.trigger { Some(t) } else { None }).collect();
+        let times: Vec<u64> = p
+            .iter()
+            .filter_map(|f| {
+                if let Trigger::AtMs(t) = f.trigger {
+                    Some(t)
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
         assert!(times.iter().all(|t| (100..=9000).contains(t)));
         for f in p.iter().filter(|f| f.kind == "latency") {
@@ -170,7 +242,11 @@ duration_ms = 700
         for f in p.iter().filter(|f| f.kind == "pause_worker") {
             assert!((1000..=5000).contains(&f.duration_ms), "{f:?}");
         }
-        let pauses: Vec<&str> = p.iter().filter(|f| f.kind == "pause_worker").map(|f| f.id.as_str()).collect();
+        let pauses: Vec<&str> = p
+            .iter()
+            .filter(|f| f.kind == "pause_worker")
+            .map(|f| f.id.as_str())
+            .collect();
         assert_eq!(pauses.first(), Some(&"pause_worker#1"));
     }
 

@@ -31,7 +31,10 @@ impl ImageRef {
                 expected: "expected an image reference like `postgres:17` or `registry:5000/team/kafka:4.1.1`".into(),
             });
         }
-        Ok(Self { name: name.into(), tag: tag.into() })
+        Ok(Self {
+            name: name.into(),
+            tag: tag.into(),
+        })
     }
 
     /// Reads `var`, falling back to `default`.
@@ -55,11 +58,25 @@ mod tests {
 
     #[test]
     fn parses_official_local_and_registry_references() {
-        assert_eq!(ImageRef::parse("x", "postgres:17").unwrap(), ImageRef { name: "postgres".into(), tag: "17".into() });
+        assert_eq!(
+            ImageRef::parse("x", "postgres:17").unwrap(),
+            ImageRef {
+                name: "postgres".into(),
+                tag: "17".into()
+            }
+        );
         assert_eq!(ImageRef::parse("x", "apache/kafka").unwrap().tag, "latest");
         let r = ImageRef::parse("x", "reg.local:5000/team/kafka:4.1.1-abc").unwrap();
-        assert_eq!((r.name.as_str(), r.tag.as_str()), ("reg.local:5000/team/kafka", "4.1.1-abc"));
-        let err = ImageRef::parse("FAULTLINE_KAFKA_IMAGE", "kafka:").unwrap_err().to_string();
-        assert!(err.contains("FAULTLINE_KAFKA_IMAGE") && err.contains("image reference"), "{err}");
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_str()),
+            ("reg.local:5000/team/kafka", "4.1.1-abc")
+        );
+        let err = ImageRef::parse("FAULTLINE_KAFKA_IMAGE", "kafka:")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("FAULTLINE_KAFKA_IMAGE") && err.contains("image reference"),
+            "{err}"
+        );
     }
 }

@@ -70,13 +70,20 @@ impl Backend for ContainersBackend {
         let host_ports = free_ports(n + 1)?;
         let network = (n > 1).then(|| format!("faultline-{}", spec.run_id));
         // Until every container is tracked by id, an interrupt removes them by the run's label.
-        let _starting = register(Resource::LabelledContainers(format!("{RUN_LABEL}={}", spec.run_id)));
+        let _starting = register(Resource::LabelledContainers(format!(
+            "{RUN_LABEL}={}",
+            spec.run_id
+        )));
         let network_reg = network.clone().map(|net| register(Resource::Network(net)));
         let name_of = |id: u32| format!("faultline-{}-kafka-{id}", spec.run_id);
         let addrs: Vec<BrokerAddrs> = (1..=n as u32)
             .map(|id| {
                 // On a network, brokers reach each other by container name; alone, by localhost.
-                let host = if network.is_some() { name_of(id) } else { "localhost".into() };
+                let host = if network.is_some() {
+                    name_of(id)
+                } else {
+                    "localhost".into()
+                };
                 BrokerAddrs {
                     id,
                     client_bind: format!("0.0.0.0:{KAFKA_CLIENT_PORT}"),
@@ -95,31 +102,41 @@ impl Backend for ContainersBackend {
 
         let pg_port = host_ports[n];
         let password = random_password();
-        let pg_request = GenericImage::new(self.postgres_image.name.clone(), self.postgres_image.tag.clone())
-            .with_exposed_port(POSTGRES_PORT.tcp())
-            .with_wait_for(WaitFor::message_on_stderr("database system is ready to accept connections"))
-            .with_env_var("POSTGRES_PASSWORD", password.clone())
-            .with_env_var("POSTGRES_USER", "postgres")
-            .with_env_var("POSTGRES_DB", "postgres")
-            .with_mapped_port(pg_port, POSTGRES_PORT.tcp())
-            .with_label(RUN_LABEL, spec.run_id.clone())
-            .with_container_name(format!("faultline-{}-postgres", spec.run_id))
-            .with_host_config_modifier(loopback_only)
-            .with_startup_timeout(READY_TIMEOUT);
+        let pg_request = GenericImage::new(
+            self.postgres_image.name.clone(),
+            self.postgres_image.tag.clone(),
+        )
+        .with_exposed_port(POSTGRES_PORT.tcp())
+        .with_wait_for(WaitFor::message_on_stderr(
+            "database system is ready to accept connections",
+        ))
+        .with_env_var("POSTGRES_PASSWORD", password.clone())
+        .with_env_var("POSTGRES_USER", "postgres")
+        .with_env_var("POSTGRES_DB", "postgres")
+        .with_mapped_port(pg_port, POSTGRES_PORT.tcp())
+        .with_label(RUN_LABEL, spec.run_id.clone())
+        .with_container_name(format!("faultline-{}-postgres", spec.run_id))
+        .with_host_config_modifier(loopback_only)
+        .with_startup_timeout(READY_TIMEOUT);
 
         let kafka_requests: Vec<_> = addrs
             .iter()
             .map(|a| {
-                let mut req = GenericImage::new(self.kafka_image.name.clone(), self.kafka_image.tag.clone())
-                    .with_exposed_port(KAFKA_CLIENT_PORT.tcp())
-                    .with_wait_for(WaitFor::message_on_stdout("Kafka Server started"))
-                    .with_env_var("CLUSTER_ID", cluster_id.clone())
-                    .with_env_var("KAFKA_HEAP_OPTS", std::env::var("FAULTLINE_KAFKA_HEAP").unwrap_or_else(|_| "-Xms256m -Xmx1g".into()))
-                    .with_mapped_port(host_ports[a.id as usize - 1], KAFKA_CLIENT_PORT.tcp())
-                    .with_label(RUN_LABEL, spec.run_id.clone())
-                    .with_container_name(name_of(a.id))
-                    .with_host_config_modifier(loopback_only)
-                    .with_startup_timeout(READY_TIMEOUT);
+                let mut req =
+                    GenericImage::new(self.kafka_image.name.clone(), self.kafka_image.tag.clone())
+                        .with_exposed_port(KAFKA_CLIENT_PORT.tcp())
+                        .with_wait_for(WaitFor::message_on_stdout("Kafka Server started"))
+                        .with_env_var("CLUSTER_ID", cluster_id.clone())
+                        .with_env_var(
+                            "KAFKA_HEAP_OPTS",
+                            std::env::var("FAULTLINE_KAFKA_HEAP")
+                                .unwrap_or_else(|_| "-Xms256m -Xmx1g".into()),
+                        )
+                        .with_mapped_port(host_ports[a.id as usize - 1], KAFKA_CLIENT_PORT.tcp())
+                        .with_label(RUN_LABEL, spec.run_id.clone())
+                        .with_container_name(name_of(a.id))
+                        .with_host_config_modifier(loopback_only)
+                        .with_startup_timeout(READY_TIMEOUT);
                 let mut props = broker_properties(a, &addrs);
                 props.insert("log.dirs".into(), "/tmp/kafka-data".into());
                 for (k, v) in props {
@@ -140,7 +157,11 @@ impl Backend for ContainersBackend {
         let pg = Tracked::new(pg?);
         let mut brokers = Vec::new();
         for (a, k) in addrs.into_iter().zip(kafkas) {
-            brokers.push(ContainerBroker { host_port: host_ports[a.id as usize - 1], addrs: a, container: Tracked::new(k?) });
+            brokers.push(ContainerBroker {
+                host_port: host_ports[a.id as usize - 1],
+                addrs: a,
+                container: Tracked::new(k?),
+            });
         }
         let stack = ContainerStack {
             brokers,
@@ -148,13 +169,22 @@ impl Backend for ContainersBackend {
             pg_config: PgConfig::new("127.0.0.1", pg_port, "postgres", password, "postgres"),
             _network: network_reg,
         };
-        let direct = stack.brokers.iter().map(|b| format!("127.0.0.1:{}", b.host_port)).collect::<Vec<_>>().join(",");
+        let direct = stack
+            .brokers
+            .iter()
+            .map(|b| format!("127.0.0.1:{}", b.host_port))
+            .collect::<Vec<_>>()
+            .join(",");
         if spec.advertised.iter().all(Option::is_none) {
             crate::ready::wait_for_kafka("kafka", &direct, n, READY_TIMEOUT, String::new).await?;
         }
         // The official image logs "ready" once for its init-time server too; a real query settles it.
         crate::ready::wait_for_postgres(&stack.pg_config, READY_TIMEOUT, String::new).await?;
-        tracing::info!(elapsed_ms = t0.elapsed().as_millis() as u64, brokers = n, "containers stack ready");
+        tracing::info!(
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            brokers = n,
+            "containers stack ready"
+        );
         Ok(Box::new(stack))
     }
 }
@@ -168,13 +198,20 @@ struct Tracked {
 impl Tracked {
     fn new(container: ContainerAsync<GenericImage>) -> Self {
         let reg = register(Resource::Container(container.id().to_string()));
-        Self { container, _reg: reg }
+        Self {
+            container,
+            _reg: reg,
+        }
     }
 
     async fn logs(&self) -> String {
         let out = self.container.stdout_to_vec().await.unwrap_or_default();
         let err = self.container.stderr_to_vec().await.unwrap_or_default();
-        let text = format!("{}{}", String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(200)..].join("\n")
     }
@@ -196,7 +233,10 @@ struct ContainerStack {
 
 impl ContainerStack {
     fn broker(&self, id: BrokerId) -> Result<&ContainerBroker> {
-        self.brokers.iter().find(|b| b.addrs.id == id).ok_or(InfraError::NoSuchBroker(id))
+        self.brokers
+            .iter()
+            .find(|b| b.addrs.id == id)
+            .ok_or(InfraError::NoSuchBroker(id))
     }
 }
 
@@ -207,7 +247,11 @@ impl Stack for ContainerStack {
     }
 
     fn bootstrap_servers(&self) -> String {
-        self.brokers.iter().map(|b| b.addrs.client_advertised.clone()).collect::<Vec<_>>().join(",")
+        self.brokers
+            .iter()
+            .map(|b| b.addrs.client_advertised.clone())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     fn broker_ids(&self) -> Vec<BrokerId> {
@@ -223,18 +267,34 @@ impl Stack for ContainerStack {
     }
 
     async fn kill_broker(&self, id: BrokerId) -> Result<()> {
-        Ok(self.broker(id)?.container.container.stop_with_timeout(Some(0)).await?)
+        Ok(self
+            .broker(id)?
+            .container
+            .container
+            .stop_with_timeout(Some(0))
+            .await?)
     }
 
     async fn stop_broker(&self, id: BrokerId) -> Result<()> {
-        Ok(self.broker(id)?.container.container.stop_with_timeout(Some(20)).await?)
+        Ok(self
+            .broker(id)?
+            .container
+            .container
+            .stop_with_timeout(Some(20))
+            .await?)
     }
 
     async fn start_broker(&self, id: BrokerId) -> Result<()> {
         let b = self.broker(id)?;
         b.container.container.start().await?;
-        crate::ready::wait_for_kafka(&format!("kafka broker {id}"), &format!("127.0.0.1:{}", b.host_port), 1, READY_TIMEOUT, String::new)
-            .await?;
+        crate::ready::wait_for_kafka(
+            &format!("kafka broker {id}"),
+            &format!("127.0.0.1:{}", b.host_port),
+            1,
+            READY_TIMEOUT,
+            String::new,
+        )
+        .await?;
         Ok(())
     }
 
@@ -285,7 +345,9 @@ impl Stack for ContainerStack {
     }
 
     async fn teardown(self: Box<Self>) -> Result<()> {
-        let ContainerStack { brokers, postgres, .. } = *self;
+        let ContainerStack {
+            brokers, postgres, ..
+        } = *self;
         let mut first_err = None;
         for b in brokers {
             if let Err(e) = b.container.container.rm().await {

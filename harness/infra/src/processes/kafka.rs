@@ -24,7 +24,13 @@ pub(super) struct LocalBroker {
 
 impl LocalBroker {
     /// Writes the config, formats the log dir (`kafka.tools.StorageTool`) and starts the broker.
-    pub fn format_and_start(tools: &Toolchain, root: &Path, addrs: BrokerAddrs, all: &[BrokerAddrs], cluster_id: &str) -> Result<Self> {
+    pub fn format_and_start(
+        tools: &Toolchain,
+        root: &Path,
+        addrs: BrokerAddrs,
+        all: &[BrokerAddrs],
+        cluster_id: &str,
+    ) -> Result<Self> {
         let dir = root.join(format!("kafka-{}", addrs.id));
         std::fs::create_dir_all(dir.join("data")).at(&dir)?;
         let mut props = broker_properties(&addrs, all);
@@ -36,7 +42,14 @@ impl LocalBroker {
         let out = Command::new(&tools.java)
             .args(["-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp"])
             .arg(classpath(tools))
-            .args(["kafka.tools.StorageTool", "format", "--ignore-formatted", "-t", cluster_id, "-c"])
+            .args([
+                "kafka.tools.StorageTool",
+                "format",
+                "--ignore-formatted",
+                "-t",
+                cluster_id,
+                "-c",
+            ])
             .arg(&config)
             .output()
             .at(&tools.java)?;
@@ -44,10 +57,20 @@ impl LocalBroker {
             return Err(InfraError::Process {
                 service: format!("kafka broker {} storage format", addrs.id),
                 message: format!("exited with {}", out.status),
-                log_tail: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+                log_tail: format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
             });
         }
-        let broker = Self { addrs, tools: tools.clone(), config, log, child: Mutex::new(None) };
+        let broker = Self {
+            addrs,
+            tools: tools.clone(),
+            config,
+            log,
+            child: Mutex::new(None),
+        };
         broker.start()?;
         Ok(broker)
     }
@@ -61,17 +84,28 @@ impl LocalBroker {
             }
         }
         let mut cmd = Command::new(&self.tools.java);
-        let heap = std::env::var("FAULTLINE_KAFKA_HEAP").unwrap_or_else(|_| "-Xms256m -Xmx1g".into());
+        let heap =
+            std::env::var("FAULTLINE_KAFKA_HEAP").unwrap_or_else(|_| "-Xms256m -Xmx1g".into());
         cmd.args(heap.split_whitespace()).arg("-XX:+UseSerialGC");
         if let Ok(extra) = std::env::var("FAULTLINE_KAFKA_JAVA_OPTS") {
             cmd.args(extra.split_whitespace());
         }
-        cmd.arg(format!("-Dlog4j2.configurationFile={}", self.tools.kafka_home.join("config/log4j2.properties").display()))
-            .arg("-cp")
-            .arg(classpath(&self.tools))
-            .arg("kafka.Kafka")
-            .arg(&self.config);
-        *slot = Some(ManagedChild::spawn(format!("kafka broker {}", self.addrs.id), cmd, &self.log)?);
+        cmd.arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            self.tools
+                .kafka_home
+                .join("config/log4j2.properties")
+                .display()
+        ))
+        .arg("-cp")
+        .arg(classpath(&self.tools))
+        .arg("kafka.Kafka")
+        .arg(&self.config);
+        *slot = Some(ManagedChild::spawn(
+            format!("kafka broker {}", self.addrs.id),
+            cmd,
+            &self.log,
+        )?);
         Ok(())
     }
 

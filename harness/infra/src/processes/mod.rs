@@ -33,7 +33,9 @@ pub struct ProcessesBackend {
 impl ProcessesBackend {
     /// Finds Java, the Kafka jars and the Postgres binaries, or says how to get them.
     pub fn locate() -> Result<Self> {
-        Ok(Self { tools: Toolchain::locate()? })
+        Ok(Self {
+            tools: Toolchain::locate()?,
+        })
     }
 }
 
@@ -57,7 +59,10 @@ impl Backend for ProcessesBackend {
                 let controller = format!("127.0.0.1:{}", ports[3 * i + 2]);
                 BrokerAddrs {
                     id,
-                    client_advertised: spec.advertised_for(id).map(str::to_string).unwrap_or_else(|| client.clone()),
+                    client_advertised: spec
+                        .advertised_for(id)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| client.clone()),
                     client_bind: client,
                     internal_advertised: internal.clone(),
                     internal_bind: internal,
@@ -80,7 +85,9 @@ impl Backend for ProcessesBackend {
             let tools = self.tools.clone();
             let root = dir.path().to_path_buf();
             let (a, all, cid) = (a.clone(), addrs.clone(), cluster_id.clone());
-            broker_tasks.push(tokio::task::spawn_blocking(move || LocalBroker::format_and_start(&tools, &root, a, &all, &cid)));
+            broker_tasks.push(tokio::task::spawn_blocking(move || {
+                LocalBroker::format_and_start(&tools, &root, a, &all, &cid)
+            }));
         }
         let mut brokers = Vec::new();
         for t in broker_tasks {
@@ -88,30 +95,58 @@ impl Backend for ProcessesBackend {
         }
         let postgres = Arc::new(pg_task.await.map_err(join_err)??);
 
-        let stack = ProcessStack { brokers, postgres, _dir: dir };
+        let stack = ProcessStack {
+            brokers,
+            postgres,
+            _dir: dir,
+        };
         // Ready means: metadata lists all brokers, and a query works. With an advertised override,
         // whatever listens there (a fault proxy) is wired only after this returns, and librdkafka
         // follows advertised addresses even when bootstrapped on a direct listener, so a metadata
         // probe could hang on it; there the broker's own "started" line is the signal, and the
         // caller probes through the advertised addresses once they are wired (see `StackSpec`).
         if spec.advertised.iter().all(Option::is_none) {
-            let direct: Vec<String> = stack.brokers.iter().map(|b| b.addrs.client_bind.clone()).collect();
-            crate::ready::wait_for_kafka("kafka", &direct.join(","), n, READY_TIMEOUT, || stack.brokers_log_tail()).await?;
+            let direct: Vec<String> = stack
+                .brokers
+                .iter()
+                .map(|b| b.addrs.client_bind.clone())
+                .collect();
+            crate::ready::wait_for_kafka("kafka", &direct.join(","), n, READY_TIMEOUT, || {
+                stack.brokers_log_tail()
+            })
+            .await?;
         } else {
             for b in &stack.brokers {
                 let service = format!("kafka broker {}", b.addrs.id);
-                crate::ready::wait_for_log_line(&service, b.log_path(), BROKER_STARTED, READY_TIMEOUT, || stack.brokers_log_tail())
-                    .await?;
+                crate::ready::wait_for_log_line(
+                    &service,
+                    b.log_path(),
+                    BROKER_STARTED,
+                    READY_TIMEOUT,
+                    || stack.brokers_log_tail(),
+                )
+                .await?;
             }
         }
-        crate::ready::wait_for_postgres(stack.postgres(), READY_TIMEOUT, || stack.postgres.log_tail()).await?;
-        tracing::info!(elapsed_ms = t0.elapsed().as_millis() as u64, brokers = n, "processes stack ready");
+        crate::ready::wait_for_postgres(stack.postgres(), READY_TIMEOUT, || {
+            stack.postgres.log_tail()
+        })
+        .await?;
+        tracing::info!(
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            brokers = n,
+            "processes stack ready"
+        );
         Ok(Box::new(stack))
     }
 }
 
 fn join_err(e: tokio::task::JoinError) -> InfraError {
-    InfraError::Process { service: "startup task".into(), message: e.to_string(), log_tail: String::new() }
+    InfraError::Process {
+        service: "startup task".into(),
+        message: e.to_string(),
+        log_tail: String::new(),
+    }
 }
 
 /// A running processes stack. Drop kills everything and removes the temp dir.
@@ -124,11 +159,19 @@ struct ProcessStack {
 
 impl ProcessStack {
     fn broker(&self, id: BrokerId) -> Result<Arc<LocalBroker>> {
-        self.brokers.iter().find(|b| b.addrs.id == id).cloned().ok_or(InfraError::NoSuchBroker(id))
+        self.brokers
+            .iter()
+            .find(|b| b.addrs.id == id)
+            .cloned()
+            .ok_or(InfraError::NoSuchBroker(id))
     }
 
     fn brokers_log_tail(&self) -> String {
-        self.brokers.iter().map(|b| format!("[broker {}]\n{}", b.addrs.id, b.log_tail(15))).collect::<Vec<_>>().join("\n")
+        self.brokers
+            .iter()
+            .map(|b| format!("[broker {}]\n{}", b.addrs.id, b.log_tail(15)))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     async fn on_broker<T: Send + 'static>(
@@ -137,12 +180,19 @@ impl ProcessStack {
         f: impl FnOnce(&LocalBroker) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let b = self.broker(id)?;
-        tokio::task::spawn_blocking(move || f(&b)).await.map_err(join_err)?
+        tokio::task::spawn_blocking(move || f(&b))
+            .await
+            .map_err(join_err)?
     }
 
-    async fn on_postgres<T: Send + 'static>(&self, f: impl FnOnce(&LocalPostgres) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn on_postgres<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&LocalPostgres) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let p = self.postgres.clone();
-        tokio::task::spawn_blocking(move || f(&p)).await.map_err(join_err)?
+        tokio::task::spawn_blocking(move || f(&p))
+            .await
+            .map_err(join_err)?
     }
 }
 
@@ -153,7 +203,11 @@ impl Stack for ProcessStack {
     }
 
     fn bootstrap_servers(&self) -> String {
-        self.brokers.iter().map(|b| b.addrs.client_advertised.clone()).collect::<Vec<_>>().join(",")
+        self.brokers
+            .iter()
+            .map(|b| b.addrs.client_advertised.clone())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     fn broker_ids(&self) -> Vec<BrokerId> {
@@ -187,8 +241,14 @@ impl Stack for ProcessStack {
     async fn start_broker(&self, id: BrokerId) -> Result<()> {
         let b = self.broker(id)?;
         self.on_broker(id, |b| b.start()).await?;
-        crate::ready::wait_for_kafka(&format!("kafka broker {id}"), &b.addrs.client_bind, 1, READY_TIMEOUT, || b.log_tail(30))
-            .await?;
+        crate::ready::wait_for_kafka(
+            &format!("kafka broker {id}"),
+            &b.addrs.client_bind,
+            1,
+            READY_TIMEOUT,
+            || b.log_tail(30),
+        )
+        .await?;
         Ok(())
     }
 
@@ -225,13 +285,18 @@ impl Stack for ProcessStack {
     }
 
     async fn logs(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> =
-            self.brokers.iter().map(|b| (format!("kafka-{}", b.addrs.id), b.log_tail(200))).collect();
+        let mut out: Vec<(String, String)> = self
+            .brokers
+            .iter()
+            .map(|b| (format!("kafka-{}", b.addrs.id), b.log_tail(200)))
+            .collect();
         out.push(("postgres".into(), self.postgres.log_tail()));
         out
     }
 
     async fn teardown(self: Box<Self>) -> Result<()> {
-        tokio::task::spawn_blocking(move || drop(self)).await.map_err(join_err)
+        tokio::task::spawn_blocking(move || drop(self))
+            .await
+            .map_err(join_err)
     }
 }

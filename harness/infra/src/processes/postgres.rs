@@ -42,7 +42,16 @@ impl LocalPostgres {
         initdb
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "-E", "UTF8", "--no-sync", "-A", "scram-sha-256", "--auth-local=trust"])
+            .args([
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-A",
+                "scram-sha-256",
+                "--auth-local=trust",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .current_dir(&base);
         as_service_user(&mut initdb, tools);
@@ -52,7 +61,11 @@ impl LocalPostgres {
             return Err(InfraError::Process {
                 service: "postgres initdb".into(),
                 message: format!("exited with {}", out.status),
-                log_tail: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+                log_tail: format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
             });
         }
         let pg = Self {
@@ -79,7 +92,12 @@ impl LocalPostgres {
             .arg(&self.data)
             .args(["-p", &self.config.port.to_string(), "-k"])
             .arg(&self.socket_dir)
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=200",
+            ])
             .current_dir(self.data.parent().expect("data dir has a parent"));
         if let Ok(extra) = std::env::var("FAULTLINE_PG_OPTS") {
             cmd.args(extra.split_whitespace());

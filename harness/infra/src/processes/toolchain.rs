@@ -31,16 +31,28 @@ pub fn cache_dir() -> PathBuf {
 
 impl Toolchain {
     pub fn locate() -> Result<Self> {
-        Ok(Self { java: find_java()?, kafka_home: find_kafka_home()?, pg_bin: find_pg_bin()?, pg_user: find_pg_user()? })
+        Ok(Self {
+            java: find_java()?,
+            kafka_home: find_kafka_home()?,
+            pg_bin: find_pg_bin()?,
+            pg_user: find_pg_user()?,
+        })
     }
 }
 
 fn missing(what: &str, fix: &str) -> InfraError {
-    InfraError::Prerequisite { what: what.into(), fix: fix.into() }
+    InfraError::Prerequisite {
+        what: what.into(),
+        fix: fix.into(),
+    }
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
 }
 
 fn find_java() -> Result<PathBuf> {
@@ -53,7 +65,12 @@ fn find_java() -> Result<PathBuf> {
             return Ok(j);
         }
     }
-    on_path("java").ok_or_else(|| missing("Java 17+ (for the Kafka broker)", "apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME"))
+    on_path("java").ok_or_else(|| {
+        missing(
+            "Java 17+ (for the Kafka broker)",
+            "apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME",
+        )
+    })
 }
 
 fn find_kafka_home() -> Result<PathBuf> {
@@ -63,7 +80,10 @@ fn find_kafka_home() -> Result<PathBuf> {
         if h.join("libs").is_dir() {
             return Ok(h);
         }
-        return Err(missing(&format!("Kafka jars in FAULTLINE_KAFKA_HOME={}/libs", h.display()), FIX));
+        return Err(missing(
+            &format!("Kafka jars in FAULTLINE_KAFKA_HOME={}/libs", h.display()),
+            FIX,
+        ));
     }
     let root = cache_dir().join("kafka");
     let mut homes: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -75,7 +95,9 @@ fn find_kafka_home() -> Result<PathBuf> {
         .collect();
     // Newest by modification time: the one the last provisioning run assembled.
     homes.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    homes.pop().ok_or_else(|| missing(&format!("Kafka jars (looked in {})", root.display()), FIX))
+    homes
+        .pop()
+        .ok_or_else(|| missing(&format!("Kafka jars (looked in {})", root.display()), FIX))
 }
 
 fn find_pg_bin() -> Result<PathBuf> {
@@ -88,7 +110,9 @@ fn find_pg_bin() -> Result<PathBuf> {
         .flatten()
         .flatten()
         .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
-        .filter(|(_, b): &(u32, PathBuf)| b.join("initdb").is_file() && b.join("postgres").is_file())
+        .filter(|(_, b): &(u32, PathBuf)| {
+            b.join("initdb").is_file() && b.join("postgres").is_file()
+        })
         .collect();
     versions.sort();
     if let Some((_, b)) = versions.pop() {
@@ -96,7 +120,10 @@ fn find_pg_bin() -> Result<PathBuf> {
     }
     match (on_path("initdb"), on_path("postgres")) {
         (Some(i), Some(_)) => Ok(i.parent().expect("file has a parent").to_path_buf()),
-        _ => Err(missing("the Postgres server binaries (initdb, postgres)", FIX)),
+        _ => Err(missing(
+            "the Postgres server binaries (initdb, postgres)",
+            FIX,
+        )),
     }
 }
 
@@ -106,7 +133,8 @@ fn find_pg_user() -> Result<Option<(u32, u32)>> {
         return Ok(None);
     }
     let name = std::env::var("FAULTLINE_PG_USER").unwrap_or_else(|_| "postgres".into());
-    let cname = std::ffi::CString::new(name.clone()).map_err(|_| missing("a valid FAULTLINE_PG_USER", "set it to a user name"))?;
+    let cname = std::ffi::CString::new(name.clone())
+        .map_err(|_| missing("a valid FAULTLINE_PG_USER", "set it to a user name"))?;
     // SAFETY: getpwnam returns a pointer into static storage or null; we copy the ids out at once.
     let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
     if pw.is_null() {

@@ -12,11 +12,16 @@ use faultline_pipeline::config::{Config, Mode};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     // `recover` is a mode of its own: FAULTLINE_MODE=recover FAULTLINE_RECOVER=rebuild|backfill.
-    let recover = std::env::var("FAULTLINE_MODE").ok().filter(|m| m == "recover");
+    let recover = std::env::var("FAULTLINE_MODE")
+        .ok()
+        .filter(|m| m == "recover");
     if recover.is_some() {
         std::env::set_var("FAULTLINE_MODE", "batch");
     }
@@ -29,16 +34,25 @@ fn main() -> ExitCode {
     };
     let result = if recover.is_some() {
         match std::env::var("FAULTLINE_RECOVER").as_deref() {
-            Ok("rebuild") => faultline_pipeline::recovery::rebuild(&cfg).map(|n| println!("{{\"rebuilt_transactions\":{n}}}")),
-            Ok("backfill") => faultline_pipeline::recovery::backfill(&cfg)
-                .map(|(r, n, q)| println!("{{\"read\":{r},\"new_transactions\":{n},\"quarantined\":{q}}}")),
+            Ok("rebuild") => faultline_pipeline::recovery::rebuild(&cfg)
+                .map(|n| println!("{{\"rebuilt_transactions\":{n}}}")),
+            Ok("backfill") => faultline_pipeline::recovery::backfill(&cfg).map(|(r, n, q)| {
+                println!("{{\"read\":{r},\"new_transactions\":{n},\"quarantined\":{q}}}")
+            }),
             other => {
-                eprintln!("ledger-worker: FAULTLINE_RECOVER: {other:?}; expected rebuild or backfill");
+                eprintln!(
+                    "ledger-worker: FAULTLINE_RECOVER: {other:?}; expected rebuild or backfill"
+                );
                 return ExitCode::from(2);
             }
         }
     } else if cfg.mode == Mode::DryRun {
-        faultline_pipeline::dryrun::run(&cfg).map(|report| println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()))
+        faultline_pipeline::dryrun::run(&cfg).map(|report| {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            )
+        })
     } else {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();

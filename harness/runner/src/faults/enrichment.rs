@@ -13,17 +13,25 @@ pub struct Outage {
 
 impl Outage {
     pub fn status(status: u16) -> Self {
-        Self { status: Some(status), latency_ms: 0 }
+        Self {
+            status: Some(status),
+            latency_ms: 0,
+        }
     }
     pub fn latency(latency_ms: u64) -> Self {
-        Self { status: None, latency_ms }
+        Self {
+            status: None,
+            latency_ms,
+        }
     }
 }
 
 #[async_trait]
 impl Fault for Outage {
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
-        let p = env.profiles.as_ref().ok_or_else(|| RunnerError::Usage("enrichment faults need pipeline.enrichment = true".into()))?;
+        let p = env.profiles.as_ref().ok_or_else(|| {
+            RunnerError::Usage("enrichment faults need pipeline.enrichment = true".into())
+        })?;
         match self.status {
             Some(s) => p.fail_with(s),
             None => p.delay(self.latency_ms),

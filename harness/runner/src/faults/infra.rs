@@ -24,13 +24,28 @@ pub struct BrokerDown {
 
 impl BrokerDown {
     pub fn kill(sel: BrokerSel, pick: u64) -> Self {
-        Self { how: Down::Kill, sel, pick, hit: None }
+        Self {
+            how: Down::Kill,
+            sel,
+            pick,
+            hit: None,
+        }
     }
     pub fn stop(sel: BrokerSel, pick: u64) -> Self {
-        Self { how: Down::Stop, sel, pick, hit: None }
+        Self {
+            how: Down::Stop,
+            sel,
+            pick,
+            hit: None,
+        }
     }
     pub fn pause(sel: BrokerSel, pick: u64) -> Self {
-        Self { how: Down::Pause, sel, pick, hit: None }
+        Self {
+            how: Down::Pause,
+            sel,
+            pick,
+            hit: None,
+        }
     }
 }
 
@@ -51,7 +66,9 @@ impl Fault for BrokerDown {
         Ok(format!("broker:{id}"))
     }
     async fn heal(&mut self, env: &FaultEnv<'_>) -> Result<()> {
-        let Some(id) = self.hit.take() else { return Ok(()) };
+        let Some(id) = self.hit.take() else {
+            return Ok(());
+        };
         match self.how {
             Down::Kill | Down::Stop => env.stack.start_broker(id).await?,
             Down::Pause => env.stack.unpause_broker(id).await?,
@@ -76,10 +93,16 @@ pub struct PostgresDown {
 
 impl PostgresDown {
     pub fn kill() -> Self {
-        Self { kill: true, down: false }
+        Self {
+            kill: true,
+            down: false,
+        }
     }
     pub fn restart() -> Self {
-        Self { kill: false, down: false }
+        Self {
+            kill: false,
+            down: false,
+        }
     }
 }
 
@@ -101,7 +124,12 @@ impl Fault for PostgresDown {
         Ok(())
     }
     fn describe(&self) -> String {
-        if self.kill { "SIGKILL Postgres, start it again after the window" } else { "fast shutdown and restart of Postgres" }.into()
+        if self.kill {
+            "SIGKILL Postgres, start it again after the window"
+        } else {
+            "fast shutdown and restart of Postgres"
+        }
+        .into()
     }
 }
 

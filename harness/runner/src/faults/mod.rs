@@ -47,9 +47,27 @@ pub fn fault_for(planned: &PlannedFault) -> Box<dyn Fault> {
     let pick = planned.pick;
     let id = planned.id.clone();
     match &planned.action {
-        FaultAction::KillWorker { worker, in_transaction } => Box::new(process::KillWorker::new(worker.clone(), pick, id, *in_transaction)),
-        FaultAction::PauseWorker { worker, in_transaction } => Box::new(process::PauseWorker::new(worker.clone(), pick, id, *in_transaction)),
-        FaultAction::RestartWorker { worker } => Box::new(process::RestartWorker::new(worker.clone(), pick, id)),
+        FaultAction::KillWorker {
+            worker,
+            in_transaction,
+        } => Box::new(process::KillWorker::new(
+            worker.clone(),
+            pick,
+            id,
+            *in_transaction,
+        )),
+        FaultAction::PauseWorker {
+            worker,
+            in_transaction,
+        } => Box::new(process::PauseWorker::new(
+            worker.clone(),
+            pick,
+            id,
+            *in_transaction,
+        )),
+        FaultAction::RestartWorker { worker } => {
+            Box::new(process::RestartWorker::new(worker.clone(), pick, id))
+        }
         FaultAction::ScaleWorkers { workers } => Box::new(process::ScaleWorkers::new(*workers)),
         FaultAction::KillBroker { broker } => Box::new(infra::BrokerDown::kill(*broker, pick)),
         FaultAction::StopBroker { broker } => Box::new(infra::BrokerDown::stop(*broker, pick)),
@@ -57,9 +75,13 @@ pub fn fault_for(planned: &PlannedFault) -> Box<dyn Fault> {
         FaultAction::KillPostgres => Box::new(infra::PostgresDown::kill()),
         FaultAction::RestartPostgres => Box::new(infra::PostgresDown::restart()),
         FaultAction::TerminatePgBackends => Box::new(infra::TerminateBackends),
-        FaultAction::Network { target, toxic } => Box::new(network::Toxics::new(*target, Some(toxic.clone()))),
+        FaultAction::Network { target, toxic } => {
+            Box::new(network::Toxics::new(*target, Some(toxic.clone())))
+        }
         FaultAction::Partition { target } => Box::new(network::Toxics::new(*target, None)),
         FaultAction::EnrichmentOutage { status } => Box::new(enrichment::Outage::status(*status)),
-        FaultAction::EnrichmentLatency { latency_ms } => Box::new(enrichment::Outage::latency(*latency_ms)),
+        FaultAction::EnrichmentLatency { latency_ms } => {
+            Box::new(enrichment::Outage::latency(*latency_ms))
+        }
     }
 }

@@ -17,26 +17,48 @@ pub struct Toxics {
 
 impl Toxics {
     pub fn new(target: NetTarget, toxic: Option<Toxic>) -> Self {
-        Self { target, toxic, added: Vec::new() }
+        Self {
+            target,
+            toxic,
+            added: Vec::new(),
+        }
     }
 
     /// (index into the env's proxy list, where len() means the Postgres proxy).
     fn proxies<'e>(&self, env: &FaultEnv<'e>) -> Result<Vec<(usize, &'e Proxy)>> {
-        let missing = |what: &str| RunnerError::Usage(format!("no fault proxy in front of {what}: this backend or scenario runs without one"));
+        let missing = |what: &str| {
+            RunnerError::Usage(format!(
+                "no fault proxy in front of {what}: this backend or scenario runs without one"
+            ))
+        };
         Ok(match self.target {
             NetTarget::Kafka if env.kafka_proxies.is_empty() => return Err(missing("Kafka")),
             NetTarget::Kafka => env.kafka_proxies.iter().enumerate().collect(),
             NetTarget::Broker(id) => {
                 let i = id as usize - 1;
-                vec![(i, env.kafka_proxies.get(i).ok_or_else(|| missing(&format!("broker {id}")))?)]
+                vec![(
+                    i,
+                    env.kafka_proxies
+                        .get(i)
+                        .ok_or_else(|| missing(&format!("broker {id}")))?,
+                )]
             }
-            NetTarget::Postgres => vec![(env.kafka_proxies.len(), env.postgres_proxy.ok_or_else(|| missing("Postgres"))?)],
+            NetTarget::Postgres => vec![(
+                env.kafka_proxies.len(),
+                env.postgres_proxy.ok_or_else(|| missing("Postgres"))?,
+            )],
         })
     }
 }
 
 fn proxy_at<'e>(env: &FaultEnv<'e>, i: usize) -> Option<&'e Proxy> {
-    env.kafka_proxies.get(i).or(if i == env.kafka_proxies.len() { env.postgres_proxy } else { None })
+    env.kafka_proxies
+        .get(i)
+        .or(if i == env.kafka_proxies.len() {
+            env.postgres_proxy
+        } else {
+            None
+        })
 }
 
 #[async_trait]

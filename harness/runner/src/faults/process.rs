@@ -11,7 +11,10 @@ use crate::error::{Result, RunnerError};
 use crate::workers::stop_gracefully;
 
 fn no_worker(id: &str, sel: &WorkerSel) -> RunnerError {
-    RunnerError::Fault { id: id.into(), message: format!("no live worker matches {sel:?}") }
+    RunnerError::Fault {
+        id: id.into(),
+        message: format!("no live worker matches {sel:?}"),
+    }
 }
 
 /// SIGKILL; the replacement starts at heal time.
@@ -24,7 +27,12 @@ pub struct KillWorker {
 
 impl KillWorker {
     pub fn new(sel: WorkerSel, pick: u64, id: String, in_transaction: bool) -> Self {
-        Self { sel, pick, id, in_transaction }
+        Self {
+            sel,
+            pick,
+            id,
+            in_transaction,
+        }
     }
 }
 
@@ -40,10 +48,18 @@ impl Fault for KillWorker {
         Ok(format!("worker:w{n}{moment}"))
     }
     async fn heal(&mut self, env: &FaultEnv<'_>) -> Result<()> {
-        env.workers.lock().expect("worker pool lock").start().map(|_| ())
+        env.workers
+            .lock()
+            .expect("worker pool lock")
+            .start()
+            .map(|_| ())
     }
     fn describe(&self) -> String {
-        let when = if self.in_transaction { " inside a Postgres transaction" } else { "" };
+        let when = if self.in_transaction {
+            " inside a Postgres transaction"
+        } else {
+            ""
+        };
         format!("SIGKILL{when}, then a replacement worker")
     }
 }
@@ -59,7 +75,13 @@ pub struct PauseWorker {
 
 impl PauseWorker {
     pub fn new(sel: WorkerSel, pick: u64, id: String, in_transaction: bool) -> Self {
-        Self { sel, pick, id, in_transaction, paused: None }
+        Self {
+            sel,
+            pick,
+            id,
+            in_transaction,
+            paused: None,
+        }
     }
 }
 
@@ -83,14 +105,22 @@ impl Fault for PauseWorker {
         }
     }
     fn describe(&self) -> String {
-        let when = if self.in_transaction { " inside a Postgres transaction" } else { "" };
+        let when = if self.in_transaction {
+            " inside a Postgres transaction"
+        } else {
+            ""
+        };
         format!("SIGSTOP{when}, SIGCONT at the end of the window")
     }
 }
 
 /// The worker a selector means now.
 fn resolve(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, id: &str) -> Result<u32> {
-    env.workers.lock().expect("worker pool lock").resolve(sel, pick).ok_or_else(|| no_worker(id, sel))
+    env.workers
+        .lock()
+        .expect("worker pool lock")
+        .resolve(sel, pick)
+        .ok_or_else(|| no_worker(id, sel))
 }
 
 /// How long an `in_transaction` fault waits for the worker to open a transaction.
@@ -105,10 +135,16 @@ const TRANSACTION_WAIT: Duration = Duration::from_secs(10);
 /// finds another; a named worker that is gone is an error). Returns the worker and a note for the
 /// fault's target. If none is seen within [`TRANSACTION_WAIT`], the worker is frozen wherever it
 /// is and the note says so; the caller then kills it or leaves it paused.
-async fn freeze_in_transaction(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, id: &str) -> Result<(u32, String)> {
+async fn freeze_in_transaction(
+    env: &FaultEnv<'_>,
+    sel: &WorkerSel,
+    pick: u64,
+    id: &str,
+) -> Result<(u32, String)> {
     const OPEN: &str = "SELECT pid, xact_start::text, left(query, 40) FROM pg_stat_activity WHERE application_name = $1 \
                         AND (state = 'idle in transaction' OR (state = 'active' AND xact_start < query_start))";
-    const STATE: &str = "SELECT state FROM pg_stat_activity WHERE pid = $1 AND xact_start::text = $2";
+    const STATE: &str =
+        "SELECT state FROM pg_stat_activity WHERE pid = $1 AND xact_start::text = $2";
     let pg = env.stack.postgres().connect().await?;
     let began = tokio::time::Instant::now();
     let deadline = began + TRANSACTION_WAIT;
@@ -120,7 +156,11 @@ async fn freeze_in_transaction(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, i
             if !pool.is_live(n) {
                 drop(pool);
                 n = resolve(env, sel, pick, id)?;
-                tracing::info!(fault = id, worker = n, "the worker went while waiting for its transaction; now watching this one");
+                tracing::info!(
+                    fault = id,
+                    worker = n,
+                    "the worker went while waiting for its transaction; now watching this one"
+                );
                 continue;
             }
             pool.pg_app_name(n)
@@ -129,7 +169,8 @@ async fn freeze_in_transaction(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, i
             tokio::time::sleep(Duration::from_millis(2)).await;
             continue;
         };
-        let (backend, started, query): (i32, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
+        let (backend, started, query): (i32, String, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
         {
             let mut pool = env.workers.lock().expect("worker pool lock");
             if !pool.is_live(n) {
@@ -146,13 +187,26 @@ async fn freeze_in_transaction(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, i
                     open = false;
                     break;
                 }
-                Some(r) if r.get::<_, Option<String>>(0).as_deref() == Some("idle in transaction") => break,
+                Some(r)
+                    if r.get::<_, Option<String>>(0).as_deref() == Some("idle in transaction") =>
+                {
+                    break
+                }
                 Some(_) => tokio::time::sleep(Duration::from_millis(5)).await,
             }
         }
         if open && env.workers.lock().expect("worker pool lock").is_live(n) {
-            tracing::info!(worker = n, backend, let_go, "worker frozen inside its open transaction");
-            let query = query.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+            tracing::info!(
+                worker = n,
+                backend,
+                let_go,
+                "worker frozen inside its open transaction"
+            );
+            let query = query
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             let waited = began.elapsed().as_millis();
             return Ok((n, format!(" (in a transaction, {waited} ms after the trigger; backend {backend}, after `{query}`)")));
         }
@@ -163,9 +217,15 @@ async fn freeze_in_transaction(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, i
     if !pool.is_live(n) {
         n = pool.resolve(sel, pick).ok_or_else(|| no_worker(id, sel))?;
     }
-    tracing::warn!(worker = n, "no open transaction of worker w{n} within {TRANSACTION_WAIT:?}; striking anyway");
+    tracing::warn!(
+        worker = n,
+        "no open transaction of worker w{n} within {TRANSACTION_WAIT:?}; striking anyway"
+    );
     pool.pause(n)?;
-    Ok((n, " (no transaction seen in 10 s: does the pipeline keep application_name?)".into()))
+    Ok((
+        n,
+        " (no transaction seen in 10 s: does the pipeline keep application_name?)".into(),
+    ))
 }
 
 /// SIGTERM (graceful), then a replacement.
@@ -186,7 +246,9 @@ impl Fault for RestartWorker {
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
         let (n, child) = {
             let mut pool = env.workers.lock().expect("worker pool lock");
-            let n = pool.resolve(&self.sel, self.pick).ok_or_else(|| no_worker(&self.id, &self.sel))?;
+            let n = pool
+                .resolve(&self.sel, self.pick)
+                .ok_or_else(|| no_worker(&self.id, &self.sel))?;
             (n, pool.take(n))
         };
         stop_gracefully(child.into_iter().collect(), Duration::from_secs(20)).await;
