@@ -5,7 +5,7 @@
 //! the fault injector calls (kill, pause, restart a broker; restart Postgres; terminate its backends).
 //!
 //! Module map:
-//! - [`spec`]       what to start: broker count, advertised-address overrides, backend choice.
+//! - [`spec`]       what to start: broker count, advertised-address overrides; `BackendKind` (from faultline-scenario).
 //! - [`stack`]      the `Stack` trait every backend's running stack implements.
 //! - [`backend`]    the `Backend` trait, `auto` selection, and the Docker probe.
 //! - [`containers`] testcontainers backend (official images by default, local ones by env).

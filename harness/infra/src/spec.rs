@@ -1,62 +1,9 @@
 //! What to start. Shared by every backend; scenario files and CLI flags map onto it.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
 use crate::error::InfraError;
 
-/// Which infrastructure backend runs Kafka and Postgres.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// Containers when a Docker daemon answers, else local processes.
-    #[default]
-    Auto,
-    /// testcontainers: one container per broker and one for Postgres.
-    Containers,
-    /// Local processes: Kafka jars via `java`, Postgres via `initdb`/`postgres`.
-    Processes,
-    /// Services run by someone else (`FAULTLINE_KAFKA_BOOTSTRAP`, `FAULTLINE_POSTGRES_URL`).
-    External,
-}
-
-impl BackendKind {
-    pub const ALL: [&'static str; 4] = ["auto", "containers", "processes", "external"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Containers => "containers",
-            Self::Processes => "processes",
-            Self::External => "external",
-        }
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for BackendKind {
-    type Err = InfraError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "containers" => Ok(Self::Containers),
-            "processes" => Ok(Self::Processes),
-            "external" => Ok(Self::External),
-            _ => Err(InfraError::InvalidValue {
-                field: "backend".into(),
-                value: s.into(),
-                expected: format!("expected one of {}", Self::ALL.join(", ")),
-            }),
-        }
-    }
-}
+/// The backend choice is scenario data (`[infra] backend`); it lives with the scenario schema.
+pub use faultline_scenario::BackendKind;
 
 /// The stack to start.
 #[derive(Debug, Clone)]
@@ -149,19 +96,6 @@ pub fn new_run_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unknown_backend_names_the_allowed_values() {
-        let err = "dockr".parse::<BackendKind>().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "invalid backend `dockr`: expected one of auto, containers, processes, external"
-        );
-        assert_eq!(
-            "processes".parse::<BackendKind>().unwrap(),
-            BackendKind::Processes
-        );
-    }
 
     #[test]
     fn validate_rejects_two_brokers_and_bad_advertised_addresses() {

@@ -1,8 +1,8 @@
-//! `ProxyError`: every error names the proxy (or the toxic) and what to change.
+//! `ProxyError`: every error names the proxy and what to change.
 
 use std::io;
 
-/// What can go wrong when starting a proxy or checking a toxic.
+/// What can go wrong when starting a proxy.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     /// The listen address could not be bound (in use, not local, or not an address).
@@ -12,13 +12,5 @@ pub enum ProxyError {
         addr: String,
         #[source]
         source: io::Error,
-    },
-    /// A toxic field is out of range; `field` is the name used in scenario files.
-    #[error("toxic {toxic}: `{field}` {problem}")]
-    InvalidToxic {
-        /// The toxic's `type`, e.g. `latency`.
-        toxic: &'static str,
-        field: &'static str,
-        problem: String,
     },
 }

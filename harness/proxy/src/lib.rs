@@ -8,7 +8,7 @@
 //! - `pump`       one direction: the plain copy loop, or the toxic path with its timed queue.
 //! - `chain`      the toxics of one direction as a chain of stages turning chunks into timed pieces.
 //! - `board`      the proxy's toxic list, shared with every pump, with a wake-up on change.
-//! - [`toxic`]    `Toxic`, `ToxicKind`, `Direction`, `ToxicId`: scenario-file types, validation, description.
+//! - [`toxic`]    `ToxicId`, and `Toxic`, `ToxicKind`, `Direction` re-exported from faultline-scenario.
 //! - `rng`        the seeded ChaCha20 draws (probability, jitter, slice sizes).
 //! - `pg_wire`    just enough of Postgres' server messages to find a COMMIT's acknowledgement.
 //! - [`error`]    `ProxyError`.
@@ -53,4 +53,4 @@ mod rng;
 
 pub use error::ProxyError;
 pub use proxy::{Proxy, ProxyStats};
-pub use toxic::{Direction, Toxic, ToxicId, ToxicKind};
+pub use toxic::{Direction, InvalidToxic, Toxic, ToxicId, ToxicKind};

@@ -1,95 +1,208 @@
-//! One fault as written in a scenario (`FaultEntry`, a flat table) and as validated (`FaultAction`).
+//! One fault as written in a scenario (`FaultEntry`, a flat table), its kind (`FaultKind`, the one
+//! table of kinds that parsing, validation, the docs and the plan follow) and as validated
+//! (`FaultAction`).
 //!
 //! The entry is flat so that a scenario reads naturally (`kind = "latency"`, `latency_ms = 200`);
 //! validation then refuses any parameter the kind does not take, naming both.
 
-use faultline_proxy::{Direction, Toxic, ToxicKind};
 use serde::{Deserialize, Serialize};
 
-/// Every fault kind, by family.
-pub const KINDS: [&str; 23] = [
-    // process
-    "kill_worker",
-    "pause_worker",
-    "restart_worker",
-    "scale_workers",
-    // infra
-    "kill_broker",
-    "restart_broker",
-    "pause_broker",
-    "kill_postgres",
-    "restart_postgres",
-    "terminate_pg_backends",
-    // network (through the fault proxy)
-    "latency",
-    "bandwidth",
-    "slow_close",
-    "timeout",
-    "reset_peer",
-    "slicer",
-    "limit_data",
-    "partition",
-    "commit_in_doubt",
-    // the enrichment HTTP service
-    "enrichment_outage",
-    "enrichment_latency",
-    // aliases kept for readability in schedules
-    "stop_broker",
-    "blackhole",
-];
+use crate::toxic::{Direction, Toxic, ToxicKind};
 
-/// One `[[faults]]` (or `[[random.faults]]`) table, as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct FaultEntry {
-    /// The fault: one of the kinds in [`KINDS`].
-    pub kind: String,
-    /// Start this many ms after the workload starts. Exactly one of `at_ms` and `after_records`
-    /// in `[[faults]]`; neither in `[[random.faults]]`.
-    pub at_ms: Option<u64>,
-    /// Start once this many records have been produced.
-    pub after_records: Option<u64>,
-    /// How long the fault lasts before it is healed, ms. Required for pauses, network faults,
-    /// enrichment faults and scaling; for kills it is the down time before the restart (default 0).
-    pub duration_ms: Option<u64>,
-    /// Relative weight when drawn by `[random]`. Default 1.
-    pub weight: Option<u32>,
+/// Declares `FaultEntry`: the fixed fields (kind, timing, weight) and then every parameter, each
+/// once. From the parameter list it also derives `FaultEntry::params` (the names set on an entry)
+/// and `param::<name>`, each parameter's type, which `ToxicKind` reuses so that a toxic's
+/// parameters are declared here only.
+macro_rules! fault_entry {
+    ($( $(#[doc = $doc:literal])+ $param:ident: $ty:ty, )+) => {
+        /// One `[[faults]]` (or `[[random.faults]]`) table, as written.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        pub struct FaultEntry {
+            /// The fault: one of the kinds of [`FaultKind`], by its name (e.g. `kill_worker`).
+            pub kind: String,
+            /// Start this many ms after the workload starts. Exactly one of `at_ms` and `after_records`
+            /// in `[[faults]]`; neither in `[[random.faults]]`.
+            pub at_ms: Option<u64>,
+            /// Start once this many records have been produced.
+            pub after_records: Option<u64>,
+            /// How long the fault lasts before it is healed, ms. Required for pauses, network faults,
+            /// enrichment faults and scaling; for kills it is the down time before the restart (default 0).
+            pub duration_ms: Option<u64>,
+            /// Relative weight when drawn by `[random]`. Default 1.
+            pub weight: Option<u32>,
+            $( $(#[doc = $doc])+ pub $param: Option<$ty>, )+
+        }
+
+        impl FaultEntry {
+            /// Names of the parameters set on this entry (besides kind, timing and weight), in
+            /// declaration order.
+            fn params(&self) -> Vec<&'static str> {
+                let mut set = Vec::new();
+                $( if self.$param.is_some() { set.push(stringify!($param)); } )+
+                set
+            }
+        }
+
+        /// The type of each parameter, by its name (`ToxicKind` uses the toxic ones).
+        #[allow(non_camel_case_types, dead_code)]
+        pub(crate) mod param {
+            use super::*;
+            $( pub type $param = $ty; )+
+        }
+    };
+}
+
+fault_entry! {
     /// Worker faults: `any` (drawn from the seed among live workers, default) or a worker id like `w2`.
-    pub worker: Option<String>,
+    worker: String,
     /// `kill_worker`, `pause_worker`: wait (from `at_ms`, up to 10 s) until the worker has a Postgres
     /// transaction open, and strike it there. Needs the pipeline to name its Postgres sessions
     /// (docs/PIPELINE-CONTRACT.md). Default false: strike at `at_ms` wherever the worker is.
-    pub in_transaction: Option<bool>,
+    in_transaction: bool,
     /// Broker faults: `any` (drawn from the seed, default) or a broker id 1..=3.
-    pub broker: Option<String>,
+    broker: String,
     /// Network faults: `kafka` (every broker's proxy, default), `kafka-N`, or `postgres`.
-    pub target: Option<String>,
+    target: String,
     /// Network faults: `upstream` (to the service), `downstream` (to the client) or `both` (default).
-    pub direction: Option<Direction>,
+    direction: Direction,
     /// Network faults: the share of connections affected, 0..=1 (default 1), drawn from the seed.
-    pub probability: Option<f64>,
+    probability: f64,
     /// `latency`, `enrichment_latency`: added delay, ms.
-    pub latency_ms: Option<u64>,
+    latency_ms: u64,
     /// `latency`: ± uniform jitter, ms. Default 0.
-    pub jitter_ms: Option<u64>,
+    jitter_ms: u64,
     /// `bandwidth`: KiB per second.
-    pub rate_kbps: Option<u64>,
+    rate_kbps: u64,
     /// `slow_close`: delay before a close is passed on, ms.
-    pub delay_ms: Option<u64>,
+    delay_ms: u64,
     /// `timeout`, `reset_peer`: ms before the connection is closed / reset (0 = never, for timeout).
-    pub timeout_ms: Option<u64>,
+    timeout_ms: u64,
     /// `slicer`: average slice size in bytes.
-    pub average_size: Option<usize>,
+    average_size: usize,
     /// `slicer`: ± slice size variation in bytes. Default 0.
-    pub size_variation: Option<usize>,
+    size_variation: usize,
     /// `slicer`: delay between slices, µs. Default 0.
-    pub delay_us: Option<u64>,
+    delay_us: u64,
     /// `limit_data`: bytes after which the connection is closed.
-    pub bytes: Option<u64>,
+    bytes: u64,
     /// `scale_workers`: worker count while the fault lasts.
-    pub workers: Option<u32>,
+    workers: u32,
     /// `enrichment_outage`: HTTP status the profile service answers with. Default 503.
-    pub status: Option<u16>,
+    status: u16,
+}
+
+/// Declares `FaultKind` from one line per kind: its name as written, and the parameters it takes;
+/// `+ toxic` adds the parameters of the proxy toxic of the same name (see `ToxicKind`).
+macro_rules! fault_kinds {
+    ($( $(#[doc = $doc:literal])+ $kind:ident = $name:literal [$($param:ident),*] $(+ $toxic:ident)?; )+) => {
+        /// Every fault kind, in the order error messages list them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum FaultKind {
+            $( $(#[doc = $doc])+ $kind, )+
+        }
+
+        impl FaultKind {
+            /// Every kind: by family, then the aliases.
+            pub const ALL: &[FaultKind] = &[$(FaultKind::$kind),+];
+
+            /// The name as written in `kind = "..."`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( FaultKind::$kind => $name, )+
+                }
+            }
+
+            /// The parameters the kind takes, in the order error messages list them.
+            pub fn params(self) -> Vec<&'static str> {
+                match self {
+                    $( FaultKind::$kind => {
+                        #[allow(unused_mut)]
+                        let mut params = vec![$(stringify!($param)),*];
+                        $( fault_kinds!(@$toxic params, $name); )?
+                        params
+                    } )+
+                }
+            }
+        }
+    };
+    (@toxic $params:ident, $name:literal) => {
+        $params.extend(ToxicKind::params_of($name).expect("a toxic of that name"))
+    };
+}
+
+fault_kinds! {
+    // process
+    /// SIGKILL a worker; a replacement starts after the fault's duration (0 = at once).
+    KillWorker = "kill_worker" [worker, in_transaction];
+    /// SIGSTOP a worker for the duration, then SIGCONT (a zombie when longer than the session timeout).
+    PauseWorker = "pause_worker" [worker, in_transaction];
+    /// SIGTERM a worker (graceful), then start it again.
+    RestartWorker = "restart_worker" [worker];
+    /// Change the worker count for the duration (rebalances), then go back.
+    ScaleWorkers = "scale_workers" [workers];
+    // infra
+    /// SIGKILL a broker; start it again after the duration.
+    KillBroker = "kill_broker" [broker];
+    /// Stop a broker cleanly; start it again after the duration.
+    RestartBroker = "restart_broker" [broker];
+    /// Freeze a broker for the duration.
+    PauseBroker = "pause_broker" [broker];
+    /// SIGKILL Postgres; start it again after the duration.
+    KillPostgres = "kill_postgres" [];
+    /// Fast shutdown and start of Postgres.
+    RestartPostgres = "restart_postgres" [];
+    /// `pg_terminate_backend` on every client connection.
+    TerminatePgBackends = "terminate_pg_backends" [];
+    // network (through the fault proxy)
+    /// Delay every chunk, with jitter.
+    Latency = "latency" [target, direction, probability] + toxic;
+    /// Limit the stream's rate.
+    Bandwidth = "bandwidth" [target, direction, probability] + toxic;
+    /// Delay passing on a close.
+    SlowClose = "slow_close" [target, direction, probability] + toxic;
+    /// Stop all data, and close the connection after `timeout_ms` (0 = never).
+    Timeout = "timeout" [target, direction, probability] + toxic;
+    /// Reset the connection after `timeout_ms`.
+    ResetPeer = "reset_peer" [target, direction, probability] + toxic;
+    /// Cut the stream into small delayed slices.
+    Slicer = "slicer" [target, direction, probability] + toxic;
+    /// Close the connection after `bytes` bytes.
+    LimitData = "limit_data" [target, direction, probability] + toxic;
+    /// The proxy refuses and closes every connection for the duration.
+    Partition = "partition" [target];
+    /// The Postgres proxy closes the connection in place of a COMMIT's acknowledgement.
+    CommitInDoubt = "commit_in_doubt" [probability];
+    // the enrichment HTTP service
+    /// The profile service answers `status` for the duration.
+    EnrichmentOutage = "enrichment_outage" [status];
+    /// The profile service answers late for the duration.
+    EnrichmentLatency = "enrichment_latency" [latency_ms];
+    // aliases kept for readability in schedules
+    /// `restart_broker`.
+    StopBroker = "stop_broker" [broker];
+    /// `timeout` with `timeout_ms = 0`: data stops until the fault is healed.
+    Blackhole = "blackhole" [target, direction, probability];
+}
+
+impl FaultKind {
+    /// The kind named `name`; the error lists every kind.
+    pub fn from_name(name: &str) -> Result<FaultKind, EntryError> {
+        FaultKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                let all: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+                (
+                    "kind",
+                    format!(
+                        "unknown fault kind `{name}`; expected one of {}",
+                        all.join(", ")
+                    ),
+                )
+            })
+    }
 }
 
 /// The fault families; the runner has one injector per family.
@@ -136,43 +249,44 @@ pub enum NetTarget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
 pub enum FaultAction {
-    /// SIGKILL a worker; a replacement starts after the fault's duration (0 = at once).
+    /// [`FaultKind::KillWorker`].
     KillWorker {
         worker: WorkerSel,
         /// Strike only while the worker has a Postgres transaction open.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         in_transaction: bool,
     },
-    /// SIGSTOP a worker for the duration, then SIGCONT (a zombie when longer than the session timeout).
+    /// [`FaultKind::PauseWorker`].
     PauseWorker {
         worker: WorkerSel,
         /// Strike only while the worker has a Postgres transaction open.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         in_transaction: bool,
     },
-    /// SIGTERM a worker (graceful), then start it again.
+    /// [`FaultKind::RestartWorker`].
     RestartWorker { worker: WorkerSel },
-    /// Change the worker count for the duration (rebalances), then go back.
+    /// [`FaultKind::ScaleWorkers`].
     ScaleWorkers { workers: u32 },
-    /// SIGKILL a broker; start it again after the duration.
+    /// [`FaultKind::KillBroker`].
     KillBroker { broker: BrokerSel },
-    /// Stop a broker cleanly; start it again after the duration.
+    /// [`FaultKind::RestartBroker`] and its alias [`FaultKind::StopBroker`].
     StopBroker { broker: BrokerSel },
-    /// Freeze a broker for the duration.
+    /// [`FaultKind::PauseBroker`].
     PauseBroker { broker: BrokerSel },
-    /// SIGKILL Postgres; start it again after the duration.
+    /// [`FaultKind::KillPostgres`].
     KillPostgres,
-    /// Fast shutdown and start of Postgres.
+    /// [`FaultKind::RestartPostgres`].
     RestartPostgres,
-    /// `pg_terminate_backend` on every client connection.
+    /// [`FaultKind::TerminatePgBackends`].
     TerminatePgBackends,
-    /// A proxy toxic for the duration.
+    /// A proxy toxic for the duration: the toxic kinds, [`FaultKind::Blackhole`] and
+    /// [`FaultKind::CommitInDoubt`].
     Network { target: NetTarget, toxic: Toxic },
-    /// The proxy refuses and closes every connection for the duration.
+    /// [`FaultKind::Partition`].
     Partition { target: NetTarget },
-    /// The profile service answers `status` for the duration.
+    /// [`FaultKind::EnrichmentOutage`].
     EnrichmentOutage { status: u16 },
-    /// The profile service answers late for the duration.
+    /// [`FaultKind::EnrichmentLatency`].
     EnrichmentLatency { latency_ms: u64 },
 }
 
@@ -216,76 +330,10 @@ impl FaultAction {
 pub type EntryError = (&'static str, String);
 
 impl FaultEntry {
-    /// Names of the parameters set on this entry (besides kind, timing and weight).
-    fn params(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        macro_rules! has {
-            ($($f:ident),*) => { $( if self.$f.is_some() { v.push(stringify!($f)); } )* };
-        }
-        has!(
-            worker,
-            in_transaction,
-            broker,
-            target,
-            direction,
-            probability,
-            latency_ms,
-            jitter_ms,
-            rate_kbps,
-            delay_ms,
-            timeout_ms,
-            average_size,
-            size_variation,
-            delay_us,
-            bytes,
-            workers,
-            status
-        );
-        v
-    }
-
     /// Validates the entry and turns it into an action.
     pub fn action(&self) -> Result<FaultAction, EntryError> {
-        let allowed: &[&str] = match self.kind.as_str() {
-            "kill_worker" | "pause_worker" => &["worker", "in_transaction"],
-            "restart_worker" => &["worker"],
-            "scale_workers" => &["workers"],
-            "kill_broker" | "restart_broker" | "stop_broker" | "pause_broker" => &["broker"],
-            "kill_postgres" | "restart_postgres" | "terminate_pg_backends" => &[],
-            "latency" => &[
-                "target",
-                "direction",
-                "probability",
-                "latency_ms",
-                "jitter_ms",
-            ],
-            "bandwidth" => &["target", "direction", "probability", "rate_kbps"],
-            "slow_close" => &["target", "direction", "probability", "delay_ms"],
-            "timeout" | "reset_peer" => &["target", "direction", "probability", "timeout_ms"],
-            "blackhole" => &["target", "direction", "probability"],
-            "slicer" => &[
-                "target",
-                "direction",
-                "probability",
-                "average_size",
-                "size_variation",
-                "delay_us",
-            ],
-            "limit_data" => &["target", "direction", "probability", "bytes"],
-            "partition" => &["target"],
-            "commit_in_doubt" => &["probability"],
-            "enrichment_outage" => &["status"],
-            "enrichment_latency" => &["latency_ms"],
-            other => {
-                return Err((
-                    "kind",
-                    format!(
-                        "unknown fault kind `{other}`; expected one of {}",
-                        KINDS.join(", ")
-                    ),
-                ))
-            }
-        };
+        let kind = FaultKind::from_name(&self.kind)?;
+        let allowed = kind.params();
         if let Some(p) = self.params().into_iter().find(|p| !allowed.contains(p)) {
             let takes = if allowed.is_empty() {
                 "no parameters".to_string()
@@ -331,9 +379,6 @@ impl FaultEntry {
                 },
             }
         };
-        let need = |field: &'static str, v: Option<u64>| {
-            v.ok_or((field, format!("is required for kind `{}`", self.kind)))
-        };
         let toxic = |kind: ToxicKind| -> Result<FaultAction, EntryError> {
             let toxic = Toxic {
                 kind,
@@ -346,55 +391,33 @@ impl FaultEntry {
                 toxic,
             })
         };
-        let action = match self.kind.as_str() {
-            "kill_worker" => FaultAction::KillWorker {
+        let action = match kind {
+            FaultKind::KillWorker => FaultAction::KillWorker {
                 worker: worker()?,
                 in_transaction: self.in_transaction.unwrap_or(false),
             },
-            "pause_worker" => FaultAction::PauseWorker {
+            FaultKind::PauseWorker => FaultAction::PauseWorker {
                 worker: worker()?,
                 in_transaction: self.in_transaction.unwrap_or(false),
             },
-            "restart_worker" => FaultAction::RestartWorker { worker: worker()? },
-            "scale_workers" => match self.workers {
+            FaultKind::RestartWorker => FaultAction::RestartWorker { worker: worker()? },
+            FaultKind::ScaleWorkers => match self.workers {
                 Some(n @ 1..=16) => FaultAction::ScaleWorkers { workers: n },
                 Some(n) => return Err(("workers", format!("{n} is outside 1..=16"))),
                 None => return Err(("workers", "is required for kind `scale_workers`".into())),
             },
-            "kill_broker" => FaultAction::KillBroker { broker: broker()? },
-            "restart_broker" | "stop_broker" => FaultAction::StopBroker { broker: broker()? },
-            "pause_broker" => FaultAction::PauseBroker { broker: broker()? },
-            "kill_postgres" => FaultAction::KillPostgres,
-            "restart_postgres" => FaultAction::RestartPostgres,
-            "terminate_pg_backends" => FaultAction::TerminatePgBackends,
-            "latency" => toxic(ToxicKind::Latency {
-                latency_ms: need("latency_ms", self.latency_ms)?,
-                jitter_ms: self.jitter_ms.unwrap_or(0),
-            })?,
-            "bandwidth" => toxic(ToxicKind::Bandwidth {
-                rate_kbps: need("rate_kbps", self.rate_kbps)?,
-            })?,
-            "slow_close" => toxic(ToxicKind::SlowClose {
-                delay_ms: need("delay_ms", self.delay_ms)?,
-            })?,
-            "timeout" => toxic(ToxicKind::Timeout {
-                timeout_ms: need("timeout_ms", self.timeout_ms)?,
-            })?,
-            "blackhole" => toxic(ToxicKind::Timeout { timeout_ms: 0 })?,
-            "reset_peer" => toxic(ToxicKind::ResetPeer {
-                timeout_ms: need("timeout_ms", self.timeout_ms)?,
-            })?,
-            "slicer" => toxic(ToxicKind::Slicer {
-                average_size: need("average_size", self.average_size.map(|v| v as u64))? as usize,
-                size_variation: self.size_variation.unwrap_or(0),
-                delay_us: self.delay_us.unwrap_or(0),
-            })?,
-            "limit_data" => toxic(ToxicKind::LimitData {
-                bytes: need("bytes", self.bytes)?,
-            })?,
-            "partition" => FaultAction::Partition { target: target()? },
+            FaultKind::KillBroker => FaultAction::KillBroker { broker: broker()? },
+            FaultKind::RestartBroker | FaultKind::StopBroker => {
+                FaultAction::StopBroker { broker: broker()? }
+            }
+            FaultKind::PauseBroker => FaultAction::PauseBroker { broker: broker()? },
+            FaultKind::KillPostgres => FaultAction::KillPostgres,
+            FaultKind::RestartPostgres => FaultAction::RestartPostgres,
+            FaultKind::TerminatePgBackends => FaultAction::TerminatePgBackends,
+            FaultKind::Blackhole => toxic(ToxicKind::Timeout { timeout_ms: 0 })?,
+            FaultKind::Partition => FaultAction::Partition { target: target()? },
             // Postgres' answers are read for the commit acknowledgement: always that target and stream.
-            "commit_in_doubt" => {
+            FaultKind::CommitInDoubt => {
                 let toxic = Toxic {
                     kind: ToxicKind::CommitInDoubt,
                     direction: Direction::Downstream,
@@ -408,7 +431,7 @@ impl FaultEntry {
                     toxic,
                 }
             }
-            "enrichment_outage" => match self.status.unwrap_or(503) {
+            FaultKind::EnrichmentOutage => match self.status.unwrap_or(503) {
                 s @ 400..=599 => FaultAction::EnrichmentOutage { status: s },
                 s => {
                     return Err((
@@ -417,10 +440,17 @@ impl FaultEntry {
                     ))
                 }
             },
-            "enrichment_latency" => FaultAction::EnrichmentLatency {
-                latency_ms: need("latency_ms", self.latency_ms)?,
+            FaultKind::EnrichmentLatency => FaultAction::EnrichmentLatency {
+                latency_ms: self.latency_ms.ok_or((
+                    "latency_ms",
+                    format!("is required for kind `{}`", self.kind),
+                ))?,
             },
-            _ => unreachable!("kinds were matched above"),
+            // The rest are the kinds marked `+ toxic` in the table: a proxy toxic of the same name.
+            toxic_kind => toxic(
+                ToxicKind::from_entry(toxic_kind.name(), self)
+                    .expect("every other kind is a toxic of its name")?,
+            )?,
         };
         Ok(action)
     }
@@ -583,7 +613,7 @@ mod tests {
 
     #[test]
     fn every_listed_kind_is_accepted_with_its_required_parameters() {
-        for kind in KINDS {
+        for kind in FaultKind::ALL.iter().map(|k| k.name()) {
             let e = FaultEntry {
                 latency_ms: ["latency", "enrichment_latency"]
                     .contains(&kind)
@@ -597,6 +627,60 @@ mod tests {
                 ..entry(kind)
             };
             e.action().unwrap_or_else(|err| panic!("{kind}: {err:?}"));
+        }
+    }
+
+    #[test]
+    fn kinds_marked_toxic_build_the_toxic_of_their_name_with_its_parameters() {
+        for &kind in FaultKind::ALL {
+            let Some(toxic_params) = ToxicKind::params_of(kind.name()) else {
+                continue;
+            };
+            if kind == FaultKind::CommitInDoubt {
+                continue; // a fixed target and direction: only `probability` is written
+            }
+            assert_eq!(
+                kind.params(),
+                [&["target", "direction", "probability"][..], toxic_params].concat(),
+                "{kind:?}"
+            );
+            let mut e = entry(kind.name());
+            for &param in toxic_params {
+                match param {
+                    "latency_ms" => e.latency_ms = Some(1),
+                    "jitter_ms" => e.jitter_ms = Some(1),
+                    "rate_kbps" => e.rate_kbps = Some(1),
+                    "delay_ms" => e.delay_ms = Some(1),
+                    "timeout_ms" => e.timeout_ms = Some(1),
+                    "average_size" => e.average_size = Some(2),
+                    "size_variation" => e.size_variation = Some(1),
+                    "delay_us" => e.delay_us = Some(1),
+                    "bytes" => e.bytes = Some(1),
+                    other => panic!("no value for `{other}` in this test"),
+                }
+            }
+            match e.action() {
+                Ok(FaultAction::Network { toxic, .. }) => {
+                    assert_eq!(toxic.kind.name(), kind.name())
+                }
+                other => panic!("{kind:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_fault_table_lists_every_kind() {
+        let readme = include_str!("../../../README.md");
+        let table = &readme[readme
+            .find("| family | kinds |")
+            .expect("README has the fault table")..];
+        let table = &table[..table.find("\n\n").unwrap_or(table.len())];
+        for kind in FaultKind::ALL {
+            assert!(
+                table.contains(&format!("`{}`", kind.name())),
+                "README's fault table does not list `{}`",
+                kind.name()
+            );
         }
     }
 }

@@ -2,8 +2,12 @@
 //! when, and what to check. No scenario needs Rust code.
 //!
 //! Module map:
-//! - [`scenario`] the file's schema: `Scenario` and its sections, every field documented with its default.
-//! - [`fault`]    one `[[faults]]` entry as written (`FaultEntry`) and as validated (`FaultAction`).
+//! - [`scenario`] the file's schema: `Scenario` and its sections, every field documented with its
+//!   default; `BackendKind`.
+//! - [`fault`]    one `[[faults]]` entry as written (`FaultEntry`), the table of kinds (`FaultKind`),
+//!   and the entry as validated (`FaultAction`).
+//! - [`toxic`]    network faults as the fault proxy applies them: `Toxic`, `ToxicKind`, `Direction`.
+//! - [`data_check`] `[[checks.data]]`: `DataCheck`, `DataCheckKind`, `Severity` (the oracle runs them).
 //! - [`schedule`] the plan: fixed faults plus faults drawn from the seed, in start order.
 //! - [`load`]     reading files and directories; errors name the file, line, field and allowed values.
 //! - [`error`]    `ScenarioError`.
@@ -25,13 +29,17 @@
 //! assert_eq!(plan[0].id, "kill_worker#1");
 //! ```
 
+pub mod data_check;
 pub mod error;
 pub mod fault;
 pub mod load;
 pub mod scenario;
 pub mod schedule;
+pub mod toxic;
 
+pub use data_check::{DataCheck, DataCheckKind, Severity};
 pub use error::ScenarioError;
-pub use fault::{BrokerSel, Family, FaultAction, FaultEntry, NetTarget, WorkerSel};
-pub use scenario::Scenario;
+pub use fault::{BrokerSel, Family, FaultAction, FaultEntry, FaultKind, NetTarget, WorkerSel};
+pub use scenario::{BackendKind, Scenario, UnknownBackend};
 pub use schedule::{plan, PlannedFault, Trigger};
+pub use toxic::{Direction, InvalidToxic, Toxic, ToxicKind};

@@ -2,13 +2,14 @@
 //! file is a valid scenario (2 workers, 1,000 clean events, no faults, every built-in check).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 
-use faultline_infra::BackendKind;
-use faultline_oracle::DataCheck;
 use faultline_workload::WorkloadSpec;
 use serde::{Deserialize, Serialize};
 
+use crate::data_check::DataCheck;
 use crate::fault::FaultEntry;
 
 /// One scenario file.
@@ -84,6 +85,58 @@ impl Default for InfraSection {
         }
     }
 }
+
+/// Which infrastructure backend runs Kafka and Postgres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Containers when a Docker daemon answers, else local processes.
+    #[default]
+    Auto,
+    /// testcontainers: one container per broker and one for Postgres.
+    Containers,
+    /// Local processes: Kafka jars via `java`, Postgres via `initdb`/`postgres`.
+    Processes,
+    /// Services run by someone else (`FAULTLINE_KAFKA_BOOTSTRAP`, `FAULTLINE_POSTGRES_URL`).
+    External,
+}
+
+impl BackendKind {
+    pub const ALL: [&'static str; 4] = ["auto", "containers", "processes", "external"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Containers => "containers",
+            Self::Processes => "processes",
+            Self::External => "external",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = UnknownBackend;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "containers" => Ok(Self::Containers),
+            "processes" => Ok(Self::Processes),
+            "external" => Ok(Self::External),
+            _ => Err(UnknownBackend(s.into())),
+        }
+    }
+}
+
+/// A `--backend` (or `backend =`) value that names no backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid backend `{0}`: expected one of {all}", all = BackendKind::ALL.join(", "))]
+pub struct UnknownBackend(pub String);
 
 /// `[pipeline]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,5 +301,23 @@ impl Scenario {
             ..compare.clone()
         });
         Some(clean)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_backend_names_the_allowed_values() {
+        let err = "dockr".parse::<BackendKind>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid backend `dockr`: expected one of auto, containers, processes, external"
+        );
+        assert_eq!(
+            "processes".parse::<BackendKind>().unwrap(),
+            BackendKind::Processes
+        );
     }
 }

@@ -92,7 +92,7 @@ fn describe_gives_amount_direction_and_probability() {
 #[test]
 fn validate_names_the_offending_field() {
     let field_of = |toxic: Toxic| match toxic.validate() {
-        Err(ProxyError::InvalidToxic { field, .. }) => field,
+        Err(InvalidToxic { field, .. }) => field,
         other => panic!("expected an invalid toxic, got {other:?}"),
     };
     let latency = Toxic::new(ToxicKind::Latency {
