@@ -1,6 +1,6 @@
 //! Paired bootstrap confidence intervals for the challenger − champion delta of each metric.
 //!
-//! Each resample draws `n` row indices with replacement from the one seeded [`DetRng`]; both
+//! Each resample draws `n` row indices with replacement from the one seeded [`SeededRng8`]; both
 //! models are evaluated on the *same* resample, so the intervals reflect the paired design. A
 //! resample is held as a multiplicity per row rather than a copy, which keeps the cost per resample
 //! at O(n) even for PR-AUC (each model's ranking is computed once).
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{evaluate_weighted, MetricName, Ranking};
-use crate::rng::DetRng;
+use crate::rng::SeededRng8;
 
 /// One model's scores prepared for resampling.
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ pub fn paired_bootstrap(
     challenger: &Scored<'_>,
     resamples: usize,
     confidence: f64,
-    rng: &mut DetRng,
+    rng: &mut SeededRng8,
 ) -> BTreeMap<MetricName, Interval> {
     let n = labels.len();
     let mut deltas: BTreeMap<MetricName, Vec<f64>> = MetricName::ALL
@@ -132,7 +132,7 @@ pub fn paired_bootstrap(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::stream;
+    use crate::rng::{seeded, stream};
     use proptest::prelude::*;
 
     #[test]
@@ -157,7 +157,7 @@ mod tests {
             &b,
             200,
             0.95,
-            &mut DetRng::new(1, stream::BOOTSTRAP),
+            &mut seeded(1, stream::BOOTSTRAP),
         );
         for (m, i) in ci {
             assert_eq!((i.low, i.high), (0.0, 0.0), "{m}");
@@ -177,7 +177,7 @@ mod tests {
             &Scored::new(&good, 0.5),
             300,
             0.95,
-            &mut DetRng::new(5, stream::BOOTSTRAP),
+            &mut seeded(5, stream::BOOTSTRAP),
         );
         for m in [
             MetricName::Precision,
@@ -200,7 +200,7 @@ mod tests {
             let a_scores: Vec<f64> = rows.iter().map(|r| f64::from(r.1) / 20.0).collect();
             let b_scores: Vec<f64> = rows.iter().map(|r| f64::from(r.2) / 20.0).collect();
             let (a, b) = (Scored::new(&a_scores, 0.5), Scored::new(&b_scores, 0.5));
-            let run = || paired_bootstrap(&labels, &a, &b, 50, 0.9, &mut DetRng::new(seed, stream::BOOTSTRAP));
+            let run = || paired_bootstrap(&labels, &a, &b, 50, 0.9, &mut seeded(seed, stream::BOOTSTRAP));
             let first = run();
             prop_assert_eq!(&first, &run());
             for (m, i) in &first {

@@ -12,7 +12,7 @@ use crate::mcnemar::McNemar;
 use crate::metrics::{Confusion, Evaluation, MetricName, Metrics, PrPoint};
 use crate::model::Model;
 use crate::policy::{GateOutcome, Policy, Verdict};
-use crate::rng::{stream, DetRng};
+use crate::rng::{seeded, stream};
 
 /// Points kept per precision–recall curve for the report.
 pub const PR_CURVE_POINTS: usize = 200;
@@ -232,7 +232,7 @@ pub fn compare_scores(
     };
     let champion_result = result(&champion, &a);
     let challenger_result = result(&challenger, &b);
-    let mut rng = DetRng::new(seed, stream::BOOTSTRAP);
+    let mut rng = seeded(seed, stream::BOOTSTRAP);
     let intervals = paired_bootstrap(
         labels,
         &a,

@@ -12,17 +12,18 @@
 //! weights (the shipped challenger) beats one that ignores some of them (the shipped champion).
 //! `golden/data/README.md` documents the same process for readers of the data.
 //!
-//! All draws come from one [`DetRng`] on [`stream::DATASET`] in a fixed order, and the conversions
-//! are this crate's own, so `generate_rows(n, seed)` is byte-for-byte stable.
+//! All draws come from one [`SeededRng8`] on [`stream::DATASET`] in a fixed order, and the conversions
+//! are faultline-rng's own (not a `rand` release's), so `generate_rows(n, seed)` is byte-for-byte
+//! stable.
 //!
 //! [`true_label`] applies the same process to a transaction that was not generated here (an event
 //! the live pipeline scored, plus the profile its enrichment returned). Its two draws (ε, then the
-//! Bernoulli uniform) come from a [`DetRng`] keyed by the FNV-1a 64-bit hash of the transaction id
+//! Bernoulli uniform) come from a [`SeededRng8`] keyed by the FNV-1a 64-bit hash of the transaction id
 //! on [`stream::LABEL`], so a transaction's label depends on nothing but the transaction.
 
 use crate::dataset::LabelledRow;
 use crate::features::{Channel, Features, Kind, RiskTier, TxnInput, FEATURE_COUNT, FEATURE_NAMES};
-use crate::rng::{stream, DetRng};
+use crate::rng::{seeded, stream, SeededRng8};
 use crate::time::UtcTimestamp;
 
 /// Seed of the shipped `golden/data/labelled.jsonl`.
@@ -67,13 +68,13 @@ pub fn true_logit(row: &[f64; FEATURE_COUNT]) -> f64 {
 }
 
 /// The "true" label of one transaction: the documented process (true logit of its features, plus
-/// Gaussian noise, then a Bernoulli draw), with both draws taken from a [`DetRng`] keyed by
+/// Gaussian noise, then a Bernoulli draw), with both draws taken from a [`SeededRng8`] keyed by
 /// [`fnv1a64`] of `transaction_id` on [`stream::LABEL`]. Same id and input, same label, on every
 /// machine and in every run.
 pub fn true_label(transaction_id: &str, input: &TxnInput) -> bool {
     let mut row = [0.0; FEATURE_COUNT];
     Features::write_row(input, &mut row);
-    let mut rng = DetRng::new(fnv1a64(transaction_id.as_bytes()), stream::LABEL);
+    let mut rng = seeded(fnv1a64(transaction_id.as_bytes()), stream::LABEL);
     draw_label(&row, &mut rng)
 }
 
@@ -85,7 +86,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// The noisy logit, then the Bernoulli draw: two draws from `rng`, in that order.
-fn draw_label(row: &[f64; FEATURE_COUNT], rng: &mut DetRng) -> bool {
+fn draw_label(row: &[f64; FEATURE_COUNT], rng: &mut SeededRng8) -> bool {
     let z = true_logit(row) + TRUE_NOISE_SD * rng.normal();
     rng.bernoulli(1.0 / (1.0 + (-z).exp()))
 }
@@ -97,7 +98,7 @@ struct Profile {
     country: &'static str,
 }
 
-fn profile(rng: &mut DetRng) -> Profile {
+fn profile(rng: &mut SeededRng8) -> Profile {
     // Log-uniform age between 0 and ten years: many young accounts, a long tail of old ones.
     let account_age_days = ((3_651f64).powf(rng.uniform()) - 1.0).floor() as u32;
     let risk_tier =
@@ -113,7 +114,7 @@ fn profile(rng: &mut DetRng) -> Profile {
 /// `n` labelled rows from the true process, reproducible from `seed`.
 pub fn generate_rows(n: usize, seed: u64) -> Vec<LabelledRow> {
     debug_assert_eq!(FEATURE_NAMES.len(), TRUE_WEIGHTS.len());
-    let mut rng = DetRng::new(seed, stream::DATASET);
+    let mut rng = seeded(seed, stream::DATASET);
     let profiles: Vec<Profile> = (0..ACCOUNTS).map(|_| profile(&mut rng)).collect();
     let mut row = [0.0; FEATURE_COUNT];
     (0..n)

@@ -9,7 +9,7 @@
 //!
 //! Module map:
 //! - [`features`]  the named feature vector a model sees, built from one enriched transaction.
-//! - [`time`]      RFC 3339 timestamps reduced to the UTC instant features need.
+//! - [`time`]      RFC 3339 timestamps (parsed by the `time` crate) reduced to the UTC instant.
 //! - [`matrix`]    a dense table of feature rows, what models score in bulk.
 //! - [`model`]     the `Model` trait; scorecard, ONNX and HTTP formats; `load_model`.
 //! - [`dataset`]   labelled datasets in JSON Lines or CSV, with file/line/field errors.
@@ -20,7 +20,7 @@
 //! - [`policy`]    MLflow-style metric gates from TOML and the verdict rule.
 //! - [`compare`]   the comparison itself and the exit-code mapping.
 //! - [`report`]    `comparison.json`, `summary.md`, `report.html` (inline SVG).
-//! - [`rng`]       the one seeded random source, with fixed sub-streams.
+//! - [`rng`]       the seeded streams (faultline-rng's ChaCha8 variant), with fixed sub-stream ids.
 //! - [`error`]     the crate's error type.
 
 pub mod bootstrap;

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use rand_chacha::ChaCha20Rng;
+use faultline_rng::SeededRng;
 
 use crate::pg_wire::CommitWatch;
 use crate::rng::{self, Concern};
@@ -59,7 +59,7 @@ enum State {
     Latency {
         latency_ms: u64,
         jitter_ms: u64,
-        rng: ChaCha20Rng,
+        rng: SeededRng,
         last: Option<Instant>,
     },
     Bandwidth {
@@ -79,7 +79,7 @@ enum State {
         average: usize,
         variation: usize,
         delay: Duration,
-        rng: ChaCha20Rng,
+        rng: SeededRng,
         last: Option<Instant>,
     },
     LimitData {

@@ -9,7 +9,7 @@
 //! - `chain`      the toxics of one direction as a chain of stages turning chunks into timed pieces.
 //! - `board`      the proxy's toxic list, shared with every pump, with a wake-up on change.
 //! - [`toxic`]    `ToxicId`, and `Toxic`, `ToxicKind`, `Direction` re-exported from faultline-scenario.
-//! - `rng`        the seeded ChaCha20 draws (probability, jitter, slice sizes).
+//! - `rng`        the ChaCha20 key per (seed, connection, toxic) and the draws made on it.
 //! - `pg_wire`    just enough of Postgres' server messages to find a COMMIT's acknowledgement.
 //! - [`error`]    `ProxyError`.
 //!

@@ -3,12 +3,13 @@
 //! The key is the three numbers side by side, not a hash of them, so no two streams of one proxy
 //! can collide. Each concern (whether the toxic applies, the upstream stream's draws, the downstream
 //! stream's draws) has its own ChaCha stream number, so the two pumps of a connection never share
-//! or race for draws.
+//! or race for draws. The draws themselves are faultline-rng's: `bernoulli` and its Canon-method
+//! ranges, the conversions `rand` 0.9 made when the proxy used it, so recorded seeds keep their
+//! decisions.
 
 use std::time::Duration;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use faultline_rng::SeededRng;
 
 use crate::{Direction, ToxicId};
 
@@ -22,19 +23,18 @@ pub(crate) enum Concern {
 }
 
 /// The stream of draws for `concern` of toxic `toxic` on connection `conn` of a proxy seeded `seed`.
-pub(crate) fn draws(seed: u64, conn: u64, toxic: ToxicId, concern: Concern) -> ChaCha20Rng {
+pub(crate) fn draws(seed: u64, conn: u64, toxic: ToxicId, concern: Concern) -> SeededRng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&conn.to_le_bytes());
     key[16..24].copy_from_slice(&toxic.0.to_le_bytes());
-    let mut rng = ChaCha20Rng::from_seed(key);
-    rng.set_stream(match concern {
+    let stream = match concern {
         Concern::Applies => 0,
         Concern::Stream(Direction::Upstream) => 1,
         Concern::Stream(Direction::Downstream) => 2,
         Concern::Stream(Direction::Both) => 3,
-    });
-    rng
+    };
+    SeededRng::chacha20(key, stream)
 }
 
 /// Whether toxic `toxic` with `probability` applies to connection `conn`; the same answer for both
@@ -46,28 +46,31 @@ pub(crate) fn applies(seed: u64, conn: u64, toxic: ToxicId, probability: f64) ->
     if probability.is_nan() || probability <= 0.0 {
         return false;
     }
-    draws(seed, conn, toxic, Concern::Applies).random::<f64>() < probability
+    draws(seed, conn, toxic, Concern::Applies).bernoulli(probability)
 }
 
 /// One chunk's delay: `latency_ms` plus a uniform draw in `-jitter_ms..=jitter_ms`, at microsecond
 /// resolution, never below zero.
-pub(crate) fn latency(rng: &mut ChaCha20Rng, latency_ms: u64, jitter_ms: u64) -> Duration {
+pub(crate) fn latency(rng: &mut SeededRng, latency_ms: u64, jitter_ms: u64) -> Duration {
     let base = latency_ms.saturating_mul(1000) as i128;
     if jitter_ms == 0 {
         return Duration::from_micros(base as u64);
     }
     let jitter = jitter_ms.saturating_mul(1000) as i128;
-    let offset = rng.random_range(-jitter..=jitter);
+    let offset = rng.canon_i128(-jitter, jitter);
     Duration::from_micros((base + offset).max(0) as u64)
 }
 
 /// One slice's length: a uniform draw in `average ± variation`, at least 1 byte.
-pub(crate) fn slice_len(rng: &mut ChaCha20Rng, average: usize, variation: usize) -> usize {
+pub(crate) fn slice_len(rng: &mut SeededRng, average: usize, variation: usize) -> usize {
     if variation == 0 {
         return average.max(1);
     }
-    rng.random_range(average.saturating_sub(variation)..=average.saturating_add(variation))
-        .max(1)
+    rng.canon_usize(
+        average.saturating_sub(variation),
+        average.saturating_add(variation),
+    )
+    .max(1)
 }
 
 #[cfg(test)]
@@ -136,6 +139,44 @@ mod tests {
             "draws below zero are clamped to zero"
         );
         assert!(delays.iter().all(|d| *d <= Duration::from_millis(51)));
+    }
+
+    const PIN_APPLIES: [bool; 16] = [
+        true, false, false, false, false, true, true, true, true, false, false, false, false, true,
+        false, true,
+    ];
+    const PIN_LATENCY: [u128; 5] = [93_231, 97_088, 117_226, 82_072, 129_584];
+    const PIN_WIDE: [u128; 3] = [13_067_600_563_680_967_257, 0, 16_471_554_425_875_411_576];
+    const PIN_SMALL: [usize; 5] = [89, 75, 69, 74, 113];
+    const PIN_LARGE: [usize; 3] = [1_071_371_598_958, 823_205_095_958, 1_158_012_550_572];
+    const PIN_AFTER: [usize; 3] = [6, 7, 7];
+
+    /// Recorded seeds must keep their faults: these values were drawn with `rand` 0.9's
+    /// `random`/`random_range` before the draws moved to faultline-rng, and must never change.
+    #[test]
+    fn draws_are_pinned() {
+        let applies: Vec<bool> = (0..16).map(|c| applies(42, c, ToxicId(3), 0.4)).collect();
+        let mut up = draws(42, 1, ToxicId(3), Concern::Stream(Direction::Upstream));
+        let lat: Vec<u128> = (0..5)
+            .map(|_| latency(&mut up, 100, 40).as_micros())
+            .collect();
+        // A jitter range wider than 64 bits takes the 128-bit path.
+        let wide: Vec<u128> = (0..3)
+            .map(|_| latency(&mut up, 5, u64::MAX / 1000).as_micros())
+            .collect();
+        let mut down = draws(42, 1, ToxicId(3), DOWN);
+        let small: Vec<usize> = (0..5).map(|_| slice_len(&mut down, 100, 50)).collect();
+        // Bounds past 32 bits draw 64-bit words instead of 32-bit ones.
+        let large: Vec<usize> = (0..3)
+            .map(|_| slice_len(&mut down, 1 << 40, 1 << 39))
+            .collect();
+        let after: Vec<usize> = (0..3).map(|_| slice_len(&mut down, 7, 3)).collect();
+        assert_eq!(applies, PIN_APPLIES);
+        assert_eq!(lat, PIN_LATENCY);
+        assert_eq!(wide, PIN_WIDE);
+        assert_eq!(small, PIN_SMALL);
+        assert_eq!(large, PIN_LARGE);
+        assert_eq!(after, PIN_AFTER);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page for a suite (inline CSS and SVG, no scripts, no external
 //! assets, so it opens offline and as a CI artifact). The verdict first, then a table of runs, then
 //! per run its repro command, checks, fault timeline, throughput/lag plot and failing rows.
+//! [`page`] is the shell of that page, shared with the model comparison's report.
 
 use serde_json::Value;
 
@@ -76,12 +77,25 @@ pub fn report_html(suite: &SuiteReport) -> String {
     for (i, run) in suite.runs.iter().enumerate() {
         body.push_str(&run_section(i, run, &colours));
     }
+    page(
+        &format!(
+            "faultline {} · {}",
+            verdict.as_str().to_uppercase(),
+            suite.target
+        ),
+        STYLE,
+        &body,
+    )
+}
+
+/// A self-contained HTML page: `title` (escaped here), an inline `style` sheet and `body` (markup,
+/// already escaped) inside `<main>`. The shell every faultline page shares, model reports included.
+pub fn page(title: &str, style: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>faultline {} · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
-        verdict.as_str().to_uppercase(),
-        text(&suite.target),
+         <title>{}</title>\n<style>{style}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        text(title),
     )
 }
 

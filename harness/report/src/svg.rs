@@ -1,6 +1,7 @@
 //! The two inline SVG charts of a run: the fault timeline (one lane per target) and the
 //! throughput/lag plot with every fault window shaded. Both share a [`TimeAxis`] and the same
-//! horizontal margins, so a fault's bar sits exactly above its shading.
+//! horizontal margins, so a fault's bar sits exactly above its shading. [`open_svg`] and
+//! [`polyline`] are the building blocks other charts (the model comparison's) reuse.
 
 use std::collections::BTreeMap;
 
@@ -110,7 +111,7 @@ pub fn fault_timeline(run: &RunReport, axis: &TimeAxis, colours: &FaultColours) 
     let top = 8.0;
     let bottom = top + LANE * lanes.len() as f64;
     let height = bottom + 26.0;
-    let mut s = open_svg(height, "fault timeline");
+    let mut s = open_svg(WIDTH, height, "fault timeline");
     for (i, lane) in lanes.iter().enumerate() {
         let y = top + LANE * i as f64;
         let fill = if i % 2 == 0 { "#f8fafc" } else { "#ffffff" };
@@ -189,7 +190,11 @@ fn timeline_mark(f: &FaultEvent, mid: f64, axis: &TimeAxis, colour: &str, next_x
 /// every fault window shaded and labelled, instant faults as dashed lines.
 pub fn throughput_plot(run: &RunReport, axis: &TimeAxis, colours: &FaultColours) -> String {
     let (top, bottom, height) = (58.0, 258.0, 284.0);
-    let mut s = open_svg(height, "committed records per second and lag over time");
+    let mut s = open_svg(
+        WIDTH,
+        height,
+        "committed records per second and lag over time",
+    );
     s.push_str(&legend());
     let rate: Vec<(u64, f64)> = run
         .samples
@@ -370,7 +375,9 @@ impl ValueAxis {
     }
 }
 
-fn polyline(
+/// A line through `points` (pixels) in `colour`, with CSS class `class` and SVG `dash` pattern
+/// (empty for solid); nothing when there are no points.
+pub fn polyline(
     points: impl Iterator<Item = (f64, f64)>,
     colour: &str,
     class: &str,
@@ -386,9 +393,11 @@ fn polyline(
     )
 }
 
-fn open_svg(height: f64, label: &str) -> String {
+/// The opening tag of an inline chart `width` by `height` user units, scaled by the page, with
+/// `label` as its accessible name.
+pub fn open_svg(width: f64, height: f64, label: &str) -> String {
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-label=\"{}\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height:.0}\" role=\"img\" aria-label=\"{}\">",
         attr(label)
     )
 }

@@ -1,7 +1,7 @@
 //! The fault schedule: every fault of a run with its trigger and duration, fixed by the scenario and
 //! the seed alone. The runner executes the plan; a fault never decides for itself when it runs.
 
-use faultline_workload::rng::{Concern, SeededRng};
+use faultline_workload::rng::{seeded, Concern, SeededRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ScenarioError;
@@ -45,7 +45,7 @@ pub fn plan(scenario: &Scenario, seed: u64) -> Result<Vec<PlannedFault>, Scenari
         field,
         message,
     };
-    let mut rng = SeededRng::new(seed, Concern::FaultSchedule);
+    let mut rng = seeded(seed, Concern::FaultSchedule);
     let mut out: Vec<PlannedFault> = Vec::new();
     for (i, e) in scenario.faults.iter().enumerate() {
         let action = e

@@ -6,7 +6,7 @@
 
 use crate::malformed::{malformed, oversized, poison_pill, Bad, TemplateParams};
 use crate::reason::ReasonCode;
-use crate::rng::{Concern, SeededRng};
+use crate::rng::{seeded, Concern, SeededRng};
 use crate::spec::{SpecError, WorkloadSpec};
 use crate::valid::{base_time_ms, valid_events};
 use crate::workload::{Expectation, Workload, WorkloadRecord};
@@ -94,7 +94,7 @@ pub fn generate(spec: &WorkloadSpec) -> Result<Workload, SpecError> {
 /// Byte-identical re-sends of valid events, all drawn from the `Duplicates` stream.
 fn duplicates(spec: &WorkloadSpec, valid: &[crate::event::Event]) -> Vec<Extra> {
     let n = valid.len() as u64;
-    let mut rng = SeededRng::new(spec.seed, Concern::Duplicates);
+    let mut rng = seeded(spec.seed, Concern::Duplicates);
     let chosen = rng.sample_indices(valid.len(), spec.count_of(spec.duplicate_ratio) as usize);
     let mut extras = Vec::new();
     for of in chosen {
@@ -150,20 +150,20 @@ fn malformed_records(spec: &WorkloadSpec, n: u64) -> Vec<Extra> {
     };
 
     let kinds = spec.distinct_malformed_kinds();
-    let mut rng = SeededRng::new(spec.seed, Concern::Malformed);
+    let mut rng = seeded(spec.seed, Concern::Malformed);
     for _ in 0..spec.count_of(spec.malformed_ratio) {
         let reason = *rng.pick(&kinds);
         let bad = malformed(&mut rng, &params, reason);
         place(&mut rng, bad, reason);
     }
 
-    let mut rng = SeededRng::new(spec.seed, Concern::PoisonPills);
+    let mut rng = seeded(spec.seed, Concern::PoisonPills);
     for _ in 0..spec.poison_pills {
         let bad = poison_pill(&mut rng, spec.accounts);
         place(&mut rng, bad, ReasonCode::InvalidJson);
     }
 
-    let mut rng = SeededRng::new(spec.seed, Concern::Oversized);
+    let mut rng = seeded(spec.seed, Concern::Oversized);
     for _ in 0..spec.oversized {
         let bad = oversized(&mut rng, &params);
         place(&mut rng, bad, ReasonCode::Oversized);

@@ -12,7 +12,8 @@
 //! - [`partition`] key partitioners (librdkafka and Java defaults) for cross-partition duplicates.
 //! - [`workload`]  `Workload`, `WorkloadRecord`, `Expectation`, digest and expected outcomes.
 //! - [`file`](mod@file)  JSON-lines workload files for failure bundles, with file-and-line errors.
-//! - [`rng`]       the seeded ChaCha20 RNG tree, one stream per concern (also draws fault schedules).
+//! - [`rng`]       the seeded ChaCha20 key per seed and stream per concern (also for fault schedules);
+//!   the draws are faultline-rng's.
 //!
 //! # Determinism
 //!

@@ -289,7 +289,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Concern;
+    use crate::rng::{seeded, Concern};
     use crate::validate::validate;
     use proptest::prelude::*;
 
@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn every_kind_gets_exactly_its_reason_many_times() {
         for v2 in [0.0, 0.5, 1.0] {
-            let mut rng = SeededRng::new(11, Concern::Malformed);
+            let mut rng = seeded(11, Concern::Malformed);
             for reason in ReasonCode::ALL {
                 for _ in 0..300 {
                     let bad = malformed(&mut rng, &params(v2), reason);
@@ -323,7 +323,7 @@ mod tests {
 
     #[test]
     fn not_utf8_records_are_otherwise_valid() {
-        let mut rng = SeededRng::new(5, Concern::Malformed);
+        let mut rng = seeded(5, Concern::Malformed);
         for _ in 0..100 {
             let bad = malformed(&mut rng, &params(0.5), ReasonCode::NotUtf8);
             let lossy = String::from_utf8_lossy(&bad.value).into_owned();
@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn oversized_records_are_otherwise_valid_events() {
-        let mut rng = SeededRng::new(5, Concern::Oversized);
+        let mut rng = seeded(5, Concern::Oversized);
         for _ in 0..20 {
             let bad = oversized(&mut rng, &params(0.5));
             assert!(bad.value.len() > MAX_RECORD_BYTES && bad.value.len() <= 4 * MAX_RECORD_BYTES);
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn poison_pills_are_deep_small_and_invalid() {
-        let mut rng = SeededRng::new(5, Concern::PoisonPills);
+        let mut rng = seeded(5, Concern::PoisonPills);
         for _ in 0..40 {
             let pill = poison_pill(&mut rng, 10);
             assert!(pill.value.len() < MAX_RECORD_BYTES);
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_account_ids() {
-        let mut rng = SeededRng::new(2, Concern::Malformed);
+        let mut rng = seeded(2, Concern::Malformed);
         let bad = malformed(&mut rng, &params(0.0), ReasonCode::EmptyRecord);
         assert!(bad.value.is_empty());
         assert!(bad.key.starts_with(b"acct-"));
@@ -375,7 +375,7 @@ mod tests {
         #[test]
         fn any_seed_any_kind_validates_to_its_reason(seed: u64, idx in 0usize..11, v2: bool) {
             let reason = ReasonCode::ALL[idx];
-            let mut rng = SeededRng::new(seed, Concern::Malformed);
+            let mut rng = seeded(seed, Concern::Malformed);
             let p = params(if v2 { 1.0 } else { 0.0 });
             for _ in 0..8 {
                 let bad = malformed(&mut rng, &p, reason);

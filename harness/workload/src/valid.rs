@@ -2,7 +2,7 @@
 
 use crate::event::{account_id, uuid_v4, Channel, Event, Kind};
 use crate::reason::MAX_AMOUNT_CENTS;
-use crate::rng::{Concern, SeededRng};
+use crate::rng::{seeded, Concern, SeededRng};
 use crate::spec::WorkloadSpec;
 
 /// 2024-01-01T00:00:00Z in Unix milliseconds; base times fall in the two years after it.
@@ -30,7 +30,7 @@ const AMOUNT_BANDS: [(i64, i64, u64); 12] = [
 
 /// The base event time for a seed: a millisecond in 2024-2025, never the wall clock.
 pub(crate) fn base_time_ms(seed: u64) -> i64 {
-    draw_base_ms(&mut SeededRng::new(seed, Concern::Timestamps))
+    draw_base_ms(&mut seeded(seed, Concern::Timestamps))
 }
 
 /// The first draw of the `Timestamps` stream.
@@ -67,8 +67,8 @@ pub(crate) fn draw_event_core(rng: &mut SeededRng, accounts: u64) -> (String, St
 /// All valid events, in send order.
 pub(crate) fn valid_events(spec: &WorkloadSpec) -> Vec<Event> {
     let n = spec.events as usize;
-    let mut events_rng = SeededRng::new(spec.seed, Concern::Events);
-    let mut time_rng = SeededRng::new(spec.seed, Concern::Timestamps);
+    let mut events_rng = seeded(spec.seed, Concern::Events);
+    let mut time_rng = seeded(spec.seed, Concern::Timestamps);
     let mut now = draw_base_ms(&mut time_rng);
 
     let mut events = Vec::with_capacity(n);
@@ -86,19 +86,19 @@ pub(crate) fn valid_events(spec: &WorkloadSpec) -> Vec<Event> {
         });
     }
 
-    let mut schema_rng = SeededRng::new(spec.seed, Concern::Schema);
+    let mut schema_rng = seeded(spec.seed, Concern::Schema);
     for i in schema_rng.sample_indices(n, spec.count_of(spec.schema_v2_ratio) as usize) {
         events[i].channel = Some(*schema_rng.pick(&Channel::ALL));
     }
 
-    let mut late_rng = SeededRng::new(spec.seed, Concern::Late);
+    let mut late_rng = seeded(spec.seed, Concern::Late);
     for i in late_rng.sample_indices(n, spec.count_of(spec.late_ratio) as usize) {
         events[i].created_at_ms -= late_rng.range_inclusive(DAY_MS, 30 * DAY_MS) as i64;
     }
 
     let window = u64::from(spec.out_of_order_window);
     if window > 1 {
-        let mut order_rng = SeededRng::new(spec.seed, Concern::Order);
+        let mut order_rng = seeded(spec.seed, Concern::Order);
         // Sorting by index + jitter in 0..window moves every event by fewer than `window` places.
         let mut keyed: Vec<(u64, Event)> = events
             .into_iter()
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn amounts_are_mostly_small_with_a_long_tail() {
-        let mut rng = SeededRng::new(3, Concern::Events);
+        let mut rng = seeded(3, Concern::Events);
         let amounts: Vec<i64> = (0..20_000).map(|_| draw_amount(&mut rng)).collect();
         assert!(amounts.iter().all(|a| (0..=MAX_AMOUNT_CENTS).contains(a)));
         let small = amounts.iter().filter(|&&a| a < 10_000).count();

@@ -1,18 +1,22 @@
-//! `report.html`: one self-contained page (inline CSS and SVG, no scripts, no external fetches).
+//! `report.html`: one self-contained page (inline CSS and SVG, no scripts, no external fetches),
+//! in the shell `faultline-report` gives every faultline page.
 
 use std::fmt::Write;
+
+use faultline_report::escape::text;
+use faultline_report::html::page;
 
 use crate::compare::{Comparison, ModelResult};
 use crate::policy::Verdict;
 use crate::report::signed;
-use crate::report::svg::{delta_bars, escape, pr_curves, CHALLENGER_COLOUR, CHAMPION_COLOUR};
+use crate::report::svg::{delta_bars, pr_curves, CHALLENGER_COLOUR, CHAMPION_COLOUR};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:980px;color:#222}\
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}\
 th:first-child,td:first-child{text-align:left}.verdict{padding:.8rem 1rem;border-radius:6px;font-size:1.3rem}\
 .promote{background:#d8f3dc}.keep{background:#fde2e1}.inconclusive{background:#eee}\
 .cms{display:flex;gap:3rem;flex-wrap:wrap}svg text{font-size:12px;font-family:inherit}\
-code{background:#f4f4f4;padding:0 .2rem}";
+code{background:#f4f4f4;padding:0 .2rem}svg{display:block;max-width:640px;height:auto}";
 
 fn confusion_table(role: &str, colour: &str, m: &ModelResult) -> String {
     let c = &m.confusion;
@@ -21,7 +25,7 @@ fn confusion_table(role: &str, colour: &str, m: &ModelResult) -> String {
          <tr><th></th><th>predicted fraud</th><th>predicted legitimate</th></tr>\
          <tr><th>fraud</th><td>{}</td><td>{}</td></tr><tr><th>legitimate</th><td>{}</td><td>{}</td></tr></table>\
          <p>threshold {} ({})</p></div>",
-        escape(&m.version), c.tp, c.fn_, c.fp, c.tn, m.threshold, escape(&m.format)
+        text(&m.version), c.tp, c.fn_, c.fp, c.tn, m.threshold, text(&m.format)
     )
 }
 
@@ -36,14 +40,9 @@ pub fn report(c: &Comparison) -> String {
     };
     let _ = write!(
         s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>faultline compare: {}</title><style>{STYLE}</style></head><body>",
-        c.verdict.as_str()
-    );
-    let _ = write!(
-        s,
         "<h1>Champion/challenger comparison</h1><p>Dataset <code>{}</code>: {} rows, {} labelled fraud. \
          Paired bootstrap: {} resamples, seed {}, {level:.0}% percentile intervals.</p>",
-        escape(&c.dataset), c.n, c.positives, c.policy.resamples, c.seed
+        text(&c.dataset), c.n, c.positives, c.policy.resamples, c.seed
     );
     let _ = write!(
         s,
@@ -52,7 +51,7 @@ pub fn report(c: &Comparison) -> String {
         c.verdict.exit_code()
     );
     for r in &c.reasons {
-        let _ = write!(s, "<li>{}</li>", escape(r));
+        let _ = write!(s, "<li>{}</li>", text(r));
     }
     s.push_str("</ul></div>");
 
@@ -60,7 +59,7 @@ pub fn report(c: &Comparison) -> String {
         s,
         "<h2>Metrics</h2><table><tr><th>metric</th><th style=\"color:{CHAMPION_COLOUR}\">champion <code>{}</code></th>\
          <th style=\"color:{CHALLENGER_COLOUR}\">challenger <code>{}</code></th><th>delta</th><th>{level:.0}% interval</th></tr>",
-        escape(&c.champion.version), escape(&c.challenger.version)
+        text(&c.champion.version), text(&c.challenger.version)
     );
     for (m, d) in &c.deltas {
         let flag = |r: &ModelResult| {
@@ -124,10 +123,14 @@ pub fn report(c: &Comparison) -> String {
     let _ = writeln!(
         s,
         "<h2>McNemar's exact test</h2><p>{} discordant rows: {} only the champion classifies correctly, {} only the challenger; \
-         two-sided exact p = {:.4e}.</p></body></html>",
+         two-sided exact p = {:.4e}.</p>",
         mc.discordant, mc.champion_only_correct, mc.challenger_only_correct, mc.p_value
     );
-    s
+    page(
+        &format!("faultline compare: {}", c.verdict.as_str()),
+        STYLE,
+        &s,
+    )
 }
 
 #[cfg(test)]

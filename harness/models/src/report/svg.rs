@@ -1,8 +1,12 @@
 //! Inline SVG charts for the HTML report: precision–recall curves and delta error bars.
-//! Plain strings, no scripts, fixed decimal places so the output is byte-stable.
+//! Plain strings, no scripts, fixed decimal places so the output is byte-stable. The chart shell,
+//! lines and escaping are `faultline-report`'s building blocks.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+use faultline_report::escape::text;
+use faultline_report::svg::{open_svg, polyline};
 
 use crate::compare::{Delta, ModelResult};
 use crate::metrics::{MetricName, PrPoint};
@@ -11,22 +15,6 @@ use crate::metrics::{MetricName, PrPoint};
 pub const CHAMPION_COLOUR: &str = "#4c72b0";
 /// Colour of the challenger in every chart.
 pub const CHALLENGER_COLOUR: &str = "#dd8452";
-
-/// Escapes text for HTML and SVG.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A plot area mapping data coordinates to pixels.
 struct Frame {
@@ -47,16 +35,14 @@ impl Frame {
     }
 }
 
-fn polyline(f: &Frame, points: &[PrPoint], colour: &str) -> String {
-    // Start at recall 0 with the first point's precision, as PR curves are drawn conventionally.
-    let mut d = String::new();
-    if let Some(first) = points.first() {
-        let _ = write!(d, "{:.1},{:.1}", f.px(0.0), f.py(first.precision));
-    }
-    for p in points {
-        let _ = write!(d, " {:.1},{:.1}", f.px(p.recall), f.py(p.precision));
-    }
-    format!("<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{d}\"/>")
+/// A PR curve's line, started at recall 0 with the first point's precision, as PR curves are
+/// conventionally drawn.
+fn pr_line(f: &Frame, points: &[PrPoint], colour: &str, class: &str) -> String {
+    let start = points
+        .first()
+        .map(|first| (f.px(0.0), f.py(first.precision)));
+    let rest = points.iter().map(|p| (f.px(p.recall), f.py(p.precision)));
+    polyline(start.into_iter().chain(rest), colour, class, "")
 }
 
 /// Precision–recall curves of both models, each with its operating point (the threshold) marked.
@@ -69,9 +55,7 @@ pub fn pr_curves(champion: &ModelResult, challenger: &ModelResult) -> String {
         x: (0.0, 1.0),
         y: (0.0, 1.0),
     };
-    let mut s = String::from(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"620\" height=\"370\" viewBox=\"0 0 620 370\" role=\"img\" aria-label=\"precision-recall curves\">",
-    );
+    let mut s = open_svg(620.0, 370.0, "precision-recall curves");
     for k in 0..=5 {
         let v = f64::from(k) / 5.0;
         let _ = write!(
@@ -91,14 +75,14 @@ pub fn pr_curves(champion: &ModelResult, challenger: &ModelResult) -> String {
         .into_iter()
         .enumerate()
     {
-        s.push_str(&polyline(&f, &m.pr_curve, colour));
+        let role = if k == 0 { "champion" } else { "challenger" };
+        s.push_str(&pr_line(&f, &m.pr_curve, colour, role));
         let _ = write!(
             s,
             "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"5\" fill=\"{colour}\" stroke=\"#000\"><title>{} at threshold {}: recall {:.4}, precision {:.4}</title></circle>",
-            f.px(m.metrics.recall), f.py(m.metrics.precision), escape(&m.version), m.threshold, m.metrics.recall, m.metrics.precision
+            f.px(m.metrics.recall), f.py(m.metrics.precision), text(&m.version), m.threshold, m.metrics.recall, m.metrics.precision
         );
         let ly = 40.0 + 22.0 * k as f64;
-        let role = if k == 0 { "champion" } else { "challenger" };
         let _ = write!(
             s,
             "<rect x=\"465\" y=\"{:.1}\" width=\"14\" height=\"4\" fill=\"{colour}\"/><text x=\"485\" y=\"{ly:.1}\" dominant-baseline=\"middle\">{role} (AP {:.3})</text>",
@@ -128,9 +112,7 @@ pub fn delta_bars(deltas: &BTreeMap<MetricName, Delta>) -> String {
         y: (0.0, rows),
     };
     let h = f.top + f.height + 40.0;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" height=\"{h:.0}\" viewBox=\"0 0 600 {h:.0}\" role=\"img\" aria-label=\"metric deltas with intervals\">"
-    );
+    let mut s = open_svg(600.0, h, "metric deltas with intervals");
     let zero = f.px(0.0);
     let bottom = f.top + f.height;
     let _ = write!(
@@ -178,14 +160,6 @@ pub fn delta_bars(deltas: &BTreeMap<MetricName, Delta>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_covers_markup_characters() {
-        assert_eq!(
-            escape(r#"<a href="x">&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn charts_are_closed_svg_elements_with_one_bar_per_metric() {
