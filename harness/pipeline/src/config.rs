@@ -15,6 +15,46 @@ pub enum Mode {
     Batch,
     /// Read a topic range or a file, print what would be committed and the diff; commit nothing.
     DryRun,
+    /// Repair the ledger after a defect reached production (see `recovery`), then exit 0.
+    Recover(Recovery),
+}
+
+/// Which repair `Mode::Recover` runs (`FAULTLINE_RECOVER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Recompute the derived tables from the immutable raw table.
+    Rebuild,
+    /// Re-read a window of the input topic and write it idempotently.
+    Backfill,
+}
+
+impl Mode {
+    /// The mode from the values of `FAULTLINE_MODE` and `FAULTLINE_RECOVER` (unset or blank:
+    /// `None`). `FAULTLINE_RECOVER` is read only in recover mode, where it is required. Taking the
+    /// values rather than reading the environment keeps this testable without touching it.
+    pub fn parse(mode: Option<&str>, recover: Option<&str>) -> Result<Self, ConfigError> {
+        match mode {
+            None | Some("stream") => Ok(Mode::Stream),
+            Some("batch") => Ok(Mode::Batch),
+            Some("dry-run") => Ok(Mode::DryRun),
+            Some("recover") => match recover {
+                Some("rebuild") => Ok(Mode::Recover(Recovery::Rebuild)),
+                Some("backfill") => Ok(Mode::Recover(Recovery::Backfill)),
+                Some(other) => Err(ConfigError {
+                    var: "FAULTLINE_RECOVER",
+                    problem: format!("`{other}`; expected rebuild or backfill"),
+                }),
+                None => Err(ConfigError {
+                    var: "FAULTLINE_RECOVER",
+                    problem: "not set; recover mode needs rebuild or backfill".into(),
+                }),
+            },
+            Some(other) => Err(ConfigError {
+                var: "FAULTLINE_MODE",
+                problem: format!("`{other}`; expected stream, batch, dry-run or recover"),
+            }),
+        }
+    }
 }
 
 /// Everything the worker needs.
@@ -91,17 +131,10 @@ fn is_identifier(s: &str) -> bool {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mode = match var("FAULTLINE_MODE").as_deref() {
-            None | Some("stream") => Mode::Stream,
-            Some("batch") => Mode::Batch,
-            Some("dry-run") => Mode::DryRun,
-            Some(other) => {
-                return Err(ConfigError {
-                    var: "FAULTLINE_MODE",
-                    problem: format!("`{other}`; expected stream, batch or dry-run"),
-                })
-            }
-        };
+        let mode = Mode::parse(
+            var("FAULTLINE_MODE").as_deref(),
+            var("FAULTLINE_RECOVER").as_deref(),
+        )?;
         let schema = var("FAULTLINE_PG_SCHEMA").unwrap_or_else(|| "ledger".into());
         if !is_identifier(&schema) {
             return Err(ConfigError {
@@ -185,5 +218,33 @@ mod tests {
         assert!(!is_identifier("Ledger"));
         assert!(!is_identifier("a;drop"));
         assert!(!is_identifier("1abc"));
+    }
+
+    #[test]
+    fn modes_parse_and_recover_needs_its_step() {
+        assert_eq!(Mode::parse(None, None).unwrap(), Mode::Stream);
+        assert_eq!(
+            Mode::parse(Some("batch"), Some("rebuild")).unwrap(),
+            Mode::Batch
+        );
+        assert_eq!(Mode::parse(Some("dry-run"), None).unwrap(), Mode::DryRun);
+        assert_eq!(
+            Mode::parse(Some("recover"), Some("backfill")).unwrap(),
+            Mode::Recover(Recovery::Backfill)
+        );
+        assert_eq!(
+            Mode::parse(Some("recover"), Some("rebuild")).unwrap(),
+            Mode::Recover(Recovery::Rebuild)
+        );
+        assert_eq!(
+            Mode::parse(Some("recover"), None).unwrap_err().var,
+            "FAULTLINE_RECOVER"
+        );
+        let e = Mode::parse(Some("recover"), Some("rebiuld")).unwrap_err();
+        assert_eq!(e.var, "FAULTLINE_RECOVER");
+        assert!(e.problem.contains("`rebiuld`"), "{}", e.problem);
+        let e = Mode::parse(Some("Batch"), None).unwrap_err();
+        assert_eq!(e.var, "FAULTLINE_MODE");
+        assert!(e.problem.contains("recover"), "{}", e.problem);
     }
 }

@@ -4,7 +4,7 @@
 //! process contract (environment variables, see docs/PIPELINE-CONTRACT.md), like any user pipeline.
 //!
 //! Module map:
-//! - [`config`]   the process contract: every setting from an environment variable.
+//! - [`config`]   the process contract: every setting, and the mode, from an environment variable.
 //! - [`validate`] the event schema and the closed set of rejection reason codes.
 //! - [`enrich`]   the account-profile HTTP client: cache, timeouts, retries, backoff.
 //! - [`score`]    features (faultline-models'), model files or the built-in champion and challenger.
