@@ -3,6 +3,7 @@
 # $FAULTLINE_CACHE/env.sh for the other scripts to source. Fast when already done.
 #   - build dependencies for rdkafka (cmake, libcurl) and the Postgres server binaries
 #   - Apache Kafka $KAFKA_VERSION assembled from Maven Central (ci/kafka-dist.sh)
+#   - the example pipelines' runtimes, e.g. a Python venv for examples/orders-python (ci/examples.sh)
 #   - a Docker engine (ci/docker-engine.sh) and, if the official images cannot be pulled,
 #     local images built without a registry (ci/images.sh)
 # Options (env): FAULTLINE_SKIP_DOCKER=1 skips everything Docker; FAULTLINE_LOCAL_IMAGES=1 builds
@@ -19,6 +20,7 @@ command -v mvn >/dev/null || pkgs+=(maven)
 apt_ensure "${pkgs[@]}"
 
 kafka_home=$("$CI_DIR/kafka-dist.sh")
+examples_env=$("$CI_DIR/examples.sh")
 
 kafka_image="" postgres_image="" docker=0
 if [ "${FAULTLINE_SKIP_DOCKER:-0}" != 1 ]; then
@@ -43,6 +45,7 @@ env_file="$FAULTLINE_CACHE/env.sh"
   echo "export FAULTLINE_CACHE='$FAULTLINE_CACHE'"
   echo "export FAULTLINE_KAFKA_HOME='$kafka_home'"
   echo "export FAULTLINE_DOCKER=$docker"
+  echo "$examples_env"
   [ -n "$kafka_image" ] && echo "export FAULTLINE_KAFKA_IMAGE='$kafka_image'"
   [ -n "$postgres_image" ] && echo "export FAULTLINE_POSTGRES_IMAGE='$postgres_image'"
   echo "export CARGO_TARGET_DIR=\"\${CARGO_TARGET_DIR:-$FAULTLINE_CACHE/target}\""
