@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use faultline_infra::ready::kafka_client_config;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 /// Produces `n` records `prefix-i` keyed by `i % 7`; returns the delivered (partition, offset) of each.
@@ -36,7 +36,12 @@ pub async fn produce(
                 .map_err(|(e, _)| e)?,
         );
     }
-    let mut out = Vec::with_capacity(n);
+    delivered(futs).await
+}
+
+/// Awaits each send in order; returns the delivered (partition, offset) of each.
+pub async fn delivered(futs: Vec<DeliveryFuture>) -> Result<Vec<(i32, i64)>> {
+    let mut out = Vec::with_capacity(futs.len());
     for f in futs {
         let d = f
             .await

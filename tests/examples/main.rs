@@ -1,0 +1,8 @@
+//! Example pipelines under examples/, run unmodified as their own processes against real Kafka and
+//! real Postgres, configured only through their own variable names; every test asserts on the data.
+//!
+//! - `orders`: driving examples/orders-python and the expected end state computed from its events
+//! - `orders_python`: the tests: kill and replace, forced redelivery, one test per planted bug
+
+mod orders;
+mod orders_python;
