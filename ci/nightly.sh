@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The nightly chaos run, the same on a laptop and in CI: every scenario with several seeds on each
-# available backend, then the detection-power matrix (each planted defect must be caught).
+# available backend, then the detection-power matrix (tests/chaos/defects.toml: each planted defect
+# must be caught within 3 seeds, from tonight's base seed).
 #   SEEDS=3 SHARD=1/1 BACKENDS="processes containers" DEFECTS=1 bash ci/nightly.sh
 # Reports (report.html, junit.xml, report.json) and failure bundles land in $FAULTLINE_OUT
 # (default faultline-out/nightly). Exits non-zero when anything failed.
@@ -22,13 +23,19 @@ for b in $backends; do
   "$bin" run scenarios --seed "$seed" --seeds "$seeds" --shard "$shard" --backend "$b" --out "$out/$b" || status=1
 done
 if [ "${DEFECTS:-1}" = 1 ]; then
-  # Detection power: with a planted defect the smoke suite must FAIL (exit 1).
-  for d in commit-before-write non-idempotent-insert no-fencing drop-malformed balance-outside-tx ignore-revocation; do
+  # Detection power: every row of tests/chaos/defects.toml (CI-gated and nightly-only alike), with
+  # 3 seeds from tonight's base; with its planted defect, each listed scenario must FAIL (exit 1).
+  # The rows come in on fd 3 so that nothing the run starts can read them from stdin.
+  rows=$("$CI_DIR/defects.sh")
+  [ -n "$rows" ] || die "ci/defects.sh listed no planted defect"
+  while read -r d scenario gate <&3; do
     set +e
-    "$bin" run scenarios/smoke --seeds 3 --defect "$d" --backend processes --out "$out/defects/$d" --quiet
+    "$bin" run "scenarios/smoke/$scenario.toml" --seed "$seed" --seeds 3 --defect "$d" \
+      --backend processes --out "$out/defects/$d/$scenario" --quiet
     rc=$?
     set -e
-    if [ $rc = 1 ]; then say "defect $d: caught"; else say "defect $d: NOT caught (exit $rc)"; status=1; fi
-  done
+    if [ $rc = 1 ]; then say "defect $d ($gate): caught by $scenario"
+    else say "defect $d ($gate): NOT caught by $scenario (exit $rc)"; status=1; fi
+  done 3<<< "$rows"
 fi
 exit $status

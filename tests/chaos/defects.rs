@@ -1,39 +1,19 @@
-//! Detection power: every planted defect of the reference pipeline is caught by a smoke scenario
-//! within 3 seeds, and the failure names the right anomaly class. A failed run's bundle reproduces
-//! the same verdict with `repro`.
+//! Detection power: every planted defect of the reference pipeline is caught by the smoke
+//! scenario(s) its row of `tests/chaos/defects.toml` names, within 3 seeds, and the failure names
+//! one of the row's anomaly classes. CI gates on the rows with `gate = "ci"`; `ci/nightly.sh` runs
+//! them all. A failed run's bundle reproduces the same verdict with `repro`.
+
+mod matrix;
 
 use faultline_infra::BackendKind;
 use faultline_report::{CheckStatus, RunReport, Verdict};
 use faultline_runner::{repro, run_suite};
 
-/// Defect → the smoke scenario that catches it → anomaly classes that count as "the right problem".
-/// Every one was caught on every seed tried, locally and in CI, so CI gates on all of them. The
-/// zombie of `no-fencing` is made by freezing a worker inside an open transaction (the fault's
-/// `in_transaction`), not at a fixed time, so where the pause lands no longer decides the verdict.
-pub const MATRIX: [(&str, &str, &[&str]); 6] = [
-    ("commit-before-write", "smoke-2-kill-workers", &["lost"]),
-    (
-        "non-idempotent-insert",
-        "smoke-1-records",
-        &["wrong_balance"],
-    ),
-    ("no-fencing", "smoke-3-zombie", &["offset_overlap"]),
-    (
-        "drop-malformed",
-        "smoke-1-records",
-        &["missing_from_quarantine"],
-    ),
-    (
-        "balance-outside-tx",
-        "smoke-6-commit-in-doubt",
-        &["wrong_balance"],
-    ),
-    (
-        "ignore-revocation",
-        "smoke-7-early-kill",
-        &["lost", "offset_gap"],
-    ),
-];
+use matrix::{Gate, Row};
+
+/// Narrows the CI matrix test to one defect, for a developer checking the row they just added
+/// (`FAULTLINE_ONLY_DEFECT=no-fencing cargo test --test chaos every_planted_defect`). CI never sets it.
+const ONLY: &str = "FAULTLINE_ONLY_DEFECT";
 
 fn classes(r: &RunReport) -> Vec<String> {
     r.checks
@@ -53,7 +33,7 @@ fn classes(r: &RunReport) -> Vec<String> {
 async fn catch(defect: &str, scenario: &str, out: &std::path::Path) -> Option<(RunReport, u32)> {
     for k in 0..3u32 {
         let mut opts = crate::options(
-            &format!("scenarios/smoke/{scenario}.toml"),
+            &matrix::scenario_path(scenario),
             BackendKind::Processes,
             &out.join(format!("seed{k}")),
         );
@@ -80,62 +60,87 @@ async fn catch(defect: &str, scenario: &str, out: &std::path::Path) -> Option<(R
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_planted_defect_is_caught_within_three_seeds_with_the_right_anomaly() {
-    assert_caught(&MATRIX).await;
+    let mut rows: Vec<Row> = matrix::load()
+        .into_iter()
+        .filter(|r| r.gate == Gate::Ci)
+        .collect();
+    if let Ok(only) = std::env::var(ONLY) {
+        rows.retain(|r| r.name == only);
+        assert!(
+            !rows.is_empty(),
+            "{ONLY}={only}: no CI-gated row of that name"
+        );
+    }
+    assert_caught(&rows).await;
 }
 
-#[test]
-fn every_planted_defect_has_a_scenario_that_catches_it() {
-    let mut listed: Vec<&str> = MATRIX.iter().map(|(d, _, _)| *d).collect();
-    let mut planted = faultline_pipeline::defects::Defect::NAMES.to_vec();
-    listed.sort_unstable();
-    planted.sort_unstable();
-    assert_eq!(listed, planted);
-}
-
-async fn assert_caught(matrix: &[(&str, &str, &[&str])]) {
+async fn assert_caught(rows: &[Row]) {
     let out = tempfile::tempdir().unwrap();
     let mut table = Vec::new();
-    for &(defect, scenario, expected) in matrix {
-        let (r, seeds) = catch(defect, scenario, &out.path().join(defect))
-            .await
-            .unwrap_or_else(|| panic!("{defect} was not caught by {scenario} within 3 seeds"));
-        let found = classes(&r);
-        assert!(
-            found.iter().any(|c| expected.contains(&c.as_str())),
-            "{defect}: failing classes {found:?}, expected one of {expected:?}"
-        );
-        // The failing rows name keys and, for positional anomalies, where the record was.
-        let row = r
-            .failed_checks()
-            .flat_map(|c| &c.failing_rows)
-            .next()
-            .unwrap();
-        assert!(
-            row.get("key")
-                .and_then(|k| k.as_str())
-                .is_some_and(|k| !k.is_empty()),
-            "{defect}: a failing row without a key: {row:?}"
-        );
-        assert!(r.bundle.is_some(), "{defect}: no bundle kept");
-        assert!(
-            r.repro.contains(&format!("--defect {defect}"))
-                && r.repro.contains(&format!("--seed {}", r.seed)),
-            "{}",
-            r.repro
-        );
-        table.push(format!(
-            "{defect} → {scenario} (seed {}, {seeds} seed(s)): {}",
-            r.seed,
-            found.first().unwrap()
-        ));
+    for row in rows {
+        for scenario in &row.scenarios {
+            let defect = row.name.as_str();
+            let dir = out.path().join(defect).join(scenario);
+            let (r, seeds) = catch(defect, scenario, &dir)
+                .await
+                .unwrap_or_else(|| panic!("{defect} was not caught by {scenario} within 3 seeds"));
+            table.push(assert_right_failure(
+                defect,
+                scenario,
+                &row.classes,
+                &r,
+                seeds,
+            ));
+        }
     }
     eprintln!("detection matrix:\n  {}", table.join("\n  "));
+}
+
+/// Checks a caught run: a failing check reports one of `expected`, rows name keys, a bundle is kept
+/// and the repro line names the defect and seed. Returns the run's line of the printed matrix.
+fn assert_right_failure(
+    defect: &str,
+    scenario: &str,
+    expected: &[String],
+    r: &RunReport,
+    seeds: u32,
+) -> String {
+    let found = classes(r);
+    assert!(
+        found.iter().any(|c| expected.contains(c)),
+        "{defect}: failing classes {found:?}, expected one of {expected:?}"
+    );
+    // The failing rows name keys and, for positional anomalies, where the record was.
+    let row = r
+        .failed_checks()
+        .flat_map(|c| &c.failing_rows)
+        .next()
+        .unwrap();
+    assert!(
+        row.get("key")
+            .and_then(|k| k.as_str())
+            .is_some_and(|k| !k.is_empty()),
+        "{defect}: a failing row without a key: {row:?}"
+    );
+    assert!(r.bundle.is_some(), "{defect}: no bundle kept");
+    assert!(
+        r.repro.contains(&format!("--defect {defect}"))
+            && r.repro.contains(&format!("--seed {}", r.seed)),
+        "{}",
+        r.repro
+    );
+    format!(
+        "{defect} → {scenario} (seed {}, {seeds} seed(s)): {}",
+        r.seed,
+        found.first().unwrap()
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_runs_bundle_reproduces_the_same_verdict() {
     let out = tempfile::tempdir().unwrap();
-    let (first, _) = catch("drop-malformed", "smoke-1-records", out.path())
+    let scenario = &matrix::row("drop-malformed").scenarios[0];
+    let (first, _) = catch("drop-malformed", scenario, out.path())
         .await
         .expect("drop-malformed is caught");
     let bundle = std::path::PathBuf::from(first.bundle.clone().unwrap());
