@@ -9,7 +9,9 @@
 //! - [`toxic`]    network faults as the fault proxy applies them: `Toxic`, `ToxicKind`, `Direction`.
 //! - [`data_check`] `[[checks.data]]`: `DataCheck`, `DataCheckKind`, `Severity` (the oracle runs them).
 //! - [`schedule`] the plan: fixed faults plus faults drawn from the seed, in start order.
-//! - [`load`]     reading files and directories; errors name the file, line, field and allowed values.
+//! - [`load`]     reading files and directories, and validation (ranges, faults that can happen);
+//!   errors name the file, line, field and allowed values.
+//! - [`name`]     `safe_name`: a scenario name is one plain path component (the runner reuses it).
 //! - [`error`]    `ScenarioError`.
 //!
 //! # Example
@@ -33,6 +35,7 @@ pub mod data_check;
 pub mod error;
 pub mod fault;
 pub mod load;
+pub mod name;
 pub mod scenario;
 pub mod schedule;
 pub mod toxic;
@@ -40,6 +43,7 @@ pub mod toxic;
 pub use data_check::{DataCheck, DataCheckKind, Severity};
 pub use error::ScenarioError;
 pub use fault::{BrokerSel, Family, FaultAction, FaultEntry, FaultKind, NetTarget, WorkerSel};
+pub use name::{safe_name, SAFE_NAME_RULE};
 pub use scenario::{BackendKind, Scenario, UnknownBackend};
 pub use schedule::{plan, PlannedFault, Trigger};
 pub use toxic::{Direction, InvalidToxic, Toxic, ToxicKind};

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::ScenarioError;
+use crate::fault::{BrokerSel, FaultAction, FaultEntry, WorkerSel};
+use crate::name::safe_name;
 use crate::scenario::Scenario;
 use crate::schedule::plan;
 
@@ -26,6 +28,16 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             .file_stem()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Refused rather than rewritten: a silently changed name would not match the file in
+        // reports and bundles. There is no line to point at; the file name is the problem.
+        safe_name(&s.name).map_err(|m| ScenarioError {
+            file: file.into(),
+            line: None,
+            field: "name".into(),
+            message: format!(
+                "no `name` is set, so it comes from the file name: {m}; rename the file or set `name`"
+            ),
+        })?;
     }
     validate(&s).map_err(|(field, message)| ScenarioError {
         file: file.into(),
@@ -83,10 +95,18 @@ pub fn load_target(
         .collect()
 }
 
-/// Checks values that the types alone cannot: ranges, and that the fault schedule can be built.
+/// Checks values that the types alone cannot: ranges, a safe name, that the fault schedule can be
+/// built, and that every fault can happen (see [`feasible`]).
 fn validate(s: &Scenario) -> Result<(), (String, String)> {
     let bad = |f: &str, m: String| Err((f.to_string(), m));
-    if !(1..=86_400).contains(&s.time_limit_s) {
+    safe_name(&s.name).map_err(|m| ("name".to_string(), m))?;
+    if s.time_limit_s == 0 {
+        return bad(
+            "time_limit_s",
+            "is 0; it must be at least 1 second (expected 1..=86400)".into(),
+        );
+    }
+    if s.time_limit_s > 86_400 {
         return bad(
             "time_limit_s",
             format!("{} is over a day; expected 1..=86400", s.time_limit_s),
@@ -133,7 +153,7 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
         .find(|k| k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
         return bad(
-            "pipeline.env",
+            &format!("pipeline.env.{k}"),
             format!("`{k}` is not an environment variable name (letters, digits, _)"),
         );
     }
@@ -154,26 +174,186 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
         )
     })?;
     plan(s, w.seed).map_err(|e| (e.field, e.message))?;
-    for f in s
+    feasible(s)
+}
+
+/// Refuses faults that can never happen, whatever the seed. Runs after [`plan`] succeeded, so every
+/// entry's kind, trigger and duration are known to be valid. The rules:
+/// - a broker id above `infra.brokers`;
+/// - a worker id above the highest id a run can start: workers are `w1..=wN` for
+///   `pipeline.workers = N`, and each `kill_worker` or `restart_worker` (fixed, or each of
+///   `random.count` draws when one may draw them) starts one replacement with the next id. With a
+///   `scale_workers` anywhere there is no fixed bound, and ids are not checked;
+/// - `after_records` above an upper bound of the records sent: `events`, plus
+///   `ceil(events * duplicate_ratio) * duplicate_burst` copies, `ceil(events * malformed_ratio)`,
+///   `poison_pills` and `oversized`. The exact count needs the generated workload; a trigger
+///   between the two is the runner's to report (it logs the fault as skipped);
+/// - a time window (`at_ms + duration_ms`, or for `[random]` the latest start `to_ms` plus the
+///   longest duration a draw can get) that ends after `time_limit_s`, which also has to cover
+///   starting the stack and the checks.
+fn feasible(s: &Scenario) -> Result<(), (String, String)> {
+    let limit_ms = s.time_limit_s.saturating_mul(1000);
+    let max_worker = max_worker_id(s);
+    let fixed = s
         .faults
         .iter()
-        .chain(s.random.iter().flat_map(|r| &r.faults))
-    {
-        let action = f.action().map_err(|(f, m)| (f.to_string(), m))?;
-        if matches!(action, crate::FaultAction::KillBroker { broker: crate::BrokerSel::Id(n) }
-            | crate::FaultAction::StopBroker { broker: crate::BrokerSel::Id(n) }
-            | crate::FaultAction::PauseBroker { broker: crate::BrokerSel::Id(n) } if n > s.infra.brokers)
-        {
-            return bad(
-                "faults",
+        .enumerate()
+        .map(|(i, f)| (format!("faults[{i}]"), f));
+    let drawn = s.random.iter().flat_map(|r| {
+        r.faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (format!("random.faults[{i}]"), f))
+    });
+    for (at, f) in fixed.chain(drawn) {
+        let action = f.action().map_err(|(p, m)| (format!("{at}.{p}"), m))?;
+        target_exists(s, &action, max_worker).map_err(|(p, m)| (format!("{at}.{p}"), m))?;
+    }
+    let max_records = max_records(&s.workload);
+    for (i, f) in s.faults.iter().enumerate() {
+        if let Some(n) = f.after_records.filter(|&n| n > max_records) {
+            return Err((
+                format!("faults[{i}].after_records"),
                 format!(
-                    "a `{}` names a broker above infra.brokers = {}",
-                    f.kind, s.infra.brokers
+                    "{n} can never be reached: the workload sends at most {max_records} records \
+                     (events plus every duplicate, malformed, poison-pill and oversized record); \
+                     expected at most {max_records}"
                 ),
-            );
+            ));
+        }
+        if let Some(at) = f.at_ms {
+            let end = at.saturating_add(f.duration_ms.unwrap_or(0));
+            if end > limit_ms {
+                let field = if f.duration_ms.is_some() {
+                    "duration_ms"
+                } else {
+                    "at_ms"
+                };
+                return Err((
+                    format!("faults[{i}].{field}"),
+                    format!(
+                        "the fault ends at {end} ms (at_ms + duration_ms), after time_limit_s = {} \
+                         ({limit_ms} ms); start it earlier, shorten it or raise time_limit_s",
+                        s.time_limit_s
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(r) = s.random.as_ref().filter(|r| r.count > 0) {
+        for (i, f) in r.faults.iter().enumerate() {
+            let needs = f.action().is_ok_and(|a| a.needs_duration());
+            let longest = f
+                .duration_ms
+                .unwrap_or(if needs { r.duration_ms[1] } else { 0 });
+            let end = r.to_ms.saturating_add(longest);
+            if end > limit_ms {
+                return Err((
+                    "random.to_ms".into(),
+                    format!(
+                        "a drawn `{}` (random.faults[{i}]) can start at {} ms and last {longest} ms, \
+                         ending at {end} ms, after time_limit_s = {} ({limit_ms} ms); lower to_ms, \
+                         shorten the duration or raise time_limit_s",
+                        f.kind, r.to_ms, s.time_limit_s
+                    ),
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// Refuses a named broker or worker that no run of `s` has; `max_worker` as from [`max_worker_id`].
+fn target_exists(
+    s: &Scenario,
+    action: &FaultAction,
+    max_worker: Option<u64>,
+) -> Result<(), (&'static str, String)> {
+    use FaultAction::*;
+    match action {
+        KillBroker {
+            broker: BrokerSel::Id(n),
+        }
+        | StopBroker {
+            broker: BrokerSel::Id(n),
+        }
+        | PauseBroker {
+            broker: BrokerSel::Id(n),
+        } if *n > s.infra.brokers => Err((
+            "broker",
+            format!(
+                "{n} is above infra.brokers = {}; expected `any` or 1..={}",
+                s.infra.brokers, s.infra.brokers
+            ),
+        )),
+        KillWorker {
+            worker: WorkerSel::Id(id),
+            ..
+        }
+        | PauseWorker {
+            worker: WorkerSel::Id(id),
+            ..
+        }
+        | RestartWorker {
+            worker: WorkerSel::Id(id),
+        } => {
+            // `FaultEntry::action` accepted the id, so it is `w` and a number >= 1.
+            let n: u64 = id[1..].parse().unwrap_or(u64::MAX);
+            match max_worker {
+                Some(max) if n > max => Err((
+                    "worker",
+                    format!(
+                        "`{id}` never runs: pipeline.workers = {} starts w1..w{}{}; expected `any` or w1..w{max}",
+                        s.pipeline.workers,
+                        s.pipeline.workers,
+                        if max > u64::from(s.pipeline.workers) {
+                            format!(" and replacements of killed or restarted workers up to w{max}")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                )),
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The highest worker id a run of `s` can start, or `None` when `scale_workers` makes it unbounded.
+fn max_worker_id(s: &Scenario) -> Option<u64> {
+    let replaces = |f: &FaultEntry| {
+        matches!(
+            f.action(),
+            Ok(FaultAction::KillWorker { .. } | FaultAction::RestartWorker { .. })
+        )
+    };
+    let all = || {
+        s.faults
+            .iter()
+            .chain(s.random.iter().flat_map(|r| &r.faults))
+    };
+    if all().any(|f| matches!(f.action(), Ok(FaultAction::ScaleWorkers { .. }))) {
+        return None;
+    }
+    let fixed = s.faults.iter().filter(|f| replaces(f)).count() as u64;
+    let drawn = s
+        .random
+        .as_ref()
+        .filter(|r| r.faults.iter().any(replaces))
+        .map_or(0, |r| u64::from(r.count));
+    Some(u64::from(s.pipeline.workers) + fixed + drawn)
+}
+
+/// An upper bound of the records a workload sends (see [`feasible`]). `ceil` is at least the
+/// generator's `round`, so the bound holds without copying its arithmetic.
+fn max_records(w: &faultline_workload::WorkloadSpec) -> u64 {
+    let share = |ratio: f64| (w.events as f64 * ratio).ceil() as u64;
+    w.events
+        .saturating_add(share(w.duplicate_ratio).saturating_mul(u64::from(w.duplicate_burst)))
+        .saturating_add(share(w.malformed_ratio))
+        .saturating_add(w.poison_pills)
+        .saturating_add(w.oversized)
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
@@ -185,47 +365,68 @@ fn line_of(text: &str, byte: usize) -> usize {
 }
 
 /// The line of a dotted field path like `infra.brokers`, `faults[2].kind` or
-/// `random.faults[0].weight`, by walking table headers; falls back to the table's header line.
+/// `random.faults[0].weight`, by walking table headers. When the key is not written it falls back
+/// to its table: the table's header, else the first header of a table inside it (`[pipeline.env]`
+/// for `pipeline`, `[[random.faults]]` for `random`), else the table's own place in its parent;
+/// an array entry written inline (`faults = [{ ... }]`) falls back to the array's key.
 pub fn locate(text: &str, field: &str) -> Option<usize> {
     let (table, key) = match field.rsplit_once('.') {
-        Some((t, k)) => (t.to_string(), k),
-        None => (String::new(), field),
+        Some((t, k)) => (t, k),
+        None => ("", field),
+    };
+    let inside = |name: &str| {
+        name.strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with(['.', '[']))
     };
     let mut current = String::new();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut header_line = None;
+    let mut nested_line = None;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+        let header = if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next())
+        {
             let name = name.trim().to_string();
             let n = counts.entry(name.clone()).or_insert(0);
-            current = format!("{name}[{n}]");
             *n += 1;
-        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
-            current = name.trim().to_string();
-        } else if current == table {
-            let k = line.split('=').next().unwrap_or("").trim();
-            if k == key {
+            Some(format!("{name}[{}]", *n - 1))
+        } else {
+            line.strip_prefix('[')
+                .and_then(|l| l.split(']').next())
+                .map(|name| name.trim().to_string())
+        };
+        match header {
+            Some(name) => {
+                // The field is a whole table, e.g. `compare` or `faults[1]`: its header.
+                if name == field {
+                    return Some(i + 1);
+                }
+                if name == table {
+                    header_line.get_or_insert(i + 1);
+                }
+                if inside(&name) {
+                    nested_line.get_or_insert(i + 1);
+                }
+                current = name;
+            }
+            None if current == table && line.split('=').next().unwrap_or("").trim() == key => {
                 return Some(i + 1);
             }
-            continue;
-        } else {
-            continue;
-        }
-        if current == table {
-            header_line = Some(i + 1);
-        }
-        // A whole table named at the top level, e.g. `compare`: its header.
-        if table.is_empty() && current == key {
-            return Some(i + 1);
+            None => {}
         }
     }
-    // A top-level key, or a table header (e.g. `faults[1]` itself).
-    if table.is_empty() {
-        return header_line;
-    }
-    header_line.or_else(|| locate(text, &table))
+    header_line
+        .or(nested_line)
+        .or_else(|| (!table.is_empty()).then(|| locate(text, table)).flatten())
+        .or_else(|| {
+            let array = field.strip_suffix(']')?.rsplit_once('[')?.0;
+            locate(text, array)
+        })
 }
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod validate_tests;
 
 #[cfg(test)]
 mod tests {

@@ -16,12 +16,14 @@ use crate::fault::FaultEntry;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
-    /// Name in reports. Default: the file name without `.toml`.
+    /// Name in reports and of the run's bundle directory, so one plain path component:
+    /// 1 to 64 characters of `A-Z a-z 0-9 . _ -`, not starting with `.` or `-`
+    /// ([`crate::safe_name`]). Default: the file name without `.toml` (refused when not safe).
     pub name: String,
     /// One or two sentences: what this scenario provokes and what must still hold.
     pub description: String,
     /// The whole run (start, workload, faults, catch-up, checks) must end within this many seconds,
-    /// or the run is an error. Default 300.
+    /// or the run is an error. Default 300; 1..=86400. Every fault window must end within it.
     pub time_limit_s: u64,
     /// Kafka and Postgres.
     pub infra: InfraSection,
