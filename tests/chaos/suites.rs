@@ -55,11 +55,7 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
             );
         }
         let planned_faults = r.faults.len();
-        let injected = r
-            .faults
-            .iter()
-            .filter(|f| !f.detail.starts_with("skipped"))
-            .count();
+        let injected = r.faults.iter().filter(|f| f.outcome.was_injected()).count();
         assert_eq!(
             injected, planned_faults,
             "{}: some faults were not injected: {:?}",
@@ -68,11 +64,11 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
         assert!(!r.samples.is_empty(), "{}: no progress samples", r.scenario);
         // `in_transaction` worker faults (smoke-3's zombie, crash-mid-commit's kill) struck inside
         // an open transaction of the worker, not wherever it happened to be.
-        for f in r
-            .faults
-            .iter()
-            .filter(|f| f.detail.contains("inside a Postgres transaction"))
-        {
+        for f in r.faults.iter().filter(|f| {
+            f.outcome
+                .to_string()
+                .contains("inside a Postgres transaction")
+        }) {
             assert!(
                 f.target.contains("(in a transaction"),
                 "{}: {} did not land in a transaction: {}",
@@ -83,9 +79,10 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
         }
         if ["smoke-3-zombie", "crash-mid-commit"].contains(&r.scenario.as_str()) {
             assert!(
-                r.faults
-                    .iter()
-                    .any(|f| f.detail.contains("inside a Postgres transaction")),
+                r.faults.iter().any(|f| f
+                    .outcome
+                    .to_string()
+                    .contains("inside a Postgres transaction")),
                 "{}: no in_transaction fault",
                 r.scenario
             );

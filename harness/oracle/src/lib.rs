@@ -7,7 +7,7 @@
 //! - [`check`](mod@check) `check`: the named checks (loss, duplicates, phantoms, values, balances, raw
 //!   events, quarantine, lineage, offsets); one file per concern below it.
 //! - [`anomaly`]     `Anomaly`, `AnomalyClass` and the key formats.
-//! - [`report`]      `CheckOutcome` and `OracleReport`.
+//! - [`report`]      `OracleReport`: each check a `faultline_report::CheckResult` of anomalies.
 //! - [`normalize`](mod@normalize) redacted, sorted end states and summaries for golden snapshots.
 //! - [`data_checks`] declarative checks from scenario files (`not_null`, `unique`, …) and their SQL.
 //! - [`error`]       `OracleError`.
@@ -30,7 +30,7 @@
 //! state.transactions.pop();
 //! let report = check(&w, &placement, &hw, &state);
 //! assert_eq!(report.anomalies().len(), 1);
-//! assert_eq!(report.check("no_loss").unwrap().anomalies[0].class.as_str(), "lost");
+//! assert_eq!(report.check("no_loss").unwrap().failing_rows[0].class.as_str(), "lost");
 //! ```
 
 pub mod anomaly;
@@ -49,13 +49,12 @@ mod tests;
 pub use anomaly::{partition_key, position_key, Anomaly, AnomalyClass};
 pub use check::{check, CHECK_NAMES};
 pub use data_checks::{
-    failing_rows_query, run_data_check, DataCheck, DataCheckKind, DataCheckOutcome,
-    FailingRowsQuery, Severity, FAILING_ROWS_CAP,
+    failing_rows_query, run_data_check, DataCheck, DataCheckKind, FailingRowsQuery, Severity,
 };
 pub use error::{OracleError, CONTRACT_DOC};
 pub use normalize::{normalize, normalize_summary};
 pub use read::read_end_state;
-pub use report::{CheckOutcome, OracleReport};
+pub use report::OracleReport;
 pub use state::{
     EndState, Lineage, OffsetRange, Placement, QuarantineRow, RawEventRow, TransactionRow,
     EXPECTED_LINEAGE,

@@ -1,55 +1,47 @@
-//! `OracleReport`: the named checks, each passed or not, with its anomalies.
+//! `OracleReport`: the named checks, each a [`CheckResult`] whose failing rows are the anomalies it
+//! found. The runner turns those anomalies into report rows ([`CheckResult::map_rows`]).
 
+use faultline_report::{CheckResult, CheckStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::anomaly::{Anomaly, AnomalyClass};
 
-/// The result of one named check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckOutcome {
-    /// The check's name, e.g. `no_loss`.
-    pub name: String,
-    /// True when it found no anomaly.
-    pub passed: bool,
-    /// One sentence with the counts behind the verdict.
-    pub detail: String,
-    /// What it found, sorted.
-    pub anomalies: Vec<Anomaly>,
+/// The result of one named check: passes exactly when it found no anomaly; the anomalies sorted.
+pub(crate) fn finding(
+    name: &str,
+    detail: String,
+    mut anomalies: Vec<Anomaly>,
+) -> CheckResult<Anomaly> {
+    anomalies.sort();
+    let status = if anomalies.is_empty() {
+        CheckStatus::Pass
+    } else {
+        CheckStatus::Fail
+    };
+    let total = anomalies.len() as u64;
+    CheckResult::new(name, status, detail, anomalies, total)
 }
 
-impl CheckOutcome {
-    /// An outcome that passes exactly when `anomalies` is empty; sorts them.
-    pub fn new(name: &str, detail: String, mut anomalies: Vec<Anomaly>) -> Self {
-        anomalies.sort();
-        CheckOutcome {
-            name: name.to_string(),
-            passed: anomalies.is_empty(),
-            detail,
-            anomalies,
-        }
-    }
-}
-
-/// Every check's outcome, in a fixed order.
+/// Every check's result, in a fixed order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OracleReport {
-    /// One outcome per check.
-    pub checks: Vec<CheckOutcome>,
+    /// One result per check.
+    pub checks: Vec<CheckResult<Anomaly>>,
 }
 
 impl OracleReport {
     /// True when every check passed.
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed)
+        self.checks.iter().all(|c| c.status == CheckStatus::Pass)
     }
 
     /// Every anomaly, check by check.
     pub fn anomalies(&self) -> Vec<&Anomaly> {
-        self.checks.iter().flat_map(|c| &c.anomalies).collect()
+        self.checks.iter().flat_map(|c| &c.failing_rows).collect()
     }
 
-    /// The outcome of the check called `name`, if it ran.
-    pub fn check(&self, name: &str) -> Option<&CheckOutcome> {
+    /// The result of the check called `name`, if it ran.
+    pub fn check(&self, name: &str) -> Option<&CheckResult<Anomaly>> {
         self.checks.iter().find(|c| c.name == name)
     }
 

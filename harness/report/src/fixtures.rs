@@ -5,7 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::model::{
-    CheckResult, CheckStatus, FaultEvent, RunReport, RunStats, Sample, SuiteReport, Verdict,
+    CheckResult, CheckStatus, FaultEvent, FaultOutcome, RunReport, RunStats, Sample, SuiteReport,
+    Verdict,
 };
 
 /// Records every fixture run produced.
@@ -134,17 +135,9 @@ fn failing_run() -> RunReport {
         verdict: Verdict::Fail,
         error: None,
         checks: vec![
-            CheckResult {
-                failing_rows: lost_rows,
-                failing_total: 17,
-                ..check("no_loss", CheckStatus::Fail, "17 of 25,000 valid records never reached raw_events")
-            },
+            CheckResult::new("no_loss", CheckStatus::Fail, "17 of 25,000 valid records never reached raw_events".into(), lost_rows, 17),
             check("no_duplicates", CheckStatus::Pass, "no transaction_id stored twice"),
-            CheckResult {
-                failing_rows: balance_rows,
-                failing_total: 2,
-                ..check("balances", CheckStatus::Fail, "2 of 200 account balances differ from the sum of their unique deltas")
-            },
+            CheckResult::new("balances", CheckStatus::Fail, "2 of 200 account balances differ from the sum of their unique deltas".into(), balance_rows, 2),
             check("lineage", CheckStatus::Pass, "every row points at a source record that carries it"),
             check("offsets", CheckStatus::Pass, "offset_log tiles every partition from 0 to its end once"),
         ],
@@ -178,18 +171,14 @@ fn fault(
         target: target.into(),
         start_ms,
         end_ms,
-        detail: detail.into(),
+        outcome: FaultOutcome::Injected {
+            detail: detail.into(),
+        },
     }
 }
 
 fn check(name: &str, status: CheckStatus, detail: &str) -> CheckResult {
-    CheckResult {
-        name: name.into(),
-        status,
-        detail: detail.into(),
-        failing_rows: Vec::new(),
-        failing_total: 0,
-    }
+    CheckResult::from_rows(name, status, detail.into(), Vec::new())
 }
 
 fn row(value: Value) -> Map<String, Value> {

@@ -301,7 +301,7 @@ fn faults_table(run: &RunReport) -> String {
             text(&f.id),
             text(&f.target),
             f.start_ms as f64 / 1000.0,
-            text(&f.detail),
+            text(&f.outcome.to_string()),
         ));
     }
     s.push_str("</table>\n");
@@ -463,7 +463,9 @@ mod tests {
         let evil = "<script>alert('x')</script> & \"quoted\"";
         suite.runs[1].checks[1].detail = evil.into();
         suite.runs[1].scenario = evil.into();
-        suite.runs[1].faults[1].detail = evil.into();
+        suite.runs[1].faults[1].outcome = crate::model::FaultOutcome::Injected {
+            detail: evil.into(),
+        };
         suite.runs[1].faults[1].target = evil.into();
         suite.runs[1].checks[0].failing_rows[0].insert(evil.into(), evil.into());
         let html = report_html(&suite);

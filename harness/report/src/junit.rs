@@ -129,14 +129,14 @@ fn testsuite(run: &RunReport, t: Tally) -> String {
                     f.target,
                     seconds(f.start_ms),
                     seconds(end),
-                    f.detail
+                    f.outcome
                 ),
                 None => format!(
                     "{} {} at {} s: {}\n",
                     f.id,
                     f.target,
                     seconds(f.start_ms),
-                    f.detail
+                    f.outcome
                 ),
             })
             .collect();

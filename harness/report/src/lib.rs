@@ -25,7 +25,8 @@ pub mod units;
 pub mod write;
 
 pub use model::{
-    CheckResult, CheckStatus, FaultEvent, RunReport, RunStats, Sample, SuiteReport, Verdict,
+    CheckResult, CheckStatus, FaultEvent, FaultOutcome, Row, RunReport, RunStats, Sample,
+    SuiteReport, Verdict, MAX_FAILING_ROWS,
 };
 pub use stall::{find_stalls, Stall};
 pub use write::{write_all, ReportError, WrittenFiles};

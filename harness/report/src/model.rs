@@ -77,23 +77,76 @@ pub enum CheckStatus {
     Skip,
 }
 
-/// One check's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckResult {
+/// A failing row of a check in reports: a flat JSON object, e.g. `{"class": "lost", "key": "…",
+/// "topic": "…", "partition": 1, "offset": 42, "fault": "kill_worker#2"}`.
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// Most failing rows a check keeps in reports; `failing_total` still counts all of them.
+pub const MAX_FAILING_ROWS: usize = 50;
+
+/// One check's result: the oracle's (its rows are anomalies, `R = Anomaly`, until the runner
+/// turns them into [`Row`]s), a declarative data check's, or one of the runner's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Only the rows need (de)serializing; serde would also ask `R: Default` for `#[serde(default)]`.
+#[serde(bound(serialize = "R: Serialize", deserialize = "R: Deserialize<'de>"))]
+pub struct CheckResult<R = Row> {
     /// e.g. `no_loss`, `no_duplicates`, `balances`, `quarantine`, `lineage`, `offsets`, or a
     /// declarative data check's name.
     pub name: String,
     pub status: CheckStatus,
     /// One human sentence: what was checked and what was found.
     pub detail: String,
-    /// The offending rows (capped; `failing_total` says how many there were). Each is a flat JSON
-    /// object, e.g. `{"class": "lost", "key": "…", "topic": "…", "partition": 1, "offset": 42,
-    /// "fault": "kill_worker#2"}`.
+    /// The offending rows (capped at [`MAX_FAILING_ROWS`] in reports; `failing_total` says how
+    /// many there were).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub failing_rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    pub failing_rows: Vec<R>,
     /// How many offending rows there were in all.
     #[serde(default)]
     pub failing_total: u64,
+}
+
+impl<R> CheckResult<R> {
+    /// The one place a check result is made. `rows` are the failing rows found, maybe only the
+    /// first of `failing_total` (a query that counts more than it returns).
+    pub fn new(
+        name: &str,
+        status: CheckStatus,
+        detail: String,
+        rows: Vec<R>,
+        failing_total: u64,
+    ) -> Self {
+        CheckResult {
+            name: name.to_string(),
+            status,
+            detail,
+            failing_rows: rows,
+            failing_total,
+        }
+    }
+
+    /// A result whose `rows` are every failing row there is.
+    pub fn from_rows(name: &str, status: CheckStatus, detail: String, rows: Vec<R>) -> Self {
+        let total = rows.len() as u64;
+        Self::new(name, status, detail, rows, total)
+    }
+
+    /// The same result with each failing row turned into another (an anomaly into a report
+    /// row); `failing_total` is kept.
+    pub fn map_rows<S>(self, f: impl FnMut(R) -> S) -> CheckResult<S> {
+        CheckResult::new(
+            &self.name,
+            self.status,
+            self.detail,
+            self.failing_rows.into_iter().map(f).collect(),
+            self.failing_total,
+        )
+    }
+
+    /// The result as reports keep it: at most [`MAX_FAILING_ROWS`] rows.
+    pub fn capped(mut self) -> Self {
+        self.failing_rows.truncate(MAX_FAILING_ROWS);
+        self
+    }
 }
 
 /// One injected fault and its window on the run's clock (ms since the workload started).
@@ -108,8 +161,84 @@ pub struct FaultEvent {
     pub start_ms: u64,
     /// When it was healed; `None` for an instantaneous fault (a kill).
     pub end_ms: Option<u64>,
-    /// Parameters in words, e.g. `latency 200 ms ± 50 ms downstream`.
-    pub detail: String,
+    /// What happened to it. In `report.json` this is the `detail` string it always was: the
+    /// parameters in words (`latency 200 ms ± 50 ms downstream`), `skipped: <why>`, or
+    /// `<parameters>; HEAL FAILED: <error>`.
+    #[serde(rename = "detail")]
+    pub outcome: FaultOutcome,
+}
+
+/// What happened to one planned fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultOutcome {
+    /// Injected, and healed when its window ended (instant faults have nothing to heal).
+    /// `detail` is its parameters in words.
+    Injected { detail: String },
+    /// Injected, but healing it failed: whatever ran after it ran on a broken stack.
+    HealFailed { detail: String, error: String },
+    /// Never injected: its trigger never came, or injecting it failed.
+    Skipped { reason: String },
+}
+
+const SKIPPED: &str = "skipped: ";
+const HEAL_FAILED: &str = "; HEAL FAILED: ";
+
+impl FaultOutcome {
+    /// True unless the fault was skipped: it acted on the run, so anomalies and stalls around it
+    /// may be its doing.
+    pub fn was_injected(&self) -> bool {
+        !matches!(self, FaultOutcome::Skipped { .. })
+    }
+
+    /// Why the fault was skipped, if it was.
+    pub fn skip_reason(&self) -> Option<&str> {
+        match self {
+            FaultOutcome::Skipped { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Reads back the words [`Display`](std::fmt::Display) writes: the inverse, for reports
+    /// read from disk.
+    fn from_words(words: &str) -> Self {
+        if let Some(reason) = words.strip_prefix(SKIPPED) {
+            return FaultOutcome::Skipped {
+                reason: reason.to_string(),
+            };
+        }
+        match words.split_once(HEAL_FAILED) {
+            Some((detail, error)) => FaultOutcome::HealFailed {
+                detail: detail.to_string(),
+                error: error.to_string(),
+            },
+            None => FaultOutcome::Injected {
+                detail: words.to_string(),
+            },
+        }
+    }
+}
+
+/// The words of `report.json`'s `detail` field, and of every view of a fault.
+impl std::fmt::Display for FaultOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultOutcome::Injected { detail } => f.write_str(detail),
+            FaultOutcome::HealFailed { detail, error } => write!(f, "{detail}{HEAL_FAILED}{error}"),
+            FaultOutcome::Skipped { reason } => write!(f, "{SKIPPED}{reason}"),
+        }
+    }
+}
+
+impl Serialize for FaultOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FaultOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|words| FaultOutcome::from_words(&words))
+    }
 }
 
 /// Counters of one run.
@@ -192,5 +321,81 @@ impl SuiteReport {
     /// How many runs ended with `verdict`.
     pub fn count(&self, verdict: Verdict) -> usize {
         self.runs.iter().filter(|r| r.verdict == verdict).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_outcomes_round_trip_the_detail_strings_reports_have_always_had() {
+        let cases = [
+            (
+                "latency 200 ms ± 50 ms downstream",
+                FaultOutcome::Injected {
+                    detail: "latency 200 ms ± 50 ms downstream".into(),
+                },
+            ),
+            (
+                "skipped: only 120 records were sent, trigger was 500",
+                FaultOutcome::Skipped {
+                    reason: "only 120 records were sent, trigger was 500".into(),
+                },
+            ),
+            (
+                "skipped: infrastructure: no broker 4",
+                FaultOutcome::Skipped {
+                    reason: "infrastructure: no broker 4".into(),
+                },
+            ),
+            (
+                "SIGSTOP, then SIGCONT; HEAL FAILED: fault pause_worker#1: w2 is gone",
+                FaultOutcome::HealFailed {
+                    detail: "SIGSTOP, then SIGCONT".into(),
+                    error: "fault pause_worker#1: w2 is gone".into(),
+                },
+            ),
+            ("", FaultOutcome::Injected { detail: "".into() }),
+        ];
+        for (words, outcome) in cases {
+            let json = serde_json::to_string(&outcome).unwrap();
+            assert_eq!(json, serde_json::to_string(words).unwrap());
+            assert_eq!(
+                serde_json::from_str::<FaultOutcome>(&json).unwrap(),
+                outcome
+            );
+        }
+        assert!(!FaultOutcome::Skipped { reason: "x".into() }.was_injected());
+        assert_eq!(
+            FaultOutcome::Skipped { reason: "x".into() }.skip_reason(),
+            Some("x")
+        );
+        assert!(FaultOutcome::HealFailed {
+            detail: "d".into(),
+            error: "e".into()
+        }
+        .was_injected());
+    }
+
+    #[test]
+    fn a_fault_event_keeps_its_json_field_name() {
+        let e = FaultEvent {
+            id: "kill_worker#1".into(),
+            kind: "kill_worker".into(),
+            target: "worker:w1".into(),
+            start_ms: 5,
+            end_ms: None,
+            outcome: FaultOutcome::Skipped {
+                reason: "no worker".into(),
+            },
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": "kill_worker#1", "kind": "kill_worker", "target": "worker:w1",
+                "start_ms": 5, "end_ms": null, "detail": "skipped: no worker"})
+        );
+        assert_eq!(serde_json::from_value::<FaultEvent>(v).unwrap(), e);
     }
 }

@@ -85,7 +85,7 @@ pub fn longest(stalls: &[Stall]) -> Option<&Stall> {
 fn around(faults: &[FaultEvent], from_ms: u64, to_ms: u64) -> Vec<String> {
     faults
         .iter()
-        .filter(|f| !f.detail.starts_with("skipped"))
+        .filter(|f| f.outcome.was_injected())
         .filter(|f| {
             let end = f.end_ms.unwrap_or(f.start_ms) + REACH_MS;
             f.start_ms <= to_ms && from_ms <= end
@@ -113,7 +113,9 @@ mod tests {
             target: "t".into(),
             start_ms: start_s * 1000,
             end_ms: end_s.map(|e| e * 1000),
-            detail: String::new(),
+            outcome: crate::model::FaultOutcome::Injected {
+                detail: String::new(),
+            },
         }
     }
 

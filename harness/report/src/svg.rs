@@ -150,7 +150,7 @@ pub fn fault_timeline(run: &RunReport, axis: &TimeAxis, colours: &FaultColours) 
 fn timeline_mark(f: &FaultEvent, mid: f64, axis: &TimeAxis, colour: &str, next_x: f64) -> String {
     let x0 = axis.x(f.start_ms);
     let tip = format!("<title>{}</title>", text(&fault_words(f)));
-    let long = format!("{} · {}", f.id, f.detail);
+    let long = format!("{} · {}", f.id, f.outcome);
     let beside = |x: f64| {
         [long.clone(), f.id.clone()]
             .into_iter()
@@ -414,7 +414,7 @@ fn fault_words(f: &FaultEvent) -> String {
     };
     format!(
         "{} ({}) on {}, {}: {}",
-        f.id, f.kind, f.target, when, f.detail
+        f.id, f.kind, f.target, when, f.outcome
     )
 }
 

@@ -5,12 +5,14 @@ use std::collections::BTreeSet;
 use faultline_workload::Workload;
 
 use crate::anomaly::{Anomaly, AnomalyClass};
-use crate::report::CheckOutcome;
+use faultline_report::CheckResult;
+
+use crate::report::finding;
 use crate::state::EndState;
 
 /// An account without a row is wrong even when its expected balance is zero (the contract has a
 /// row per account), and so is a row for an account no valid event touched.
-pub(crate) fn check(w: &Workload, state: &EndState) -> CheckOutcome {
+pub(crate) fn check(w: &Workload, state: &EndState) -> CheckResult<Anomaly> {
     let want = w.expected_balances();
     let accounts: BTreeSet<&String> = want.keys().chain(state.account_balances.keys()).collect();
     let mut found = Vec::new();
@@ -38,5 +40,5 @@ pub(crate) fn check(w: &Workload, state: &EndState) -> CheckOutcome {
         want.len(),
         found.iter().filter(|a| !want.contains_key(&a.key)).count(),
     );
-    CheckOutcome::new("balances", detail, found)
+    finding("balances", detail, found)
 }

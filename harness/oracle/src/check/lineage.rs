@@ -4,10 +4,12 @@
 
 use super::Sent;
 use crate::anomaly::{position_key, positions, Anomaly, AnomalyClass};
-use crate::report::CheckOutcome;
+use faultline_report::CheckResult;
+
+use crate::report::finding;
 use crate::state::{EndState, Lineage};
 
-pub(crate) fn check(sent: &Sent<'_>, state: &EndState) -> CheckOutcome {
+pub(crate) fn check(sent: &Sent<'_>, state: &EndState) -> CheckResult<Anomaly> {
     let mut found = Vec::new();
     let keyed = state
         .transactions
@@ -55,7 +57,7 @@ pub(crate) fn check(sent: &Sent<'_>, state: &EndState) -> CheckOutcome {
         "{} lineage faults in {rows} transactions, raw_events and quarantine rows.",
         found.len()
     );
-    CheckOutcome::new("lineage", detail, found)
+    finding("lineage", detail, found)
 }
 
 /// One anomaly naming every empty writer column of a row, if any.

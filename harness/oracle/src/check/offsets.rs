@@ -4,10 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::anomaly::{partition_key, Anomaly, AnomalyClass};
-use crate::report::CheckOutcome;
+use faultline_report::CheckResult;
+
+use crate::report::finding;
 use crate::state::{EndState, OffsetRange};
 
-pub(crate) fn check(high_watermarks: &BTreeMap<i32, i64>, state: &EndState) -> CheckOutcome {
+pub(crate) fn check(
+    high_watermarks: &BTreeMap<i32, i64>,
+    state: &EndState,
+) -> CheckResult<Anomaly> {
     let topic = state.topic.as_str();
     let mut log: BTreeMap<i32, Vec<&OffsetRange>> = BTreeMap::new();
     for range in &state.offset_log {
@@ -51,7 +56,7 @@ pub(crate) fn check(high_watermarks: &BTreeMap<i32, i64>, state: &EndState) -> C
         count(AnomalyClass::OffsetOverlap),
         count(AnomalyClass::OffsetNotCommitted)
     );
-    CheckOutcome::new("offsets", detail, found)
+    finding("offsets", detail, found)
 }
 
 /// How one stretch of offsets is covered, when that is wrong.

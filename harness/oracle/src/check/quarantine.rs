@@ -6,10 +6,12 @@ use faultline_workload::{ReasonCode, Workload};
 
 use super::Sent;
 use crate::anomaly::{position_key, Anomaly, AnomalyClass};
-use crate::report::CheckOutcome;
+use faultline_report::CheckResult;
+
+use crate::report::finding;
 use crate::state::{EndState, QuarantineRow};
 
-pub(crate) fn check(w: &Workload, sent: &Sent<'_>, state: &EndState) -> CheckOutcome {
+pub(crate) fn check(w: &Workload, sent: &Sent<'_>, state: &EndState) -> CheckResult<Anomaly> {
     let topic = sent.topic;
     let mut stored: BTreeMap<(&str, i32, i64), Vec<&QuarantineRow>> = BTreeMap::new();
     for row in &state.quarantine {
@@ -99,5 +101,5 @@ pub(crate) fn check(w: &Workload, sent: &Sent<'_>, state: &EndState) -> CheckOut
         count(AnomalyClass::WrongReason),
         count(AnomalyClass::UnexpectedQuarantine)
     );
-    CheckOutcome::new("quarantine", detail, found)
+    finding("quarantine", detail, found)
 }

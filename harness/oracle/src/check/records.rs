@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use super::{rows, Sent};
 use crate::anomaly::{positions, Anomaly, AnomalyClass};
-use crate::report::CheckOutcome;
+use faultline_report::CheckResult;
+
+use crate::report::finding;
 use crate::state::{EndState, Lineage};
 
 /// A table's rows grouped by transaction id, each with its lineage.
@@ -21,40 +23,40 @@ pub(crate) fn group<'a>(rows: impl Iterator<Item = (&'a str, &'a Lineage)>) -> B
 }
 
 /// `no_loss`: every valid transaction has a `transactions` row.
-pub(crate) fn no_loss(sent: &Sent<'_>, by_id: &ById<'_>) -> CheckOutcome {
+pub(crate) fn no_loss(sent: &Sent<'_>, by_id: &ById<'_>) -> CheckResult<Anomaly> {
     let found = lost(sent, by_id);
     let detail = format!(
         "{} of {} sent transactions missing from transactions.",
         found.len(),
         sent.valid.len()
     );
-    CheckOutcome::new("no_loss", detail, found)
+    finding("no_loss", detail, found)
 }
 
 /// `no_duplicates`: no valid transaction has more than one `transactions` row.
-pub(crate) fn no_duplicates(sent: &Sent<'_>, by_id: &ById<'_>) -> CheckOutcome {
+pub(crate) fn no_duplicates(sent: &Sent<'_>, by_id: &ById<'_>) -> CheckResult<Anomaly> {
     let found = duplicated(sent, by_id);
     let detail = format!(
         "{} of {} sent transactions stored more than once.",
         found.len(),
         sent.valid.len()
     );
-    CheckOutcome::new("no_duplicates", detail, found)
+    finding("no_duplicates", detail, found)
 }
 
 /// `no_phantoms`: every `transactions` row is a transaction that was sent as a valid event.
-pub(crate) fn no_phantoms(sent: &Sent<'_>, by_id: &ById<'_>) -> CheckOutcome {
+pub(crate) fn no_phantoms(sent: &Sent<'_>, by_id: &ById<'_>) -> CheckResult<Anomaly> {
     let found = phantoms(sent, by_id);
     let detail = format!(
         "{} stored transaction ids of {} were never sent as valid events.",
         found.len(),
         by_id.len()
     );
-    CheckOutcome::new("no_phantoms", detail, found)
+    finding("no_phantoms", detail, found)
 }
 
 /// `raw_events`: the immutable raw table holds each valid transaction exactly once, and nothing else.
-pub(crate) fn raw_events(sent: &Sent<'_>, state: &EndState) -> CheckOutcome {
+pub(crate) fn raw_events(sent: &Sent<'_>, state: &EndState) -> CheckResult<Anomaly> {
     let by_id = group(
         state
             .raw_events
@@ -74,11 +76,11 @@ pub(crate) fn raw_events(sent: &Sent<'_>, state: &EndState) -> CheckOutcome {
         dup.len(),
         phantom.len()
     );
-    CheckOutcome::new("raw_events", detail, [lost, dup, phantom].concat())
+    finding("raw_events", detail, [lost, dup, phantom].concat())
 }
 
 /// `values`: each stored row of a sent transaction has the account and delta that were sent.
-pub(crate) fn values(sent: &Sent<'_>, state: &EndState) -> CheckOutcome {
+pub(crate) fn values(sent: &Sent<'_>, state: &EndState) -> CheckResult<Anomaly> {
     let mut found = Vec::new();
     let mut compared = 0usize;
     for row in &state.transactions {
@@ -105,7 +107,7 @@ pub(crate) fn values(sent: &Sent<'_>, state: &EndState) -> CheckOutcome {
         "{} of {compared} rows of sent transactions differ from the sent account or delta.",
         found.len()
     );
-    CheckOutcome::new("values", detail, found)
+    finding("values", detail, found)
 }
 
 /// Sent transactions with no row; placed at their first copy, with every copy's position.

@@ -1,13 +1,13 @@
 //! The SQL of a data check: identifiers validated, then one query returning the failing rows as
 //! JSON text (`row_to_json`) with the total count alongside, capped and in a stable order.
 
-use super::run::FAILING_ROWS_CAP;
 use super::{DataCheck, DataCheckKind};
 use crate::error::OracleError;
 use crate::sql::{is_plain_ident, quote_ident};
+use faultline_report::MAX_FAILING_ROWS;
 
 /// A data check as SQL: columns `total` (int8, every failing row) and `row` (text, one JSON
-/// object), at most [`FAILING_ROWS_CAP`] rows. `values`, when present, is bound as `$1` (`text[]`).
+/// object), at most [`MAX_FAILING_ROWS`] rows. `values`, when present, is bound as `$1` (`text[]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailingRowsQuery {
     /// The query text.
@@ -104,7 +104,7 @@ pub fn failing_rows_query(
     Ok(FailingRowsQuery {
         sql: format!(
             "SELECT count(*) OVER ()::int8 AS total, row_to_json(failing)::text AS row \
-             FROM ({failing}\n) AS failing ORDER BY 2 LIMIT {FAILING_ROWS_CAP}"
+             FROM ({failing}\n) AS failing ORDER BY 2 LIMIT {MAX_FAILING_ROWS}"
         ),
         values,
     })

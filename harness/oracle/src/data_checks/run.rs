@@ -1,6 +1,6 @@
 //! Running a data check: its query inside a read-only transaction, failing rows kept as JSON.
 
-use serde::{Deserialize, Serialize};
+use faultline_report::{CheckResult, CheckStatus};
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
@@ -9,34 +9,15 @@ use super::query::failing_rows_query;
 use super::{DataCheck, Severity};
 use crate::error::OracleError;
 
-/// Most failing rows a data check keeps; `total_failing` still counts all of them.
-pub const FAILING_ROWS_CAP: usize = 50;
-
-/// What one data check found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DataCheckOutcome {
-    /// The check's name.
-    pub name: String,
-    /// The check's severity.
-    pub severity: Severity,
-    /// True when no row failed.
-    pub passed: bool,
-    /// One sentence with the counts.
-    pub detail: String,
-    /// The first failing rows, column name → value, in the query's stable order.
-    pub failing_rows: Vec<Map<String, Value>>,
-    /// Every failing row, counted.
-    pub total_failing: u64,
-}
-
 /// Runs `check` against `schema`. The query runs in a read-only transaction that is always rolled
-/// back, so a `custom_sql` check cannot change the data it checks. `client` must not be inside a
+/// back, so a `custom_sql` check cannot change the data it checks. A failing check is `fail` or,
+/// with severity `warn`, `warn`. `client` must not be inside a
 /// transaction or running other queries meanwhile: they would share that transaction.
 pub async fn run_data_check(
     client: &Client,
     schema: &str,
     check: &DataCheck,
-) -> Result<DataCheckOutcome, OracleError> {
+) -> Result<CheckResult, OracleError> {
     let query = failing_rows_query(schema, check)?;
     client.batch_execute("BEGIN READ ONLY").await?;
     let params: Vec<&(dyn ToSql + Sync)> = match &query.values {
@@ -67,12 +48,16 @@ pub async fn run_data_check(
             failing_rows.len()
         ),
     };
-    Ok(DataCheckOutcome {
-        name: check.name.clone(),
-        severity: check.severity,
-        passed: total_failing == 0,
+    let status = match (total_failing, check.severity) {
+        (0, _) => CheckStatus::Pass,
+        (_, Severity::Warn) => CheckStatus::Warn,
+        (_, Severity::Error) => CheckStatus::Fail,
+    };
+    Ok(CheckResult::new(
+        &check.name,
+        status,
         detail,
         failing_rows,
         total_failing,
-    })
+    ))
 }

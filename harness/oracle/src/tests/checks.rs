@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use faultline_report::CheckStatus;
 use faultline_workload::{Expectation, ReasonCode, Workload, WorkloadRecord};
 
 use crate::anomaly::{Anomaly, AnomalyClass};
@@ -111,7 +112,7 @@ fn a_lost_transaction_is_placed_at_its_first_copy_and_lists_every_copy() {
         texts(&a),
         (Some(0), Some(0), "1 row; sent at 0@0, 1@1", "no row")
     );
-    assert!(!report.check("no_loss").unwrap().passed);
+    assert_eq!(report.check("no_loss").unwrap().status, CheckStatus::Fail);
 }
 
 #[test]
@@ -168,7 +169,7 @@ fn wrong_balances_show_expected_actual_and_difference() {
         s.account_balances.insert("acct-a".into(), 700);
         s.account_balances.insert("acct-c".into(), 0);
     });
-    let wrong = &report.check("balances").unwrap().anomalies;
+    let wrong = &report.check("balances").unwrap().failing_rows;
     assert_eq!(wrong.len(), 2);
     assert_eq!(
         (
@@ -297,7 +298,7 @@ fn unplaced_records_are_still_expected() {
     placement.remove(&3);
     let report = check(&w, &placement, &hw, &state);
     assert!(!report.passed());
-    let missing = &report.check("quarantine").unwrap().anomalies;
+    let missing = &report.check("quarantine").unwrap().failing_rows;
     assert!(
         missing
             .iter()

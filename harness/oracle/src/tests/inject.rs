@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use faultline_report::CheckStatus;
 use faultline_workload::{Expectation, ReasonCode};
 use proptest::prelude::*;
 
@@ -340,7 +341,7 @@ fn findings(report: &crate::report::OracleReport) -> Vec<Finding> {
                 .iter()
                 .find(|n| **n == c.name)
                 .expect("a known check");
-            c.anomalies
+            c.failing_rows
                 .iter()
                 .map(move |a| (*name, a.class, a.key.clone()))
         })
@@ -381,7 +382,8 @@ proptest! {
         expected.sort();
         prop_assert_eq!(findings(&report), expected, "{:#?}", report.anomalies());
         for outcome in &report.checks {
-            prop_assert_eq!(outcome.passed, outcome.anomalies.is_empty());
+            prop_assert_eq!(outcome.status == CheckStatus::Pass, outcome.failing_rows.is_empty());
+            prop_assert_eq!(outcome.failing_total, outcome.failing_rows.len() as u64);
         }
     }
 }

@@ -3,7 +3,7 @@
 //! gets a fresh id (`w1`, `w2`, ...) so lineage tells them apart, and its own log file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -92,17 +92,8 @@ impl WorkerPool {
         self.live.contains_key(&n)
     }
 
-    /// Ids of the live workers, in start order.
-    pub fn ids(&self) -> Vec<String> {
-        self.live.keys().map(|n| format!("w{n}")).collect()
-    }
-
     pub fn len(&self) -> usize {
         self.live.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
     }
 
     /// The worker a selector means: a named one if live, or for `any` the live, unpaused worker at
@@ -187,22 +178,10 @@ impl WorkerPool {
         ids
     }
 
-    /// Every worker log written so far.
-    pub fn logs(&self) -> Vec<PathBuf> {
-        (1..self.next)
-            .map(|n| self.spec.log_dir.join(format!("w{n}.log")))
-            .filter(|p| p.exists())
-            .collect()
-    }
-
     /// Takes every live worker out, to stop them.
     pub fn take_all(&mut self) -> Vec<ManagedChild> {
         self.paused.clear();
         std::mem::take(&mut self.live).into_values().collect()
-    }
-
-    pub fn log_dir(&self) -> &Path {
-        &self.spec.log_dir
     }
 }
 
@@ -233,31 +212,6 @@ pub async fn stop_gracefully(children: Vec<ManagedChild>, grace: Duration) {
         }
     })
     .await;
-}
-
-/// The reference pipeline's worker binary: `FAULTLINE_WORKER_BIN`, else `ledger-worker` next to the
-/// running executable (or one directory up, for test binaries in `target/*/deps`).
-pub fn reference_worker() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("FAULTLINE_WORKER_BIN") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe()
-        .map_err(|e| RunnerError::Usage(format!("cannot find the running executable: {e}")))?;
-    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    for d in [
-        dir.clone(),
-        dir.parent().map(Path::to_path_buf).unwrap_or_default(),
-    ] {
-        let bin = d.join("ledger-worker");
-        if bin.is_file() {
-            return Ok(bin);
-        }
-    }
-    Err(RunnerError::Usage(format!(
-        "the reference pipeline `ledger-worker` is not next to {}; run `cargo build --workspace --bins`, \
-         set FAULTLINE_WORKER_BIN, or set pipeline.command in the scenario",
-        exe.display()
-    )))
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use faultline_report::FaultEvent;
+use faultline_report::{FaultEvent, FaultOutcome};
 use faultline_scenario::{PlannedFault, Trigger};
 use tokio::time::Instant;
 
-use crate::faults::{fault_for, FaultEnv};
+use super::faults::{fault_for, FaultEnv};
 
 /// Shared counters the triggers watch.
 pub struct Progress<'a> {
@@ -44,14 +44,14 @@ async fn run_one(
     events: &Mutex<Vec<FaultEvent>>,
 ) {
     let mut fault = fault_for(p);
-    let record = |target: String, start_ms: u64, end_ms: Option<u64>, detail: String| {
+    let record = |target: String, start_ms: u64, end_ms: Option<u64>, outcome: FaultOutcome| {
         events.lock().expect("timeline lock").push(FaultEvent {
             id: p.id.clone(),
             kind: p.kind.clone(),
             target,
             start_ms,
             end_ms,
-            detail,
+            outcome,
         });
     };
     match p.trigger {
@@ -68,7 +68,9 @@ async fn run_one(
                     "-".into(),
                     ms(progress.start),
                     None,
-                    format!("skipped: only {sent} records were sent, trigger was {n}"),
+                    FaultOutcome::Skipped {
+                        reason: format!("only {sent} records were sent, trigger was {n}"),
+                    },
                 );
                 return;
             }
@@ -80,7 +82,8 @@ async fn run_one(
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(fault = %p.id, error = %e, "fault not injected");
-            record("-".into(), start_ms, None, format!("skipped: {e}"));
+            let reason = e.to_string();
+            record("-".into(), start_ms, None, FaultOutcome::Skipped { reason });
             return;
         }
     };
@@ -89,13 +92,19 @@ async fn run_one(
     if p.duration_ms > 0 {
         tokio::time::sleep(Duration::from_millis(p.duration_ms)).await;
     }
-    let mut detail = fault.describe();
-    if let Err(e) = fault.heal(env).await {
-        tracing::warn!(fault = %p.id, error = %e, "fault not healed");
-        detail = format!("{detail}; HEAL FAILED: {e}");
-    }
+    let detail = fault.describe();
+    let outcome = match fault.heal(env).await {
+        Ok(()) => FaultOutcome::Injected { detail },
+        Err(e) => {
+            tracing::warn!(fault = %p.id, error = %e, "fault not healed");
+            FaultOutcome::HealFailed {
+                detail,
+                error: e.to_string(),
+            }
+        }
+    };
     let end_ms = windowed.then(|| ms(progress.start));
-    record(target, start_ms, end_ms, detail);
+    record(target, start_ms, end_ms, outcome);
 }
 
 /// The ids of faults active at `t_ms` (windowed faults containing it, or instant faults up to 5 s
@@ -103,7 +112,7 @@ async fn run_one(
 pub fn active_at(events: &[FaultEvent], t_ms: u64) -> Vec<String> {
     events
         .iter()
-        .filter(|e| !e.detail.starts_with("skipped"))
+        .filter(|e| e.outcome.was_injected())
         .filter(|e| match e.end_ms {
             Some(end) => e.start_ms <= t_ms && t_ms <= end,
             None => e.start_ms <= t_ms + 5_000 && t_ms <= e.start_ms + 5_000,
@@ -123,7 +132,9 @@ mod tests {
             target: "t".into(),
             start_ms: start,
             end_ms: end,
-            detail: String::new(),
+            outcome: FaultOutcome::Injected {
+                detail: String::new(),
+            },
         }
     }
 

@@ -8,9 +8,11 @@ use std::time::Duration;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::profile::profile_of;
+
 /// The switchable behaviour, shared by the server and the faults.
 #[derive(Debug, Default)]
-pub struct Behaviour {
+struct Behaviour {
     /// 0 = healthy, else the status to answer.
     status: AtomicU16,
     latency_ms: AtomicU64,
@@ -39,16 +41,16 @@ impl ProfileService {
     }
 
     /// Answer `status` to every request until [`heal`](Self::heal).
-    pub fn fail_with(&self, status: u16) {
+    pub(crate) fn fail_with(&self, status: u16) {
         self.behaviour.status.store(status, Ordering::SeqCst);
     }
 
     /// Answer `ms` late until [`heal`](Self::heal).
-    pub fn delay(&self, ms: u64) {
+    pub(crate) fn delay(&self, ms: u64) {
         self.behaviour.latency_ms.store(ms, Ordering::SeqCst);
     }
 
-    pub fn heal(&self) {
+    pub(crate) fn heal(&self) {
         self.behaviour.status.store(0, Ordering::SeqCst);
         self.behaviour.latency_ms.store(0, Ordering::SeqCst);
     }
@@ -80,45 +82,5 @@ impl Respond for Profiles {
         ResponseTemplate::new(200)
             .set_body_json(serde_json::json!({ "account_age_days": p.account_age_days, "risk_tier": p.risk_tier, "country": p.country }))
             .set_delay(latency)
-    }
-}
-
-/// The profile the double serves for one account when healthy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccountProfile {
-    pub account_age_days: u32,
-    /// `low` (half of the accounts), `medium` or `high` (a quarter each).
-    pub risk_tier: &'static str,
-    pub country: &'static str,
-}
-
-/// The double's answer for `account`: a fixed function of the id, so the harness knows every
-/// profile the pipeline saw without asking (the live comparison's labels are built from it).
-pub fn profile_of(account: &str) -> AccountProfile {
-    let h = account
-        .bytes()
-        .fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
-    AccountProfile {
-        account_age_days: (h % 3000) as u32,
-        risk_tier: ["low", "low", "medium", "high"][(h % 4) as usize],
-        country: "NL",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn profiles_are_a_fixed_function_of_the_account() {
-        assert_eq!(profile_of("acct-000042"), profile_of("acct-000042"));
-        let tiers: std::collections::BTreeSet<_> = (0..200)
-            .map(|i| profile_of(&format!("acct-{i:06}")).risk_tier)
-            .collect();
-        assert_eq!(
-            tiers.into_iter().collect::<Vec<_>>(),
-            ["high", "low", "medium"]
-        );
-        assert!((0..200).all(|i| profile_of(&format!("acct-{i:06}")).account_age_days < 3000));
     }
 }

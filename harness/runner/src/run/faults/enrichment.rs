@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Fault, FaultEnv};
+use super::fault::{Fault, FaultEnv};
 use crate::error::{Result, RunnerError};
 
 /// An outage (`status`) or a slowdown (`latency_ms`) of the profile service for the window.

@@ -1,7 +1,17 @@
 //! One scenario run with one seed on a running stack: start the workers, send the workload while
 //! the planned faults happen, wait for the pipeline to catch up, stop it, and check the end state.
 
-use std::collections::BTreeMap;
+mod checks;
+pub mod enrichment;
+mod environment;
+mod faults;
+pub mod produce;
+mod progress;
+mod replay;
+mod stack;
+mod timeline;
+mod workers;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,15 +22,19 @@ use faultline_scenario::{PlannedFault, Scenario};
 use faultline_workload::Workload;
 use tokio::time::Instant;
 
-use crate::checks::{self, CheckInput};
-use crate::enrichment::ProfileService;
+pub(crate) use stack::{check_backend_supports, start as start_stack, Infra};
+
+use self::checks::CheckInput;
+use self::enrichment::ProfileService;
+use self::environment::worker_spec;
+use self::faults::FaultEnv;
+use self::produce::produce;
+use self::progress::{catch_up_budget, sample_progress, wait_caught_up};
+use self::stack::{create_topics, Names};
+use self::timeline::Progress;
+use self::workers::{stop_gracefully, WorkerPool};
+use crate::comparison::{self, Baseline, CompareSetup, LiveComparison};
 use crate::error::{Result, RunnerError};
-use crate::faults::FaultEnv;
-use crate::produce::{produce, Produced};
-use crate::progress::{catch_up_budget, sample_progress, wait_caught_up};
-use crate::setup::{create_topics, Infra, Names};
-use crate::timeline::{self, Progress};
-use crate::workers::{reference_worker, stop_gracefully, WorkerPool, WorkerSpec};
 
 /// Everything one run is given.
 pub struct RunInput<'a> {
@@ -34,7 +48,7 @@ pub struct RunInput<'a> {
     /// Print progress lines to stderr.
     pub progress: bool,
     /// `[compare] baseline = true`: the fault-free run's comparison this run must agree with.
-    pub baseline: Option<&'a crate::compare::Baseline>,
+    pub baseline: Option<&'a Baseline>,
 }
 
 /// What a run found, before it becomes a report.
@@ -43,11 +57,8 @@ pub struct RunOutcome {
     pub faults: Vec<FaultEvent>,
     pub stats: RunStats,
     pub samples: Vec<Sample>,
-    pub names: Names,
-    pub produced: Produced,
-    pub worker_logs: Vec<PathBuf>,
     /// `[compare]`: the models compared from what landed.
-    pub comparison: Option<crate::compare::LiveComparison>,
+    pub comparison: Option<LiveComparison>,
     /// The oracle's normalized summary of the end state (for golden snapshots).
     pub end_state: serde_json::Value,
 }
@@ -66,12 +77,15 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         path: input.log_dir.clone(),
         source: e,
     })?;
-    let pool = Arc::new(Mutex::new(WorkerPool::new(worker_spec(
+    let spec = worker_spec(
         infra,
-        input,
+        s,
+        input.defect.as_deref(),
         &names,
         profiles.as_deref(),
-    )?)));
+        &input.log_dir,
+    )?;
+    let pool = Arc::new(Mutex::new(WorkerPool::new(spec.clone())));
     {
         let mut p = pool.lock().expect("pool");
         for _ in 0..s.pipeline.workers {
@@ -166,10 +180,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     };
     let children = pool.lock().expect("pool").take_all();
     stop_gracefully(children, Duration::from_secs(20)).await;
-    let (unexpected, worker_logs) = {
-        let p = pool.lock().expect("pool");
-        (p.unexpected_exits.clone(), p.logs())
-    };
+    let unexpected = pool.lock().expect("pool").unexpected_exits.clone();
 
     let mut checks = Vec::new();
     checks.push(caught_up.check);
@@ -187,18 +198,12 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     checks.extend(oracle_checks);
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
     if s.checks.replay {
-        checks.push(
-            checks::replay(
-                &ci,
-                &worker_spec(infra, input, &names, profiles.as_deref())?,
-            )
-            .await?,
-        );
+        checks.push(replay::replay(&ci, &spec).await?);
     }
-    // [compare] (compare.rs): the models compared from what landed; agreement with the fault-free baseline.
-    let comparison = match crate::compare::CompareSetup::load(s, input.seed)? {
+    // The models compared from what landed; agreement with the fault-free baseline.
+    let comparison = match CompareSetup::load(s, input.seed)? {
         Some(setup) => {
-            let (live, check) = crate::compare::live_comparison(
+            let (live, check) = comparison::live_comparison(
                 infra.harness_pg(),
                 &names.schema,
                 input.workload,
@@ -206,16 +211,15 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             )
             .await?;
             checks.push(check);
-            checks.extend(input.baseline.map(|b| crate::compare::agreement(&live, b)));
+            checks.extend(input.baseline.map(|b| comparison::agreement(&live, b)));
             Some(live)
         }
         None => None,
     };
-    // end [compare]
     let stats = RunStats {
         produced: total,
         committed: caught_up.committed,
-        dlq: crate::progress::high_watermarks(&infra.bootstrap(), &names.dlq_topic, 1)
+        dlq: progress::high_watermarks(&infra.bootstrap(), &names.dlq_topic, 1)
             .await
             .map(|h| h.values().sum::<i64>() as u64)
             .unwrap_or(0),
@@ -224,65 +228,11 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     };
     let samples = samples.into_inner().expect("samples");
     Ok(RunOutcome {
-        checks,
+        checks: checks.into_iter().map(CheckResult::capped).collect(),
         faults: events,
         stats,
         samples,
-        names,
-        produced,
-        worker_logs,
         comparison,
         end_state,
-    })
-}
-
-/// The environment of every worker: the process contract's variables plus the scenario's extras.
-fn worker_spec(
-    infra: &Infra,
-    input: &RunInput<'_>,
-    names: &Names,
-    profiles: Option<&ProfileService>,
-) -> Result<WorkerSpec> {
-    let s = input.scenario;
-    let command = if s.pipeline.command.is_empty() {
-        vec![reference_worker()?.display().to_string()]
-    } else {
-        s.pipeline.command.clone()
-    };
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
-    let mut set = |k: &str, v: String| {
-        env.insert(k.to_string(), v);
-    };
-    set("FAULTLINE_KAFKA_BOOTSTRAP", infra.bootstrap());
-    set("FAULTLINE_INPUT_TOPIC", names.topic.clone());
-    set("FAULTLINE_DLQ_TOPIC", names.dlq_topic.clone());
-    set("FAULTLINE_GROUP_ID", names.group.clone());
-    set(
-        "FAULTLINE_POSTGRES_URL",
-        infra.pipeline_pg().url_with_password(),
-    );
-    set("FAULTLINE_PG_SCHEMA", names.schema.clone());
-    set("FAULTLINE_RUN_ID", names.run_id.clone());
-    // Info: a failure bundle then tells each worker's assignments, seeks and retries.
-    set("FAULTLINE_LOG", "info".into());
-    if let Some(p) = profiles {
-        set("FAULTLINE_ENRICH_URL", p.uri());
-    }
-    if let Some(d) = &input.defect {
-        set("FAULTLINE_DEFECT", d.clone());
-    }
-    if let Some(m) = &s.pipeline.champion {
-        set("FAULTLINE_CHAMPION_MODEL", m.clone());
-    }
-    if let Some(m) = &s.pipeline.challenger {
-        set("FAULTLINE_CHALLENGER_MODEL", m.clone());
-    }
-    for (k, v) in &s.pipeline.env {
-        set(k, v.clone());
-    }
-    Ok(WorkerSpec {
-        command,
-        env,
-        log_dir: input.log_dir.clone(),
     })
 }

@@ -12,9 +12,9 @@ use faultline_scenario::Scenario;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::time::Instant;
 
+use super::stack::{Infra, Names};
+use super::workers::WorkerPool;
 use crate::error::Result;
-use crate::setup::{Infra, Names};
-use crate::workers::WorkerPool;
 
 /// Sum of the pipeline's stored next offsets for the run's topic (0 before its tables exist).
 async fn committed(client: &tokio_postgres::Client, names: &Names) -> Option<u64> {
@@ -157,13 +157,12 @@ pub async fn wait_caught_up(
     };
     let committed: i64 = stored.values().sum();
     let check = match why_not {
-        None => CheckResult {
-            name: "caught_up".into(),
-            status: CheckStatus::Pass,
-            detail: format!("stored offsets reached the high watermarks of all {partitions} partitions ({want} records)"),
-            failing_rows: Vec::new(),
-            failing_total: 0,
-        },
+        None => CheckResult::from_rows(
+            "caught_up",
+            CheckStatus::Pass,
+            format!("stored offsets reached the high watermarks of all {partitions} partitions ({want} records)"),
+            Vec::new(),
+        ),
         Some(why) => {
             let rows: Vec<_> = hw
                 .iter()
@@ -176,13 +175,12 @@ pub async fn wait_caught_up(
                     m
                 })
                 .collect();
-            CheckResult {
-                name: "caught_up".into(),
-                status: CheckStatus::Fail,
-                detail: format!("the pipeline committed {committed} of {want} records: {why}"),
-                failing_total: rows.len() as u64,
-                failing_rows: rows,
-            }
+            CheckResult::from_rows(
+                "caught_up",
+                CheckStatus::Fail,
+                format!("the pipeline committed {committed} of {want} records: {why}"),
+                rows,
+            )
         }
     };
     Ok(CaughtUp {

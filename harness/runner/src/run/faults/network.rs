@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use faultline_proxy::{Proxy, Toxic, ToxicId};
 use faultline_scenario::NetTarget;
 
-use super::{Fault, FaultEnv};
+use super::fault::{Fault, FaultEnv};
 use crate::error::{Result, RunnerError};
 
 /// A toxic (`Some`) or a partition (`None`) on the proxies of `target`.

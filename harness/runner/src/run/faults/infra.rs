@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use faultline_infra::BrokerId;
 use faultline_scenario::BrokerSel;
 
-use super::{Fault, FaultEnv};
+use super::fault::{Fault, FaultEnv};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy)]

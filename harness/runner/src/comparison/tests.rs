@@ -1,0 +1,262 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use faultline_models::{Policy, TxnInput};
+use faultline_report::{CheckResult, CheckStatus};
+use faultline_workload::{Expectation, Workload};
+
+use super::agreement::{agreement, Baseline};
+use super::labels::{expected_labels, txn_input};
+use super::setup::{CompareSetup, ModelInfo};
+use super::statistics::{build, comparison_check, Landed, LiveComparison};
+
+fn setup() -> CompareSetup {
+    let info = |v: &str| ModelInfo {
+        version: v.into(),
+        format: "scorecard".into(),
+        threshold: 0.5,
+    };
+    CompareSetup {
+        champion: info("champ-1"),
+        challenger: info("chall-2"),
+        policy: Policy {
+            min_samples: 1,
+            resamples: 50,
+            ..Policy::all_metrics()
+        },
+        seed: 7,
+    }
+}
+
+fn workload(seed: u64) -> Workload {
+    let spec: faultline_workload::WorkloadSpec =
+        serde_json::from_value(serde_json::json!({"seed": seed, "events": 400, "duplicate_ratio": 0.05, "malformed_ratio": 0.05})).unwrap();
+    faultline_workload::generate(&spec).unwrap()
+}
+
+/// What a correct pipeline would store: a deterministic stand-in score per transaction.
+fn rows_for(labels: &BTreeMap<String, bool>) -> Vec<(String, Landed)> {
+    labels
+        .keys()
+        .enumerate()
+        .map(|(i, id)| {
+            let s = (i * 37 % 100) as f64 / 100.0;
+            let row = Landed {
+                champion_score: s,
+                champion_version: "champ-1".into(),
+                challenger_score: Some(1.0 - s),
+                challenger_version: Some("chall-2".into()),
+                copies: 1,
+            };
+            (id.clone(), row)
+        })
+        .collect()
+}
+
+fn baseline(live: LiveComparison) -> Baseline {
+    Baseline {
+        live,
+        failed_checks: Vec::new(),
+    }
+}
+
+fn ids_in(c: &CheckResult) -> Vec<(String, String)> {
+    c.failing_rows
+        .iter()
+        .map(|r| {
+            (
+                r["transaction_id"].as_str().unwrap().to_string(),
+                r["problem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn labels_are_deterministic_per_transaction_and_cover_every_valid_event() {
+    let w = workload(3);
+    let labels = expected_labels(&w);
+    assert_eq!(labels, expected_labels(&workload(3)));
+    assert_eq!(labels.len() as u64, w.counts().valid);
+    let positives = labels.values().filter(|&&l| l).count();
+    assert!(
+        positives > 0 && positives < labels.len(),
+        "{positives} of {}",
+        labels.len()
+    );
+    // A label is a function of its transaction alone: the same events in another workload
+    // (here: with more malformed records mixed in) keep their labels.
+    let spec: faultline_workload::WorkloadSpec =
+        serde_json::from_value(serde_json::json!({"seed": 3, "events": 400, "duplicate_ratio": 0.05, "malformed_ratio": 0.2})).unwrap();
+    assert_eq!(
+        expected_labels(&faultline_workload::generate(&spec).unwrap()),
+        labels
+    );
+}
+
+#[test]
+fn identical_runs_agree() {
+    let labels = expected_labels(&workload(5));
+    let a = build(&labels, rows_for(&labels), &setup(), "a.transactions");
+    let b = build(&labels, rows_for(&labels), &setup(), "b.transactions");
+    assert!(a.missing.is_empty() && a.excluded.is_empty());
+    assert_eq!(comparison_check(&a).status, CheckStatus::Pass);
+    let c = agreement(&a, &baseline(b));
+    assert_eq!(c.status, CheckStatus::Pass, "{}", c.detail);
+    assert!(
+        c.detail.contains(&format!("{} transactions", labels.len())),
+        "{}",
+        c.detail
+    );
+}
+
+#[test]
+fn a_row_missing_under_faults_fails_naming_it() {
+    let labels = expected_labels(&workload(5));
+    let clean = build(&labels, rows_for(&labels), &setup(), "b");
+    let mut rows = rows_for(&labels);
+    let (lost, _) = rows.remove(10);
+    let faulted = build(&labels, rows, &setup(), "a");
+    assert_eq!(faulted.missing, vec![lost.clone()]);
+    assert_eq!(comparison_check(&faulted).status, CheckStatus::Fail);
+    let c = agreement(&faulted, &baseline(clean));
+    assert_eq!(c.status, CheckStatus::Fail);
+    assert_eq!(ids_in(&c), vec![(lost, "missing_under_faults".to_string())]);
+    assert!(
+        c.detail
+            .starts_with("pipeline defect, not a model difference: 1 transaction(s)")
+            && c.detail.contains("1 missing under faults"),
+        "{}",
+        c.detail
+    );
+}
+
+#[test]
+fn a_differently_scored_row_fails_naming_it_and_what_differs() {
+    let labels = expected_labels(&workload(5));
+    let clean = build(&labels, rows_for(&labels), &setup(), "b");
+    let mut rows = rows_for(&labels);
+    rows[3].1.challenger_score = Some(0.999);
+    let changed = rows[3].0.clone();
+    let faulted = build(&labels, rows, &setup(), "a");
+    assert!(
+        faulted.missing.is_empty() && faulted.excluded.is_empty(),
+        "same model versions, so the row still counts"
+    );
+    let c = agreement(&faulted, &baseline(clean));
+    assert_eq!(c.status, CheckStatus::Fail);
+    assert_eq!(
+        ids_in(&c),
+        vec![(changed, "challenger_score_differs".to_string())]
+    );
+    assert!(
+        c.failing_rows[0]["under_faults"]
+            .as_str()
+            .unwrap()
+            .contains("0.999"),
+        "{:?}",
+        c.failing_rows[0]
+    );
+    assert!(c.detail.contains("1 stored differently"), "{}", c.detail);
+}
+
+#[test]
+fn duplicated_wrong_version_and_unknown_rows_are_excluded_with_why() {
+    let labels = expected_labels(&workload(5));
+    let mut rows = rows_for(&labels);
+    rows.push(rows[0].clone());
+    rows[1].1.champion_version = "builtin-champion-1".into();
+    rows[2].1.challenger_score = None;
+    rows.push(("not-in-the-workload".into(), rows[4].1.clone()));
+    let live = build(&labels, rows, &setup(), "a");
+    let why: Vec<&str> = live.excluded.values().map(String::as_str).collect();
+    assert_eq!(live.excluded.len(), 4, "{why:?}");
+    assert!(
+        why.contains(&"stored 2 times")
+            && why.contains(&"no challenger score")
+            && why.contains(&"not a valid transaction of the workload"),
+        "{why:?}"
+    );
+    assert!(
+        why.iter()
+            .any(|w| w.contains("champion version `builtin-champion-1`, configured `champ-1`")),
+        "{why:?}"
+    );
+    assert_eq!(live.comparison.as_ref().unwrap().n, labels.len() - 3);
+    let c = comparison_check(&live);
+    assert_eq!((c.status, c.failing_total), (CheckStatus::Fail, 4));
+}
+
+#[test]
+fn the_mixed_scenario_compares_the_golden_models_on_enough_rows_for_its_policy() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/mixed.toml");
+    let mut s = faultline_scenario::load::load(&path).unwrap();
+    s.resolve_paths(path.parent().unwrap());
+    let setup = CompareSetup::load(&s, s.workload.seed).unwrap().unwrap();
+    assert_eq!(
+        (
+            setup.champion.version.as_str(),
+            setup.challenger.version.as_str()
+        ),
+        ("2023-11-champion", "2024-06-challenger-onnx")
+    );
+    // What a correct pipeline stores, computed here from the model files directly: the live
+    // comparison of `mixed` has enough rows for the policy, so its verdict is about the models.
+    let mut spec = s.workload.clone();
+    spec.partitions = s.infra.partitions;
+    let w = faultline_workload::generate(&spec).unwrap();
+    let labels = expected_labels(&w);
+    let models = [
+        s.pipeline.champion.as_deref().unwrap(),
+        s.pipeline.challenger.as_deref().unwrap(),
+    ]
+    .map(|p| faultline_models::load_model(p).unwrap());
+    let inputs: BTreeMap<String, TxnInput> = w
+        .records
+        .iter()
+        .filter(|r| matches!(r.expect, Expectation::Valid { .. }))
+        .map(|r| faultline_workload::validate(&r.value).unwrap())
+        .map(|e| (e.transaction_id.clone(), txn_input(&e)))
+        .collect();
+    let rows = inputs
+        .iter()
+        .map(|(id, input)| {
+            let f = faultline_models::Features::from_event(input);
+            let [a, b] = [0, 1].map(|i| models[i].score(&f).unwrap());
+            let row = Landed {
+                champion_score: a,
+                champion_version: models[0].version().into(),
+                challenger_score: Some(b),
+                challenger_version: Some(models[1].version().into()),
+                copies: 1,
+            };
+            (id.clone(), row)
+        })
+        .collect();
+    let live = build(&labels, rows, &setup, "offline");
+    let c = live.comparison.as_ref().unwrap();
+    assert!(
+        c.n >= setup.policy.min_samples && c.positives > 100,
+        "n {} positives {}",
+        c.n,
+        c.positives
+    );
+    assert_eq!(comparison_check(&live).status, CheckStatus::Pass);
+}
+
+#[test]
+fn a_failed_baseline_is_no_reference() {
+    let labels = expected_labels(&workload(5));
+    let live = build(&labels, rows_for(&labels), &setup(), "a");
+    let b = Baseline {
+        live: live.clone(),
+        failed_checks: vec!["no_loss".into()],
+    };
+    let c = agreement(&live, &b);
+    assert_eq!(c.status, CheckStatus::Fail);
+    assert!(
+        c.detail.contains("baseline run itself failed no_loss"),
+        "{}",
+        c.detail
+    );
+}

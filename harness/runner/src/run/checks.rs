@@ -1,0 +1,162 @@
+//! Turning what the pipeline left into checks: the oracle's exactly-once checks (with each anomaly
+//! attributed to the faults around the time its record was sent), declarative data checks, and the
+//! run's own health (faults injected, workers up). The replay check is in `replay`.
+
+use std::collections::BTreeMap;
+
+use faultline_infra::PgConfig;
+use faultline_oracle::{Anomaly, DataCheck};
+use faultline_report::{CheckResult, CheckStatus, FaultEvent, Row};
+use faultline_workload::Workload;
+use serde_json::{Map, Value};
+
+use super::produce::Produced;
+use super::stack::Names;
+use super::timeline::active_at;
+use crate::error::Result;
+
+/// What the checks read.
+pub struct CheckInput<'a> {
+    pub pg: &'a PgConfig,
+    pub names: &'a Names,
+    pub workload: &'a Workload,
+    pub produced: &'a Produced,
+    pub high_watermarks: &'a BTreeMap<i32, i64>,
+    pub events: &'a [FaultEvent],
+}
+
+/// The oracle's checks, one result each, and the normalized summary of the end state.
+pub async fn oracle(ci: &CheckInput<'_>) -> Result<(Vec<CheckResult>, Value)> {
+    let client = ci.pg.connect().await?;
+    let state =
+        faultline_oracle::read_end_state(&client, &ci.names.schema, &ci.names.topic).await?;
+    let report = faultline_oracle::check(
+        ci.workload,
+        &ci.produced.placement,
+        ci.high_watermarks,
+        &state,
+    );
+    let by_position: BTreeMap<(i32, i64), u64> = ci
+        .produced
+        .placement
+        .iter()
+        .map(|(seq, pos)| (*pos, *seq))
+        .collect();
+    let checks = report
+        .checks
+        .into_iter()
+        .map(|c| c.map_rows(|a| anomaly_row(&a, ci, &by_position)))
+        .collect();
+    Ok((checks, faultline_oracle::normalize_summary(&state)))
+}
+
+/// One anomaly as a report row, with the faults active when its record was sent.
+fn anomaly_row(
+    a: &Anomaly,
+    ci: &CheckInput<'_>,
+    by_position: &BTreeMap<(i32, i64), u64>,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("class".into(), a.class.as_str().into());
+    m.insert("key".into(), a.key.clone().into());
+    m.insert("topic".into(), a.topic.clone().into());
+    m.insert(
+        "partition".into(),
+        a.partition.map_or(Value::Null, Value::from),
+    );
+    m.insert("offset".into(), a.offset.map_or(Value::Null, Value::from));
+    m.insert(
+        "expected".into(),
+        a.expected.clone().map_or(Value::Null, Value::from),
+    );
+    m.insert(
+        "actual".into(),
+        a.actual.clone().map_or(Value::Null, Value::from),
+    );
+    let sent = a
+        .partition
+        .zip(a.offset)
+        .and_then(|pos| by_position.get(&pos))
+        .and_then(|seq| ci.produced.sent_at_ms.get(*seq as usize));
+    let faults = sent
+        .map(|t| active_at(ci.events, *t).join(", "))
+        .unwrap_or_default();
+    m.insert(
+        "sent_at_ms".into(),
+        sent.map_or(Value::Null, |t| Value::from(*t)),
+    );
+    m.insert("fault".into(), faults.into());
+    m
+}
+
+/// The scenario's declarative data checks.
+pub async fn data_checks(ci: &CheckInput<'_>, checks: &[DataCheck]) -> Result<Vec<CheckResult>> {
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = ci.pg.connect().await?;
+    let mut out = Vec::new();
+    for c in checks {
+        out.push(faultline_oracle::run_data_check(&client, &ci.names.schema, c).await?);
+    }
+    Ok(out)
+}
+
+/// Every planned fault was injected (a skipped one means the scenario did not do what it says).
+pub fn faults_injected(events: &[FaultEvent]) -> CheckResult {
+    let skipped: Vec<Row> = events
+        .iter()
+        .filter(|e| !e.outcome.was_injected())
+        .map(|e| {
+            let mut m = Map::new();
+            m.insert("fault".into(), e.id.clone().into());
+            m.insert("why".into(), e.outcome.to_string().into());
+            m
+        })
+        .collect();
+    if skipped.is_empty() {
+        CheckResult::from_rows(
+            "faults_injected",
+            CheckStatus::Pass,
+            format!(
+                "all {} planned faults were injected and healed",
+                events.len()
+            ),
+            skipped,
+        )
+    } else {
+        let detail = format!(
+            "{} of {} planned faults could not be injected",
+            skipped.len(),
+            events.len()
+        );
+        CheckResult::from_rows("faults_injected", CheckStatus::Warn, detail, skipped)
+    }
+}
+
+/// No worker exited unless the harness stopped it.
+pub fn workers_stayed_up(unexpected: &[(String, String)]) -> CheckResult {
+    let rows: Vec<Row> = unexpected
+        .iter()
+        .map(|(id, how)| {
+            let mut m = Map::new();
+            m.insert("worker".into(), id.clone().into());
+            m.insert("exit".into(), how.clone().into());
+            m
+        })
+        .collect();
+    if rows.is_empty() {
+        CheckResult::from_rows(
+            "workers_stayed_up",
+            CheckStatus::Pass,
+            "no worker exited on its own".into(),
+            rows,
+        )
+    } else {
+        let detail = format!(
+            "{} worker(s) exited on their own (see failing rows for their last log lines)",
+            rows.len()
+        );
+        CheckResult::from_rows("workers_stayed_up", CheckStatus::Fail, detail, rows)
+    }
+}

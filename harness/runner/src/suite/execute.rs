@@ -1,0 +1,143 @@
+//! The suite's runs in order, each on a stack shared with the runs before it when their backend
+//! and broker count match; the suite's reports at the end.
+
+use std::time::Duration;
+
+use faultline_infra::BackendKind;
+use faultline_report::{SuiteReport, Verdict};
+
+use super::baseline::run_baseline;
+use super::outputs::{self, RunRecord};
+use super::plan::{prepare, Job, PlannedRun, SuiteOptions};
+use crate::error::{Result, RunnerError};
+use crate::run::{run, start_stack, Infra, RunInput, RunOutcome};
+
+/// The stack the last run used, kept for the next one.
+struct SharedStack(Option<(BackendKind, Infra)>);
+
+impl SharedStack {
+    /// The stack for a run on `kind` with `brokers` brokers: the current one when they match, else
+    /// a fresh one. The error says why no stack could start.
+    async fn get(&mut self, kind: BackendKind, brokers: u32, seed: u64) -> Result<&Infra> {
+        let reuse = matches!(&self.0, Some((k, inf)) if *k == kind && inf.brokers == brokers);
+        if !reuse {
+            self.discard().await;
+            eprintln!("  starting a {kind} stack with {brokers} broker(s)");
+            self.0 = Some((kind, start_stack(kind, brokers, seed).await?));
+        }
+        Ok(&self.0.as_ref().expect("a stack was just started").1)
+    }
+
+    /// Tears the stack down (after an error it may be in any state), reporting nothing.
+    async fn discard(&mut self) {
+        if let Some((_, old)) = self.0.take() {
+            let _ = old.teardown().await;
+        }
+    }
+}
+
+pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
+    let now = time::OffsetDateTime::now_utc();
+    let started_at = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let t0 = std::time::Instant::now();
+    std::fs::create_dir_all(&opts.out).map_err(|e| RunnerError::Io {
+        path: opts.out.clone(),
+        source: e,
+    })?;
+    let prepared = prepare(jobs, opts)?;
+    let total = prepared.len();
+    let mut stack = SharedStack(None);
+    let mut runs = Vec::new();
+    for (i, planned) in prepared.into_iter().enumerate() {
+        let kind = resolve(planned.backend).await;
+        let defect = opts
+            .defect
+            .clone()
+            .or(planned.scenario.pipeline.defect.clone());
+        eprintln!(
+            "[{}/{total}] {} seed {} on {kind}: {} records, {} faults",
+            i + 1,
+            planned.scenario.name,
+            planned.seed,
+            planned.workload.records.len(),
+            planned.plan.len()
+        );
+        let mut record = RunRecord::new(&planned, kind, defect, &opts.out);
+        match stack
+            .get(kind, planned.scenario.infra.brokers, planned.seed)
+            .await
+        {
+            Err(e) => record.report.error = Some(format!("could not start the stack: {e}")),
+            Ok(infra) => {
+                infra.reset_proxies();
+                let result = run_with_baseline(infra, &planned, &record, opts.progress).await;
+                record.finish(result);
+                if record.report.verdict != Verdict::Pass {
+                    record.service_logs = infra.stack.logs().await;
+                }
+            }
+        }
+        if record.report.verdict == Verdict::Error {
+            // The stack may be in any state after an error: start the next run on a fresh one.
+            stack.discard().await;
+        }
+        runs.push(outputs::save(record, &planned));
+    }
+    if let Some((_, inf)) = stack.0.take() {
+        if let Err(e) = inf.teardown().await {
+            eprintln!("faultline: tearing down the stack: {e}");
+        }
+    }
+    let suite = SuiteReport {
+        target: opts.target.display().to_string(),
+        started_at,
+        duration_ms: t0.elapsed().as_millis() as u64,
+        runs,
+    };
+    faultline_report::write_all(&suite, &opts.out)?;
+    Ok(suite)
+}
+
+/// The fault-free baseline first when `[compare] baseline = true` asks for one, then the run,
+/// within the scenario's time limit (plus two minutes for start-up and checks).
+async fn run_with_baseline(
+    infra: &Infra,
+    planned: &PlannedRun,
+    record: &RunRecord,
+    progress: bool,
+) -> Result<(RunOutcome, Option<crate::comparison::Baseline>)> {
+    let s = &planned.scenario;
+    let defect = record.report.defect.clone();
+    let baseline = run_baseline(infra, planned, defect.clone(), &record.run_dir, progress).await?;
+    let input = RunInput {
+        scenario: s,
+        seed: planned.seed,
+        defect,
+        workload: &planned.workload,
+        plan: &planned.plan,
+        log_dir: record.run_dir.join("logs"),
+        progress,
+        baseline: baseline.as_ref(),
+    };
+    let limit = Duration::from_secs(s.time_limit_s + 120);
+    match tokio::time::timeout(limit, run(infra, &input)).await {
+        Ok(outcome) => Ok((outcome?, baseline)),
+        Err(_) => Err(RunnerError::TimeLimit {
+            limit_s: s.time_limit_s,
+            during: "running".into(),
+        }),
+    }
+}
+
+/// `auto` becomes the backend it stands for, so reports and repro lines name a real one.
+async fn resolve(kind: BackendKind) -> BackendKind {
+    match kind {
+        BackendKind::Auto if faultline_infra::docker_available().await => BackendKind::Containers,
+        BackendKind::Auto => BackendKind::Processes,
+        k => k,
+    }
+}

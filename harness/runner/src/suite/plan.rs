@@ -1,0 +1,126 @@
+//! What a suite will run: the scenarios of the target, sharded, times the seeds; each made ready
+//! (workload generated, faults planned, backend and model files checked) before any stack starts.
+
+use std::path::{Path, PathBuf};
+
+use faultline_infra::BackendKind;
+use faultline_scenario::{PlannedFault, Scenario};
+use faultline_workload::Workload;
+
+use crate::comparison::CompareSetup;
+use crate::error::{Result, RunnerError};
+use crate::run::check_backend_supports;
+
+/// What `faultline run` was asked.
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    /// A scenario file or a directory of them.
+    pub target: PathBuf,
+    /// In a directory, only files whose names start with this (e.g. `smoke`).
+    pub prefix: Option<String>,
+    /// Overrides every scenario's `workload.seed`.
+    pub seed: Option<u64>,
+    /// Runs each scenario with this many consecutive seeds from its seed. Default 1.
+    pub seeds: u32,
+    /// Overrides every scenario's `infra.backend`.
+    pub backend: Option<BackendKind>,
+    /// Overrides every scenario's `pipeline.defect`.
+    pub defect: Option<String>,
+    /// Where reports and bundles go.
+    pub out: PathBuf,
+    /// `(i, n)`: run only scenarios whose index (in name order) is `i - 1` modulo `n`.
+    pub shard: Option<(u32, u32)>,
+    /// Print progress lines.
+    pub progress: bool,
+}
+
+/// One planned run.
+pub(crate) struct Job {
+    pub file: PathBuf,
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub workload: Option<Workload>,
+    pub plan: Option<Vec<PlannedFault>>,
+}
+
+/// Every scenario × seed of `opts.target`, in name order, only this shard's.
+pub(crate) fn jobs(opts: &SuiteOptions) -> Result<Vec<Job>> {
+    let mut all = faultline_scenario::load::load_target(&opts.target, opts.prefix.as_deref())?;
+    if let Some((i, n)) = opts.shard {
+        if n == 0 || i == 0 || i > n {
+            return Err(RunnerError::Usage(format!(
+                "--shard {i}/{n}: expected I/N with 1 <= I <= N"
+            )));
+        }
+        all = all
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| *k as u32 % n == i - 1)
+            .map(|(_, x)| x)
+            .collect();
+    }
+    let mut jobs = Vec::new();
+    for (file, mut scenario) in all {
+        scenario.resolve_paths(file.parent().unwrap_or(Path::new(".")));
+        let base = opts.seed.unwrap_or(scenario.workload.seed);
+        for k in 0..opts.seeds.max(1) {
+            jobs.push(Job {
+                file: file.clone(),
+                scenario: scenario.clone(),
+                seed: base.wrapping_add(u64::from(k)),
+                workload: None,
+                plan: None,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// One run made ready: what [`Job`] left open is decided.
+pub(crate) struct PlannedRun {
+    pub file: PathBuf,
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub workload: Workload,
+    pub plan: Vec<PlannedFault>,
+    /// The backend asked for (`auto` still unresolved).
+    pub backend: BackendKind,
+}
+
+/// Makes every job ready, so a bad scenario costs no time; in broker-count order, so runs
+/// needing the same stack follow each other.
+pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<PlannedRun>> {
+    let mut prepared = Vec::new();
+    for job in jobs {
+        let workload = match job.workload {
+            Some(w) => w,
+            None => {
+                let mut spec = job.scenario.workload.clone();
+                spec.seed = job.seed;
+                spec.partitions = job.scenario.infra.partitions;
+                faultline_workload::generate(&spec)?
+            }
+        };
+        let plan = match job.plan {
+            Some(p) => p,
+            None => faultline_scenario::plan(&job.scenario, job.seed).map_err(|mut e| {
+                e.file = job.file.display().to_string();
+                e
+            })?,
+        };
+        let backend = opts.backend.unwrap_or(job.scenario.infra.backend);
+        check_backend_supports(backend, &plan)?;
+        // [compare] model and policy files are readable before any stack starts.
+        CompareSetup::load(&job.scenario, job.seed)?;
+        prepared.push(PlannedRun {
+            file: job.file,
+            scenario: job.scenario,
+            seed: job.seed,
+            workload,
+            plan,
+            backend,
+        });
+    }
+    prepared.sort_by_key(|p| p.scenario.infra.brokers);
+    Ok(prepared)
+}
