@@ -48,6 +48,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
         path: opts.out.clone(),
         source: e,
     })?;
+    let _lock = super::lock::OutLock::acquire(&opts.out)?;
     let prepared = prepare(jobs, opts)?;
     let total = prepared.len();
     let mut stack = SharedStack(None);
@@ -66,7 +67,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             planned.workload.records.len(),
             planned.plan.len()
         );
-        let mut record = RunRecord::new(&planned, kind, defect, &opts.out);
+        let mut record = RunRecord::new(&planned, kind, defect, &opts.out)?;
         match stack
             .get(kind, planned.scenario.infra.brokers, planned.seed)
             .await

@@ -4,12 +4,14 @@
 //! - `plan`     the options, the jobs (scenarios × seeds, sharded), each made ready before any stack.
 //! - `execute`  the runs in order on shared stacks; the suite's reports at the end.
 //! - `baseline` the fault-free twin run of `[compare] baseline = true`.
+//! - `lock`     one live suite per `--out` directory.
 //! - `outputs`  a run's report, its terminal lines, its failure bundle and comparison files.
 //! - `bundle`   failure bundles: written on failure, read back by `repro`.
 
 mod baseline;
 mod bundle;
 mod execute;
+mod lock;
 mod outputs;
 mod plan;
 
@@ -30,6 +32,7 @@ pub async fn run_suite(opts: &SuiteOptions) -> Result<SuiteReport> {
 
 /// Reruns a bundle: same scenario file, seed, workload bytes and fault plan.
 pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteReport, Verdict)> {
+    refuse_out_in_bundle(bundle_dir, &opts.out)?;
     let b = bundle::read(bundle_dir)?;
     let mut scenario = faultline_scenario::load::load(&bundle_dir.join(bundle::SCENARIO))?;
     // Relative model/policy paths are relative to where the scenario file was, not to the bundle.
@@ -54,4 +57,63 @@ pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteRepor
         plan: Some(b.plan),
     };
     Ok((execute::execute(vec![job], &opts).await?, b.meta.verdict))
+}
+
+/// `repro` never writes into the bundle it reads: an `--out` that is the bundle or lies inside it is
+/// refused (exit 2), since the suite report and a run directory could replace the bundle's files.
+fn refuse_out_in_bundle(bundle_dir: &Path, out: &Path) -> Result<()> {
+    let bundle = std::fs::canonicalize(bundle_dir).unwrap_or_else(|_| bundle_dir.to_path_buf());
+    // `out` may not exist yet: resolve its nearest existing ancestor.
+    let mut probe = out.to_path_buf();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        match std::fs::canonicalize(&probe) {
+            Ok(p) => {
+                break rest
+                    .iter()
+                    .rev()
+                    .fold(p, |acc: std::path::PathBuf, c| acc.join(c))
+            }
+            Err(_) => match (probe.parent(), probe.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    probe = if parent.as_os_str().is_empty() {
+                        ".".into()
+                    } else {
+                        parent.to_path_buf()
+                    };
+                }
+                _ => break out.to_path_buf(),
+            },
+        }
+    };
+    if resolved.starts_with(&bundle) {
+        return Err(crate::error::RunnerError::Usage(format!(
+            "--out {} is inside the bundle {} that repro reads; pass another --out (repro never \
+             writes into its bundle)",
+            out.display(),
+            bundle_dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repro_refuses_an_out_inside_its_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("runs/kill-workers-7");
+        std::fs::create_dir_all(&bundle).unwrap();
+        for out in [bundle.clone(), bundle.join("again"), bundle.join("a/b")] {
+            let err = super::refuse_out_in_bundle(&bundle, &out).unwrap_err();
+            assert!(err.to_string().contains("inside the bundle"), "{err}");
+        }
+        super::refuse_out_in_bundle(&bundle, &dir.path().join("repro-out")).unwrap();
+        super::refuse_out_in_bundle(&bundle, dir.path()).unwrap();
+        assert!(
+            !bundle.join("again").exists(),
+            "a refused --out is not created"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use faultline_report::{CheckStatus, RunReport, RunStats, Verdict};
 use super::bundle;
 use super::plan::PlannedRun;
 use crate::comparison::{self, Baseline};
-use crate::error::Result;
+use crate::error::{Result, RunnerError};
 use crate::run::RunOutcome;
 
 /// One run's report while it runs, and where its files go.
@@ -19,20 +19,21 @@ pub(crate) struct RunRecord {
     pub run_dir: PathBuf,
     /// The stack's service logs, fetched when the run did not pass.
     pub service_logs: Vec<(String, String)>,
+    /// When the run began, so a run that could not finish still reports how long it took.
+    started: std::time::Instant,
 }
 
 impl RunRecord {
-    /// A report that says `error` until [`finish`](Self::finish) says otherwise; clears the run's
-    /// directory of an earlier run's files.
+    /// A report that says `error` until [`finish`](Self::finish) says otherwise, in a run
+    /// directory of its own (see [`claim_run_dir`]).
     pub fn new(
         planned: &PlannedRun,
         kind: BackendKind,
         defect: Option<String>,
         out: &Path,
-    ) -> Self {
+    ) -> Result<Self> {
         let (s, seed, workload) = (&planned.scenario, planned.seed, &planned.workload);
-        let run_dir = out.join("runs").join(format!("{}-{seed}", s.name));
-        let _ = std::fs::remove_dir_all(&run_dir);
+        let run_dir = claim_run_dir(out, &s.name, seed)?;
         let repro = repro_command(&planned.file, seed, kind, defect.as_deref());
         let report = RunReport {
             scenario: s.name.clone(),
@@ -55,11 +56,12 @@ impl RunRecord {
             end_state: None,
             stalls: Vec::new(),
         };
-        Self {
+        Ok(Self {
             report,
             run_dir,
             service_logs: Vec::new(),
-        }
+            started: std::time::Instant::now(),
+        })
     }
 
     /// Takes in what the run found (and writes its comparison files), or why it could not finish.
@@ -98,7 +100,12 @@ pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
         mut report,
         run_dir,
         service_logs,
+        started,
     } = record;
+    if report.stats.duration_ms == 0 {
+        // A run that could not finish has no stats of its own; its wall time still matters.
+        report.stats.duration_ms = started.elapsed().as_millis() as u64;
+    }
     if report.verdict == Verdict::Pass {
         let _ = std::fs::remove_dir_all(run_dir.join("logs"));
     } else {
@@ -112,16 +119,61 @@ pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
     report
 }
 
-/// The one command that reruns a run: scenario file, seed, backend and defect.
+/// A fresh directory for one run under `<out>/runs`: `<name>-<seed>`, or `<name>-<seed>-2`, `-3`…
+/// when that is taken (by an earlier run, another file with the same name, or a concurrent run).
+/// Created with `create_dir`, which fails on an existing directory, so no two runs ever share one
+/// and nothing that exists is ever removed. The name is checked again here, although validation
+/// already refused unsafe ones, because it becomes a path component.
+pub(crate) fn claim_run_dir(out: &Path, name: &str, seed: u64) -> Result<PathBuf> {
+    faultline_scenario::safe_name(name).map_err(|e| {
+        RunnerError::Usage(format!(
+            "scenario name `{name}` cannot name a run directory: {e}"
+        ))
+    })?;
+    let runs = out.join("runs");
+    std::fs::create_dir_all(&runs).map_err(|e| RunnerError::Io {
+        path: runs.clone(),
+        source: e,
+    })?;
+    for k in 1u32.. {
+        let leaf = match k {
+            1 => format!("{name}-{seed}"),
+            _ => format!("{name}-{seed}-{k}"),
+        };
+        let dir = runs.join(leaf);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(RunnerError::Io {
+                    path: dir,
+                    source: e,
+                })
+            }
+        }
+    }
+    unreachable!("u32 suffixes run out before directories do")
+}
+
+/// The one command that reruns a run: scenario file, seed, backend and defect, quoted for a shell.
 fn repro_command(file: &Path, seed: u64, kind: BackendKind, defect: Option<&str>) -> String {
-    let mut cmd = format!(
-        "faultline run {} --seed {seed} --backend {kind}",
-        file.display()
-    );
+    let file = shell_quote(&file.display().to_string());
+    let mut cmd = format!("faultline run {file} --seed {seed} --backend {kind}");
     if let Some(d) = defect {
-        cmd.push_str(&format!(" --defect {d}"));
+        cmd.push_str(&format!(" --defect {}", shell_quote(d)));
     }
     cmd
+}
+
+/// `arg` as one POSIX shell word: unchanged when it holds only characters no shell treats
+/// specially, else in single quotes (a `'` inside becomes `'\''`).
+pub(crate) fn shell_quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 fn print_outcome(r: &RunReport) {
@@ -163,5 +215,73 @@ fn print_outcome(r: &RunReport) {
                 eprintln!("        bundle:    {b}  (faultline repro {b})");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_dirs_are_unique_and_nothing_existing_is_removed() {
+        let out = tempfile::tempdir().unwrap();
+        let first = claim_run_dir(out.path(), "kill-workers", 7).unwrap();
+        std::fs::write(first.join("report.json"), "{}").unwrap();
+        let second = claim_run_dir(out.path(), "kill-workers", 7).unwrap();
+        let third = claim_run_dir(out.path(), "kill-workers", 7).unwrap();
+        assert_eq!(first, out.path().join("runs/kill-workers-7"));
+        assert_eq!(second, out.path().join("runs/kill-workers-7-2"));
+        assert_eq!(third, out.path().join("runs/kill-workers-7-3"));
+        // The first run's files survive the later claims.
+        assert_eq!(
+            std::fs::read_to_string(first.join("report.json")).unwrap(),
+            "{}"
+        );
+    }
+
+    #[test]
+    fn unsafe_names_never_reach_the_file_system() {
+        let out = tempfile::tempdir().unwrap();
+        let victim = out.path().join("victim-7");
+        std::fs::create_dir(&victim).unwrap();
+        std::fs::write(victim.join("keep"), "x").unwrap();
+        let name = format!("{}/victim", out.path().display());
+        let err = claim_run_dir(&out.path().join("o"), &name, 7).unwrap_err();
+        assert!(matches!(err, RunnerError::Usage(_)), "{err}");
+        assert!(victim.join("keep").exists());
+        assert!(
+            !out.path().join("o").exists(),
+            "nothing created for a refused name"
+        );
+        for bad in ["..", "../up", "a b", ""] {
+            assert!(
+                claim_run_dir(out.path(), bad, 1).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn rerun_commands_quote_what_a_shell_would_split() {
+        let cmd = repro_command(
+            Path::new("my scenarios/it's.toml"),
+            7,
+            BackendKind::Processes,
+            None,
+        );
+        assert_eq!(
+            cmd,
+            "faultline run 'my scenarios/it'\\''s.toml' --seed 7 --backend processes"
+        );
+        let plain = repro_command(
+            Path::new("scenarios/a.toml"),
+            1,
+            BackendKind::Processes,
+            Some("no-fencing"),
+        );
+        assert_eq!(
+            plain,
+            "faultline run scenarios/a.toml --seed 1 --backend processes --defect no-fencing"
+        );
     }
 }
