@@ -132,3 +132,235 @@ fn a_caught_defect_exits_1_and_prints_the_repro_line_and_the_failing_keys() {
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
     assert!(junit.contains("<failure"), "{junit}");
 }
+
+/// `faultline compare` of `[champion, challenger, data]` writing into `out`.
+fn compare(files: &[std::path::PathBuf; 3], out: &std::path::Path) -> Command {
+    let mut cmd = faultline();
+    cmd.arg("compare");
+    for (flag, file) in ["--champion", "--challenger", "--data"].iter().zip(files) {
+        cmd.arg(flag).arg(file);
+    }
+    cmd.arg("--out").arg(out);
+    cmd
+}
+
+#[test]
+fn compare_names_the_flag_of_a_missing_file_and_says_the_os_error_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.json");
+    let golden = crate::repo().join("golden");
+    for (flag, args) in [
+        (
+            "--champion",
+            [
+                missing.clone(),
+                golden.join("models/challenger.json"),
+                golden.join("data/labelled.jsonl"),
+            ],
+        ),
+        (
+            "--data",
+            [
+                golden.join("models/champion.json"),
+                golden.join("models/challenger.json"),
+                missing.clone(),
+            ],
+        ),
+    ] {
+        let out = compare(&args, &dir.path().join("out")).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "faultline compare: {flag}: {}: No such file or directory (os error 2)",
+                missing.display()
+            )),
+            "{err}"
+        );
+        assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    }
+}
+
+/// `faultline … | head`: the reader goes away; the binary ends as a C tool would (SIGPIPE), not with
+/// a panic and exit 101, whichever stream was closed.
+#[test]
+fn a_closed_output_ends_the_binary_by_sigpipe_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let golden = crate::repo().join("golden");
+    let mut compare = compare(
+        &[
+            golden.join("models/champion.json"),
+            golden.join("models/challenger.json"),
+            golden.join("data/labelled.jsonl"),
+        ],
+        &dir.path().join("compare"),
+    );
+    // stdout closed; stderr kept to show there is no panic message.
+    let mut child = compare
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "compare: {:?}\n{err}",
+        out.status
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // The reports were written before the first line was printed.
+    assert!(dir.path().join("compare/comparison.json").is_file());
+
+    // An error goes to stderr: closed too, the same.
+    let mut child = faultline()
+        .args(["run", "no/such/dir.toml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop((child.stdout.take(), child.stderr.take()));
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "run: {status:?}");
+}
+
+#[test]
+fn infra_check_on_containers_without_docker_names_the_script_that_fixes_it() {
+    if std::process::Command::new("docker")
+        .arg("info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("SKIPPED: a Docker daemon answers here");
+        return;
+    }
+    let out = faultline()
+        .args(["infra", "check", "--backend", "containers"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ci/docker-engine.sh"), "{stdout}");
+    assert!(stdout.contains("--backend processes"), "{stdout}");
+}
+
+/// A `faultline run` on the processes backend in its own `TMPDIR`, once its stack's temp dir (with
+/// Postgres data in it) exists: the child and that dir.
+fn a_run_with_its_stack_up(
+    tmp: &std::path::Path,
+    out: &std::path::Path,
+) -> (std::process::Child, std::path::PathBuf) {
+    let mut child = faultline()
+        .args([
+            "run",
+            "scenarios/smoke/smoke-1-records.toml",
+            "--backend",
+            "processes",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out)
+        .env("TMPDIR", tmp)
+        .current_dir(crate::repo())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let stack_dir = std::fs::read_dir(tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.join(faultline_infra::stale::OWNER_FILE).is_file()
+                    && p.join("postgres/data/PG_VERSION").is_file()
+            });
+        if let Some(d) = stack_dir {
+            return (child, d);
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its stack was up"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stack dir in {}",
+            tmp.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A private `TMPDIR` the `postgres` service user can reach (tempfile's dirs are 0700).
+fn private_tmpdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    tmp
+}
+
+fn faultline_dirs_in(tmp: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("faultline-")
+        })
+        .collect()
+}
+
+#[test]
+fn after_a_kill_9_the_next_invocation_removes_the_runs_temp_dir_and_says_so() {
+    let (tmp, out) = (private_tmpdir(), tempfile::tempdir().unwrap());
+    let (mut run, stack_dir) = a_run_with_its_stack_up(tmp.path(), out.path());
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert!(
+        stack_dir.is_dir(),
+        "nothing to reap: the dir went with the run"
+    );
+    let next = faultline()
+        .arg("--version")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(next.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&next.stderr);
+    assert!(
+        err.contains(&format!(
+            "faultline: removed {}, left by faultline pid {}",
+            stack_dir.display(),
+            run.id()
+        )) && err.contains(" bytes ("),
+        "{err}"
+    );
+    assert_eq!(
+        faultline_dirs_in(tmp.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+#[test]
+fn sigterm_during_a_run_exits_143_and_leaves_no_temp_dir() {
+    let (tmp, out) = (private_tmpdir(), tempfile::tempdir().unwrap());
+    let (run, _) = a_run_with_its_stack_up(tmp.path(), out.path());
+    // SAFETY: SIGTERM to the run this test started.
+    unsafe { libc::kill(run.id() as i32, libc::SIGTERM) };
+    let status = run.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    assert_eq!(
+        faultline_dirs_in(tmp.path()),
+        Vec::<std::path::PathBuf>::new()
+    );
+}

@@ -1,6 +1,10 @@
 //! Infra integration tests: real Kafka and Postgres through the `containers` and `processes`
-//! backends. Each test starts its own stack with its own topic, group and table names.
+//! backends. Each test starts its own stack with its own topic, group and table names. `detach`
+//! (the dockerd launcher), `stale` (removing a SIGKILLed harness's temp dirs) and cleanup's signal
+//! tests need no services.
 
 mod cleanup;
 mod cluster;
+mod detach;
 mod lifecycle;
+mod stale;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use faultline_infra::reaper::{registered, Resource};
@@ -45,6 +46,27 @@ pub fn spawn_child(test_name: &str, backend: &str, file: &Path) -> Result<Child>
         .stderr(log)
         .spawn()
         .context("spawn child test")
+}
+
+/// In the parent: waits until the child wrote `<file>.ready`; an error if it exits first or
+/// `timeout` passes.
+pub fn wait_until_ready(child: &mut Child, file: &Path, timeout: Duration) -> Result<()> {
+    let ready = file.with_extension("ready");
+    let deadline = Instant::now() + timeout;
+    while !ready.exists() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "child not ready after {timeout:?} (log: {})",
+            file.with_extension("child.log").display()
+        );
+        anyhow::ensure!(
+            child.try_wait()?.is_none(),
+            "child exited before it was ready (log: {})",
+            file.with_extension("child.log").display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// In the parent: resources from the record file that still exist.

@@ -110,7 +110,9 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    faultline_infra::reaper::install_signal_handlers();
+    faultline_infra::signals::install_signal_handlers();
+    // Before anything else (even --help): what an earlier, SIGKILLed harness left behind.
+    report_stale_dirs(&faultline_infra::stale::reap_stale_dirs());
     let cli = Cli::parse();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -139,6 +141,19 @@ fn main() -> ExitCode {
             out,
             seed,
         } => compare(&champion, &challenger, &data, policy.as_deref(), &out, seed),
+    }
+}
+
+/// Says what the stale-dir sweep removed and what it could not.
+fn report_stale_dirs(sweep: &faultline_infra::stale::Sweep) {
+    for r in &sweep.removed {
+        eprintln!("faultline: {r}");
+    }
+    for (path, why) in &sweep.failed {
+        eprintln!(
+            "faultline: could not remove the stale temp dir {}: {why}",
+            path.display()
+        );
     }
 }
 
@@ -268,17 +283,18 @@ fn compare(
     out: &std::path::Path,
     seed: u64,
 ) -> ExitCode {
+    use anyhow::Context;
     use faultline_models::{compare, load_model, write_outputs, Dataset, Policy};
     let run = || -> anyhow::Result<faultline_models::Comparison> {
-        let champ = load_model(champion)?;
-        let chall = load_model(challenger)?;
-        let dataset = Dataset::load(data)?;
+        let champ = load_model(champion).context("--champion")?;
+        let chall = load_model(challenger).context("--challenger")?;
+        let dataset = Dataset::load(data).context("--data")?;
         let policy = match policy {
-            Some(p) => Policy::load(p)?,
+            Some(p) => Policy::load(p).context("--policy")?,
             None => Policy::all_metrics(),
         };
         let c = compare(champ.as_ref(), chall.as_ref(), &dataset, &policy, seed)?;
-        let paths = write_outputs(&c, out)?;
+        let paths = write_outputs(&c, out).context("--out")?;
         println!(
             "verdict: {} ({} rows, {} positive)",
             c.verdict.as_str(),
@@ -299,10 +315,26 @@ fn compare(
     match run() {
         Ok(c) => ExitCode::from(c.verdict.exit_code() as u8),
         Err(e) => {
-            eprintln!("faultline compare: {e:#}");
+            eprintln!("faultline compare: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, `: `-separated, leaving out a cause whose text is already
+/// there (the libraries' errors print their source themselves, so `{:#}` would say it twice).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 async fn infra_check(backend: &str, brokers: u32) -> ExitCode {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::containers::ContainersBackend;
-use crate::error::Result;
+use crate::error::{InfraError, Result};
 use crate::external::ExternalBackend;
 use crate::processes::ProcessesBackend;
 use crate::spec::{BackendKind, StackSpec};
@@ -33,7 +33,17 @@ pub async fn docker_available() -> bool {
 /// The backend for `kind`; `auto` takes containers when Docker answers, else processes.
 pub async fn backend_for(kind: BackendKind) -> Result<Box<dyn Backend>> {
     Ok(match kind {
-        BackendKind::Containers => Box::new(ContainersBackend::from_env()?),
+        BackendKind::Containers => {
+            if !docker_available().await {
+                return Err(InfraError::Prerequisite {
+                    what: "a Docker daemon that answers (the containers backend needs one)".into(),
+                    fix: "run `ci/docker-engine.sh` (or `ci/provision.sh`, which also builds the images), \
+                          or use --backend processes"
+                        .into(),
+                });
+            }
+            Box::new(ContainersBackend::from_env()?)
+        }
         BackendKind::Processes => Box::new(ProcessesBackend::locate()?),
         BackendKind::External => Box::new(ExternalBackend::from_env()?),
         BackendKind::Auto => {

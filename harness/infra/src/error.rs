@@ -44,7 +44,7 @@ pub enum InfraError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("docker: {0}")]
+    #[error("docker: {0}{fix}", fix = docker_fix(.0))]
     Docker(#[from] testcontainers::TestcontainersError),
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
@@ -63,6 +63,24 @@ fn log_suffix(tail: &str) -> String {
     }
 }
 
+/// The fix for a Docker error a user can fix, on its own line; empty for the others.
+fn docker_fix(e: &testcontainers::TestcontainersError) -> &'static str {
+    use testcontainers::bollard::errors::Error as Daemon;
+    use testcontainers::core::error::ClientError;
+    match e {
+        // The daemon answered but could not get the image: not local, and no registry reachable.
+        testcontainers::TestcontainersError::Client(ClientError::PullImage {
+            err: Daemon::DockerResponseServerError { .. } | Daemon::DockerStreamError { .. },
+            ..
+        }) => {
+            "\nfix: the image is not on this machine and cannot be pulled; build local images and use \
+             them with `eval \"$(ci/images.sh \"$FAULTLINE_KAFKA_HOME\")\"` (`ci/provision.sh` does \
+             this and writes them to $FAULTLINE_CACHE/env.sh), or use --backend processes"
+        }
+        _ => "",
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = InfraError> = std::result::Result<T, E>;
 
@@ -77,5 +95,49 @@ impl<T> IoContext<T> for std::io::Result<T> {
             path: path.into(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testcontainers::bollard::errors::Error as Daemon;
+    use testcontainers::core::error::ClientError;
+
+    fn pull_error(err: Daemon) -> InfraError {
+        InfraError::Docker(
+            ClientError::PullImage {
+                descriptor: "apache/kafka:4.1.1".into(),
+                err,
+            }
+            .into(),
+        )
+    }
+
+    #[test]
+    fn an_image_that_cannot_be_pulled_names_the_script_that_builds_it() {
+        let e = pull_error(Daemon::DockerResponseServerError {
+            status_code: 500,
+            message: "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host".into(),
+        });
+        let text = e.to_string();
+        assert!(
+            text.starts_with("docker: failed to pull the image 'apache/kafka:4.1.1'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nfix: the image is not on this machine"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ci/images.sh") && text.contains("ci/provision.sh"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn other_docker_errors_get_no_image_fix() {
+        let e = pull_error(Daemon::RequestTimeoutError);
+        assert!(!e.to_string().contains("fix:"), "{e}");
     }
 }

@@ -15,6 +15,8 @@
 //! - [`pg`]         Postgres connection settings with the password kept out of logs.
 //! - [`ready`]      readiness probes: Kafka metadata with every broker present, a Postgres query.
 //! - [`reaper`]     the registry of everything started, cleaned up on drop, panic, Ctrl-C or SIGTERM.
+//! - [`signals`]    SIGINT/SIGTERM/SIGHUP and a closed output: hooks, reap, exit 128 + signal.
+//! - [`stale`]      owner records in temp dirs; removing the dirs of harnesses that were SIGKILLed.
 //! - [`ports`]      free loopback ports.
 //! - [`doctor`]     `faultline infra check`: round trips, a broker restart, each step timed.
 //! - [`error`]      the crate's error type.
@@ -30,8 +32,10 @@ pub mod ports;
 pub mod processes;
 pub mod ready;
 pub mod reaper;
+pub mod signals;
 pub mod spec;
 pub mod stack;
+pub mod stale;
 
 pub use backend::{backend_for, docker_available, Backend};
 pub use error::{InfraError, Result};

@@ -1,10 +1,10 @@
 //! Everything the harness starts is registered here and cleaned up whatever happens.
 //!
 //! - Normal end and panics: the owners' `Drop` kill children and remove containers and dirs.
-//! - Ctrl-C / SIGTERM / SIGHUP: [`install_signal_handlers`] reaps everything registered, then exits
-//!   with 130.
+//! - Ctrl-C / SIGTERM / SIGHUP / a closed output: [`crate::signals`] runs [`reap_all`], then exits.
 //! - The harness itself SIGKILLed: children are started with `PR_SET_PDEATHSIG=SIGKILL` from one
-//!   long-lived spawner thread (the signal fires when the *thread* that forked dies), so they die too.
+//!   long-lived spawner thread (the signal fires when the *thread* that forked dies), so they die too;
+//!   its temp dirs carry an owner record and the next start removes them ([`crate::stale`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -166,24 +166,6 @@ fn docker(args: &[&str]) {
         .status();
 }
 
-/// On SIGINT, SIGTERM or SIGHUP: reap everything registered and exit 130. Safe to call repeatedly.
-pub fn install_signal_handlers() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        let result = ctrlc::set_handler(|| {
-            eprintln!(
-                "faultline: interrupted; cleaning up {} resource(s)",
-                registered().len()
-            );
-            reap_all();
-            std::process::exit(130);
-        });
-        if let Err(e) = result {
-            tracing::warn!("could not install the Ctrl-C handler: {e}");
-        }
-    });
-}
-
 type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
 
 /// Spawns `cmd` from the long-lived spawner thread with `PR_SET_PDEATHSIG=SIGKILL`, in its own
@@ -335,7 +317,8 @@ pub fn tail_file(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// A temp directory removed on drop and on Ctrl-C.
+/// A temp directory removed on drop and on Ctrl-C; if its process is SIGKILLed, by the next start
+/// ([`crate::stale`]).
 #[derive(Debug)]
 pub struct ManagedDir {
     dir: Option<tempfile::TempDir>,
@@ -343,15 +326,17 @@ pub struct ManagedDir {
 }
 
 impl ManagedDir {
-    /// Creates `$TMPDIR/faultline-<label>-XXXX`, mode 0755 so a service user can reach its subdirs.
+    /// Creates `$TMPDIR/faultline-<label>-XXXX`, mode 0755 so a service user can reach its subdirs,
+    /// holding this process's owner record.
     pub fn new(label: &str) -> Result<Self> {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::Builder::new()
-            .prefix(&format!("faultline-{label}-"))
+            .prefix(&format!("{}{label}-", crate::stale::DIR_PREFIX))
             .tempdir()
             .at(std::env::temp_dir())?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .at(dir.path())?;
+        crate::stale::write_owner_record(dir.path())?;
         let reg = register(Resource::Dir(dir.path().to_path_buf()));
         Ok(Self {
             dir: Some(dir),
@@ -363,9 +348,12 @@ impl ManagedDir {
         self.dir.as_ref().expect("dir present until drop").path()
     }
 
-    /// Keeps the directory on disk (a failure bundle); returns where it is.
-    pub fn keep(mut self) -> PathBuf {
-        self.dir.take().expect("dir present until drop").keep()
+    /// Keeps the directory on disk (a failure bundle), without its owner record so no later start
+    /// reaps it; returns where it is.
+    pub fn keep(mut self) -> Result<PathBuf> {
+        let dir = self.dir.take().expect("dir present until drop").keep();
+        crate::stale::remove_owner_record(&dir)?;
+        Ok(dir)
     }
 }
 
