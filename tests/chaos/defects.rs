@@ -110,12 +110,18 @@ fn assert_right_failure(
         found.iter().any(|c| expected.contains(c)),
         "{defect}: failing classes {found:?}, expected one of {expected:?}"
     );
-    // The failing rows name keys and, for positional anomalies, where the record was.
+    // The rows of the expected anomaly name keys and, for positional anomalies, where the record
+    // was. (Rows of other failing checks, such as `caught_up` when the defect also stalls the
+    // pipeline, are per partition and carry no key.)
     let row = r
         .failed_checks()
         .flat_map(|c| &c.failing_rows)
-        .next()
-        .unwrap();
+        .find(|row| {
+            row.get("class")
+                .and_then(|c| c.as_str())
+                .is_some_and(|c| expected.iter().any(|e| e == c))
+        })
+        .expect("a row of the expected class");
     assert!(
         row.get("key")
             .and_then(|k| k.as_str())

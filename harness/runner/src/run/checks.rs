@@ -125,12 +125,13 @@ pub fn faults_injected(events: &[FaultEvent]) -> CheckResult {
             skipped,
         )
     } else {
+        // A chaos run whose faults did not happen proves nothing about them: it fails.
         let detail = format!(
             "{} of {} planned faults could not be injected",
             skipped.len(),
             events.len()
         );
-        CheckResult::from_rows("faults_injected", CheckStatus::Warn, detail, skipped)
+        CheckResult::from_rows("faults_injected", CheckStatus::Fail, detail, skipped)
     }
 }
 
@@ -158,5 +159,46 @@ pub fn workers_stayed_up(unexpected: &[(String, String)]) -> CheckResult {
             rows.len()
         );
         CheckResult::from_rows("workers_stayed_up", CheckStatus::Fail, detail, rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use faultline_report::{CheckStatus, FaultEvent, FaultOutcome};
+
+    fn event(id: &str, outcome: FaultOutcome) -> FaultEvent {
+        FaultEvent {
+            id: id.into(),
+            kind: "kill_worker".into(),
+            target: "-".into(),
+            start_ms: 1500,
+            end_ms: None,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_planned_fault_that_did_not_happen_fails_the_run() {
+        let injected = event(
+            "kill_worker#1",
+            FaultOutcome::Injected {
+                detail: "SIGKILL".into(),
+            },
+        );
+        let skipped = event(
+            "kill_worker#2",
+            FaultOutcome::Skipped {
+                reason: "no worker w9".into(),
+            },
+        );
+        assert_eq!(
+            super::faults_injected(std::slice::from_ref(&injected)).status,
+            CheckStatus::Pass
+        );
+        let c = super::faults_injected(&[injected, skipped]);
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert_eq!(c.detail, "1 of 2 planned faults could not be injected");
+        assert_eq!(c.failing_rows.len(), 1);
+        assert_eq!(c.failing_rows[0]["fault"], "kill_worker#2");
     }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use faultline_infra::BackendKind;
-use faultline_scenario::{PlannedFault, Scenario};
+use faultline_scenario::{PlannedFault, Scenario, Trigger};
 use faultline_workload::Workload;
 
 use crate::comparison::CompareSetup;
@@ -92,6 +92,13 @@ pub(crate) struct PlannedRun {
 pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<PlannedRun>> {
     let mut prepared = Vec::new();
     for job in jobs {
+        let defect = opts
+            .defect
+            .as_deref()
+            .or(job.scenario.pipeline.defect.as_deref());
+        if let Some(d) = defect {
+            known_defect(d)?;
+        }
         let workload = match job.workload {
             Some(w) => w,
             None => {
@@ -108,6 +115,7 @@ pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<Planned
                 e
             })?,
         };
+        reachable_triggers(&job.file, job.seed, &plan, workload.records.len() as u64)?;
         let backend = opts.backend.unwrap_or(job.scenario.infra.backend);
         check_backend_supports(backend, &plan)?;
         // [compare] model and policy files are readable before any stack starts.
@@ -123,4 +131,100 @@ pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<Planned
     }
     prepared.sort_by_key(|p| p.scenario.infra.brokers);
     Ok(prepared)
+}
+
+/// A planted defect of the reference pipeline, or a usage error listing the known ones.
+fn known_defect(name: &str) -> Result<()> {
+    let known = faultline_pipeline::defects::Defect::NAMES;
+    if known.contains(&name) {
+        return Ok(());
+    }
+    Err(RunnerError::Usage(format!(
+        "--defect `{name}` is not a planted defect of the reference pipeline; known: {}",
+        known.join(", ")
+    )))
+}
+
+/// An `after_records` trigger beyond what this seed's workload sends would never fire: refused
+/// before anything starts (validation refuses what no seed could reach; this is the exact count).
+fn reachable_triggers(file: &Path, seed: u64, plan: &[PlannedFault], records: u64) -> Result<()> {
+    for p in plan {
+        if let Trigger::AfterRecords(n) = p.trigger {
+            if n > records {
+                return Err(RunnerError::Usage(format!(
+                    "{}: fault {} fires after_records = {n}, but seed {seed} sends only {records} \
+                     records, so it would never be injected; lower after_records or raise \
+                     workload.events",
+                    file.display(),
+                    p.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_defects_are_refused_naming_the_known_ones() {
+        let err = known_defect("bogus").unwrap_err().to_string();
+        assert!(
+            err.contains("`bogus`") && err.contains("no-fencing"),
+            "{err}"
+        );
+        known_defect("no-fencing").unwrap();
+    }
+
+    #[test]
+    fn prepare_refuses_a_trigger_past_the_workload_and_a_bad_defect() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("late.toml");
+        std::fs::write(
+            &file,
+            "[workload]\nseed = 3\nevents = 50\n\n[[faults]]\nkind = \"kill_worker\"\nafter_records = 50\n",
+        )
+        .unwrap();
+        let opts = SuiteOptions {
+            target: file.clone(),
+            prefix: None,
+            seed: None,
+            seeds: 1,
+            backend: Some(BackendKind::Processes),
+            defect: None,
+            out: dir.path().join("out"),
+            shard: None,
+            progress: false,
+        };
+        let planned = prepare(jobs(&opts).unwrap(), &opts).unwrap().remove(0);
+        let sent = planned.workload.records.len() as u64;
+        reachable_triggers(&file, 3, &planned.plan, sent).unwrap();
+        // One record fewer than the trigger waits for: it would never fire.
+        let err = reachable_triggers(&file, 3, &planned.plan, 49)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("would never be injected") && err.contains("late.toml"),
+            "{err}"
+        );
+        assert_eq!(
+            sent, 50,
+            "no duplicates or malformed records in this workload"
+        );
+        let bad = SuiteOptions {
+            defect: Some("bogus".into()),
+            ..opts
+        };
+        let err = prepare(jobs(&bad).unwrap(), &bad)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("known: commit-before-write"), "{err}");
+        assert!(
+            !dir.path().join("out").exists(),
+            "nothing written before a run"
+        );
+    }
 }
