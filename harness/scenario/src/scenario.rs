@@ -149,8 +149,12 @@ pub struct PipelineSection {
     pub command: Vec<String>,
     /// Worker processes in one consumer group. Default 2; 1..=16.
     pub workers: u32,
-    /// Extra environment for every worker, e.g. `{ FAULTLINE_BATCH_MAX_RECORDS = "500" }`.
+    /// Extra environment for every worker, set as written (pipeline-specific; prefer `knobs`).
     pub env: BTreeMap<String, String>,
+    /// Tuning values by knob name, e.g. `{ batch_max_records = 500 }`; the pipeline's manifest
+    /// says which of its variables each one sets (see `Knob`). A knob the pipeline does not map
+    /// is reported as a warning naming the faults that may not bite.
+    pub knobs: BTreeMap<crate::knob::Knob, u64>,
     /// A planted defect of the reference pipeline (`--defect` overrides it). Default none.
     pub defect: Option<String>,
     /// Start the account-profile service double (wiremock) and pass `FAULTLINE_ENRICH_URL`.
@@ -171,6 +175,7 @@ impl Default for PipelineSection {
             command: Vec::new(),
             workers: 2,
             env: BTreeMap::new(),
+            knobs: BTreeMap::new(),
             defect: None,
             enrichment: true,
             champion: None,
