@@ -15,7 +15,7 @@ use crate::error::ManifestError;
 use crate::manifest::{
     Builtin, Defects, Guarantee, Manifest, OutputTable, Probe, Progress, Ready, Replay, Setup,
 };
-use crate::placeholder::{Placeholder, Scope, Template};
+use crate::placeholder::{Scope, Template};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
