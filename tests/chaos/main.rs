@@ -32,5 +32,6 @@ pub fn options(target: &str, backend: BackendKind, out: &Path) -> SuiteOptions {
         out: out.to_path_buf(),
         shard: None,
         progress: false,
+        pipeline: None,
     }
 }

@@ -78,7 +78,11 @@ struct RunFlags {
     /// auto, containers, processes or external; overrides the scenario's `infra.backend`.
     #[arg(long, env = "FAULTLINE_BACKEND")]
     backend: Option<String>,
-    /// A planted defect of the reference pipeline (needs a `planted-defects` build of ledger-worker).
+    /// The pipeline's manifest (faultline.toml beside it); default: the reference ledger pipeline's.
+    #[arg(long, env = "FAULTLINE_PIPELINE")]
+    pipeline: Option<PathBuf>,
+    /// A buggy variant the pipeline's manifest declares in [defects] (for the reference pipeline,
+    /// a planted defect; needs a `planted-defects` build of ledger-worker).
     #[arg(long)]
     defect: Option<String>,
     /// Where report.json, junit.xml, report.html, summary.md and failure bundles go.
@@ -188,6 +192,7 @@ fn suite_options(target: PathBuf, flags: RunFlags) -> Result<SuiteOptions, Strin
         out: flags.out,
         shard: None,
         progress: !flags.quiet,
+        pipeline: flags.pipeline,
     })
 }
 

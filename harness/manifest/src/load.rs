@@ -120,6 +120,15 @@ pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
 /// Parses and validates manifest `text` read from `path` (relative paths in it are taken from
 /// `path`'s directory).
 pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    parse_in(text, path, dir)
+}
+
+/// [`parse`] with relative paths taken from `dir` (for a manifest built into a binary).
+pub fn parse_in(text: &str, path: &Path, dir: &Path) -> Result<Manifest, ManifestError> {
     let file = path.display().to_string();
     let raw: Raw = toml::from_str(text).map_err(|e| ManifestError {
         file: file.clone(),
@@ -127,18 +136,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
         field: String::new(),
         message: e.message().trim().to_string(),
     })?;
-    let dir = path
-        .parent()
-        .map(|d| {
-            if d.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                d
-            }
-        })
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    build(raw, &dir, path).map_err(|(field, message)| ManifestError {
+    build(raw, text, dir, path).map_err(|(field, message)| ManifestError {
         file,
         // `setup.sql[1]` is an element of an inline array: the line of its key.
         line: locate(
@@ -158,11 +156,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
 
 type Problem = (String, String);
 
-fn build(raw: Raw, dir: &Path, path: &Path) -> Result<Manifest, Problem> {
+fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Problem> {
     let bad = |f: &str, m: String| (f.to_string(), m);
     let mut digest = Sha256::new();
     digest.update(b"faultline-manifest/v1");
-    digest.update(std::fs::read(path).unwrap_or_default());
+    digest.update(text.as_bytes());
 
     let name = match raw.name {
         Some(n) => {
@@ -263,7 +261,7 @@ fn build(raw: Raw, dir: &Path, path: &Path) -> Result<Manifest, Problem> {
     } else if let Some(u) = &raw.ready.http {
         let t = Template::parse(u).map_err(|m| bad("ready.http", m))?;
         only_scopes(&t, "ready.http", &[Scope::Run, Scope::Worker])?;
-        if !u.starts_with("http://") && !u.starts_with("https://") {
+        if !u.starts_with("http://") {
             return Err(bad(
                 "ready.http",
                 format!(

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum RunnerError {
     #[error(transparent)]
     Scenario(#[from] faultline_scenario::ScenarioError),
+    #[error(transparent)]
+    Manifest(#[from] faultline_manifest::ManifestError),
     #[error("infrastructure: {0}")]
     Infra(#[from] faultline_infra::InfraError),
     #[error("workload: {0}")]

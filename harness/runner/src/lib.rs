@@ -3,6 +3,7 @@
 //! Module map (each depends only on the ones below it):
 //! - [`suite`](run_suite) scenarios × seeds, sharding, stack reuse, reports and bundles, `repro`.
 //! - `run`        one run: stack, workers, workload, faults, catch-up, checks.
+//! - `pipeline`   the pipeline under test from its manifest: placeholder values, setup, readiness.
 //! - `comparison` `[compare]`: labels, the models' statistics over what landed, the agreement check.
 //! - `profile`    the account profile the enrichment double serves, shared by run and comparison.
 //! - `error`      `RunnerError`.
@@ -12,6 +13,7 @@
 
 mod comparison;
 mod error;
+mod pipeline;
 mod profile;
 mod run;
 mod suite;

@@ -5,6 +5,7 @@ mod checks;
 pub mod enrichment;
 mod environment;
 mod faults;
+pub mod output;
 pub mod produce;
 mod progress;
 mod replay;
@@ -32,12 +33,17 @@ use self::produce::produce;
 use self::progress::{catch_up_budget, sample_progress, wait_caught_up};
 use self::stack::{create_topics, Names};
 use self::timeline::Progress;
-use self::workers::{stop_gracefully, WorkerPool};
+use self::workers::{stop_gracefully, WorkerPool, WorkerSpec};
 use crate::comparison::{self, Baseline, CompareSetup, LiveComparison};
 use crate::error::{Result, RunnerError};
+use crate::pipeline::{ready, setup, Pipeline};
+use faultline_manifest::Builtin;
+use self::output::OutputState;
 
 /// Everything one run is given.
 pub struct RunInput<'a> {
+    /// The pipeline under test.
+    pub pipeline: &'a Arc<Pipeline>,
     pub scenario: &'a Scenario,
     pub seed: u64,
     pub defect: Option<String>,
@@ -49,6 +55,9 @@ pub struct RunInput<'a> {
     pub progress: bool,
     /// `[compare] baseline = true`: the fault-free run's comparison this run must agree with.
     pub baseline: Option<&'a Baseline>,
+    /// The fault-free run's output tables (same workload and seed) this run's must equal: the
+    /// `differential` check. `None` skips it.
+    pub expected_output: Option<&'a OutputState>,
 }
 
 /// What a run found, before it becomes a report.
@@ -59,8 +68,45 @@ pub struct RunOutcome {
     pub samples: Vec<Sample>,
     /// `[compare]`: the models compared from what landed.
     pub comparison: Option<LiveComparison>,
-    /// The oracle's normalized summary of the end state (for golden snapshots).
+    /// The normalized summary of the end state (for golden snapshots): the ledger oracle's, or
+    /// the manifest's output tables.
     pub end_state: serde_json::Value,
+    /// The manifest's output tables as the run left them (empty without `[[output]]`).
+    pub output: OutputState,
+}
+
+/// Starts the run's first `count` workers and waits until each is ready (the manifest's `[ready]`).
+/// A worker that is not ready in time stops them all and fails the run with its last log lines.
+async fn start_workers(pool: &Arc<Mutex<WorkerPool>>, spec: &WorkerSpec, count: u32) -> Result<()> {
+    let mut started = Vec::new();
+    for _ in 0..count {
+        started.push(pool.lock().expect("pool").start()?);
+    }
+    for n in started {
+        let (values, log) = {
+            let p = pool.lock().expect("pool");
+            (p.values_of(n).cloned().expect("a started worker"), p.log_path(n))
+        };
+        let alive = || {
+            let mut p = pool.lock().expect("pool");
+            p.reap_exits();
+            p.is_live(n)
+        };
+        let waited = ready::wait(
+            &spec.pipeline.manifest.ready,
+            &spec.values,
+            &values,
+            &log,
+            alive,
+        )
+        .await;
+        if let Err(e) = waited {
+            let all = pool.lock().expect("pool").take_all();
+            stop_gracefully(all, Duration::from_secs(5)).await;
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// Runs the scenario on `infra`. Errors mean the run could not finish; failed checks are in the outcome.
@@ -78,6 +124,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         source: e,
     })?;
     let spec = worker_spec(
+        input.pipeline,
         infra,
         s,
         input.defect.as_deref(),
@@ -85,13 +132,9 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         profiles.as_deref(),
         &input.log_dir,
     )?;
+    setup::run(&spec.pipeline, infra.harness_pg(), &names.schema, &spec.values).await?;
     let pool = Arc::new(Mutex::new(WorkerPool::new(spec.clone())));
-    {
-        let mut p = pool.lock().expect("pool");
-        for _ in 0..s.pipeline.workers {
-            p.start()?;
-        }
-    }
+    start_workers(&pool, &spec, s.pipeline.workers).await?;
 
     let start = Instant::now();
     let produced_count = AtomicU64::new(0);
@@ -194,10 +237,34 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         high_watermarks: &caught_up.high_watermarks,
         events: &events,
     };
-    let (oracle_checks, end_state) = checks::oracle(&ci).await?;
-    checks.extend(oracle_checks);
+    let m = &input.pipeline.manifest;
+    let output = {
+        let client = infra.harness_pg().connect().await?;
+        OutputState::read(&client, &names.schema, &m.outputs).await?
+    };
+    let end_state = match m.expectations {
+        Some(Builtin::Ledger) => {
+            let (oracle_checks, end_state) = checks::oracle(&ci).await?;
+            checks.extend(oracle_checks);
+            end_state
+        }
+        None => output.summary(),
+    };
+    if let Some(expected) = input.expected_output {
+        let by_position: std::collections::BTreeMap<(i32, i64), u64> = produced
+            .placement
+            .iter()
+            .map(|(seq, pos)| (*pos, *seq))
+            .collect();
+        let sent_at = |p: i32, o: i64| {
+            by_position
+                .get(&(p, o))
+                .and_then(|seq| produced.sent_at_ms.get(*seq as usize).copied())
+        };
+        checks.push(output::differential(expected, &output, &sent_at, &events));
+    }
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
-    if s.checks.replay {
+    if s.checks.replay && m.expectations == Some(Builtin::Ledger) {
         checks.push(replay::replay(&ci, &spec).await?);
     }
     // The models compared from what landed; agreement with the fault-free baseline.
@@ -234,5 +301,6 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         samples,
         comparison,
         end_state,
+        output,
     })
 }

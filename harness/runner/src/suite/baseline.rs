@@ -32,6 +32,7 @@ pub(crate) async fn run_baseline(
     );
     let log_dir = run_dir.join("baseline").join("logs");
     let input = RunInput {
+        pipeline: &planned.pipeline,
         scenario: &clean,
         seed,
         defect,
@@ -40,6 +41,7 @@ pub(crate) async fn run_baseline(
         log_dir: log_dir.clone(),
         progress,
         baseline: None,
+        expected_output: None,
     };
     let limit = Duration::from_secs(clean.time_limit_s + 120);
     let outcome = match tokio::time::timeout(limit, run(infra, &input)).await {

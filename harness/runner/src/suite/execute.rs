@@ -115,6 +115,7 @@ async fn run_with_baseline(
     let defect = record.report.defect.clone();
     let baseline = run_baseline(infra, planned, defect.clone(), &record.run_dir, progress).await?;
     let input = RunInput {
+        pipeline: &planned.pipeline,
         scenario: s,
         seed: planned.seed,
         defect,
@@ -123,10 +124,22 @@ async fn run_with_baseline(
         log_dir: record.run_dir.join("logs"),
         progress,
         baseline: baseline.as_ref(),
+        expected_output: None,
     };
     let limit = Duration::from_secs(s.time_limit_s + 120);
     match tokio::time::timeout(limit, run(infra, &input)).await {
-        Ok(outcome) => Ok((outcome?, baseline)),
+        Ok(outcome) => {
+            let mut outcome = outcome?;
+            if !planned.knob_warnings.is_empty() {
+                outcome.checks.push(faultline_report::CheckResult::from_rows(
+                    "pipeline_knobs",
+                    faultline_report::CheckStatus::Warn,
+                    planned.knob_warnings.join("; "),
+                    Vec::new(),
+                ));
+            }
+            Ok((outcome, baseline))
+        }
         Err(_) => Err(RunnerError::TimeLimit {
             limit_s: s.time_limit_s,
             during: "running".into(),

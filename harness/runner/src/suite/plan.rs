@@ -2,6 +2,7 @@
 //! (workload generated, faults planned, backend and model files checked) before any stack starts.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use faultline_infra::BackendKind;
 use faultline_scenario::{PlannedFault, Scenario, Trigger};
@@ -9,6 +10,7 @@ use faultline_workload::Workload;
 
 use crate::comparison::CompareSetup;
 use crate::error::{Result, RunnerError};
+use crate::pipeline::Pipeline;
 use crate::run::check_backend_supports;
 
 /// What `faultline run` was asked.
@@ -32,6 +34,8 @@ pub struct SuiteOptions {
     pub shard: Option<(u32, u32)>,
     /// Print progress lines.
     pub progress: bool,
+    /// The pipeline's manifest (`--pipeline`); the reference ledger's when `None`.
+    pub pipeline: Option<PathBuf>,
 }
 
 /// One planned run.
@@ -85,11 +89,16 @@ pub(crate) struct PlannedRun {
     pub plan: Vec<PlannedFault>,
     /// The backend asked for (`auto` still unresolved).
     pub backend: BackendKind,
+    /// The pipeline under test.
+    pub pipeline: Arc<Pipeline>,
+    /// Knobs the scenario sets that the pipeline does not map (report warnings).
+    pub knob_warnings: Vec<String>,
 }
 
 /// Makes every job ready, so a bad scenario costs no time; in broker-count order, so runs
 /// needing the same stack follow each other.
 pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<PlannedRun>> {
+    let pipeline = Pipeline::load(opts.pipeline.as_deref())?;
     let mut prepared = Vec::new();
     for job in jobs {
         let defect = opts
@@ -97,7 +106,7 @@ pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<Planned
             .as_deref()
             .or(job.scenario.pipeline.defect.as_deref());
         if let Some(d) = defect {
-            known_defect(d)?;
+            pipeline.check_defect(d)?;
         }
         let workload = match job.workload {
             Some(w) => w,
@@ -120,7 +129,18 @@ pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<Planned
         check_backend_supports(backend, &plan)?;
         // [compare] model and policy files are readable before any stack starts.
         CompareSetup::load(&job.scenario, job.seed)?;
+        if job.scenario.checks.replay && pipeline.manifest.expectations.is_none() {
+            return Err(RunnerError::Usage(format!(
+                "{}: `[checks] replay` runs the reference ledger's replay, and pipeline `{}` is \
+                 not the ledger; remove it (replay for other pipelines is not built yet)",
+                job.file.display(),
+                pipeline.manifest.name
+            )));
+        }
+        let knob_warnings = pipeline.knob_warnings(&job.scenario, &plan);
         prepared.push(PlannedRun {
+            pipeline: pipeline.clone(),
+            knob_warnings,
             file: job.file,
             scenario: job.scenario,
             seed: job.seed,
@@ -131,18 +151,6 @@ pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<Planned
     }
     prepared.sort_by_key(|p| p.scenario.infra.brokers);
     Ok(prepared)
-}
-
-/// A planted defect of the reference pipeline, or a usage error listing the known ones.
-fn known_defect(name: &str) -> Result<()> {
-    let known = faultline_pipeline::defects::Defect::NAMES;
-    if known.contains(&name) {
-        return Ok(());
-    }
-    Err(RunnerError::Usage(format!(
-        "--defect `{name}` is not a planted defect of the reference pipeline; known: {}",
-        known.join(", ")
-    )))
 }
 
 /// An `after_records` trigger beyond what this seed's workload sends would never fire: refused
@@ -169,16 +177,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_defects_are_refused_naming_the_known_ones() {
-        let err = known_defect("bogus").unwrap_err().to_string();
-        assert!(
-            err.contains("`bogus`") && err.contains("no-fencing"),
-            "{err}"
-        );
-        known_defect("no-fencing").unwrap();
-    }
-
-    #[test]
     fn prepare_refuses_a_trigger_past_the_workload_and_a_bad_defect() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("late.toml");
@@ -197,6 +195,7 @@ mod tests {
             out: dir.path().join("out"),
             shard: None,
             progress: false,
+            pipeline: None,
         };
         let planned = prepare(jobs(&opts).unwrap(), &opts).unwrap().remove(0);
         let sent = planned.workload.records.len() as u64;

@@ -1,0 +1,171 @@
+//! The pipeline under test, as its manifest describes it (harness/manifest): the reference ledger's
+//! built-in manifest or the user's `--pipeline` file. Everything the runner knows about a pipeline
+//! comes from here; no other module names a pipeline's variables or tables.
+//!
+//! - `env`   the values of the placeholders for a run and for each worker; the rendered environment.
+//! - `setup` the run's schema, the manifest's setup SQL and command, before the first worker.
+//! - `ready` waiting for a started worker's readiness probe.
+
+pub mod env;
+pub mod ready;
+pub mod setup;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use faultline_manifest::{load, Manifest};
+use faultline_scenario::{FaultAction, Knob, PlannedFault, Scenario};
+
+use crate::error::{Result, RunnerError};
+
+/// The reference pipeline's manifest, built into the binary (the same file as in the repository).
+const LEDGER_MANIFEST: &str = include_str!("../../../pipeline/faultline.toml");
+/// How reports and errors name the built-in manifest.
+pub const LEDGER_MANIFEST_PATH: &str = "harness/pipeline/faultline.toml";
+
+/// A loaded manifest and where its program is.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub manifest: Manifest,
+    /// The resolved program of `command`.
+    pub program: PathBuf,
+}
+
+impl Pipeline {
+    /// The manifest at `path`, or the reference ledger's when `None`. The program must be found.
+    pub fn load(path: Option<&Path>) -> Result<Arc<Pipeline>> {
+        let manifest = match path {
+            Some(p) => load::load(p)?,
+            None => load::parse_in(
+                LEDGER_MANIFEST,
+                Path::new(LEDGER_MANIFEST_PATH),
+                Path::new("."),
+            )?,
+        };
+        let program = load::find_program(&manifest, &binary_dirs())?;
+        Ok(Arc::new(Pipeline { manifest, program }))
+    }
+
+    /// The same pipeline started with `argv` instead (a scenario's `pipeline.command`).
+    pub fn with_command(&self, argv: &[String]) -> Result<Pipeline> {
+        let mut manifest = self.manifest.clone();
+        manifest.command = argv
+            .iter()
+            .map(|a| faultline_manifest::Template {
+                segments: vec![faultline_manifest::placeholder::Segment::Text(a.clone())],
+            })
+            .collect();
+        let program = load::find_program(&manifest, &binary_dirs()).map_err(|e| {
+            RunnerError::Usage(format!(
+                "the scenario's pipeline.command: {}",
+                e.message
+            ))
+        })?;
+        Ok(Pipeline { manifest, program })
+    }
+
+    /// Refuses a defect the pipeline does not declare, listing those it does.
+    pub fn check_defect(&self, name: &str) -> Result<()> {
+        let m = &self.manifest;
+        match &m.defects {
+            Some(d) if d.names.iter().any(|n| n == name) => Ok(()),
+            Some(d) => Err(RunnerError::Usage(format!(
+                "--defect `{name}` is not a variant of pipeline `{}` ({}); known: {}",
+                m.name,
+                m.file.display(),
+                d.names.join(", ")
+            ))),
+            None => Err(RunnerError::Usage(format!(
+                "--defect `{name}`: pipeline `{}` ({}) declares no [defects]; add `variable` and \
+                 `names` to its manifest",
+                m.name,
+                m.file.display()
+            ))),
+        }
+    }
+
+    /// Warnings for a scenario's knobs that this pipeline does not map, naming the faults of the
+    /// plan that may not bite without them.
+    pub fn knob_warnings(&self, s: &Scenario, plan: &[PlannedFault]) -> Vec<String> {
+        let mut out = Vec::new();
+        for knob in s.pipeline.knobs.keys() {
+            if self.manifest.knobs.contains_key(knob) {
+                continue;
+            }
+            let affected: Vec<&str> = plan
+                .iter()
+                .filter(|p| knob_matters(*knob, &p.action))
+                .map(|p| p.id.as_str())
+                .collect();
+            let why = if affected.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; these faults may not bite: {} ({})",
+                    affected.join(", "),
+                    knob_effect(*knob)
+                )
+            };
+            out.push(format!(
+                "the scenario sets knob `{knob}` and pipeline `{}` maps no variable to it in \
+                 [knobs]{why}",
+                self.manifest.name
+            ));
+        }
+        out
+    }
+}
+
+/// Whether a fault of `kind` relies on `knob` to have its effect.
+fn knob_matters(knob: Knob, action: &FaultAction) -> bool {
+    match knob {
+        Knob::SessionTimeoutMs => matches!(action, FaultAction::PauseWorker { .. }),
+        Knob::BatchMaxRecords | Knob::BatchLingerMs => matches!(
+            action,
+            FaultAction::KillWorker { .. }
+                | FaultAction::PauseWorker { .. }
+                | FaultAction::RestartWorker { .. }
+        ),
+    }
+}
+
+fn knob_effect(knob: Knob) -> &'static str {
+    match knob {
+        Knob::SessionTimeoutMs => {
+            "a pause shorter than the pipeline's own session timeout makes no zombie"
+        }
+        Knob::BatchMaxRecords | Knob::BatchLingerMs => {
+            "with the pipeline's own batch size a kill may not land inside a batch"
+        }
+    }
+}
+
+/// Where a bare program name is looked up before `PATH`: the running executable's directory and
+/// its parent (test binaries live in `target/*/deps`).
+pub fn binary_dirs() -> Vec<PathBuf> {
+    let Ok(exe) = std::env::current_exe() else {
+        return Vec::new();
+    };
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let parent = dir.parent().map(Path::to_path_buf);
+    std::iter::once(dir).chain(parent).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ledger_manifest_declares_every_planted_defect() {
+        let m = load::parse_in(
+            LEDGER_MANIFEST,
+            Path::new(LEDGER_MANIFEST_PATH),
+            Path::new("."),
+        )
+        .unwrap();
+        let names = m.defects.expect("[defects]").names;
+        assert_eq!(names, faultline_pipeline::defects::Defect::NAMES.to_vec());
+        assert_eq!(m.name, "ledger");
+        assert_eq!(m.knobs.len(), Knob::ALL.len(), "every knob is mapped");
+    }
+}

@@ -1,0 +1,229 @@
+//! A pipeline's end state as its manifest's `[[output]]` tables say: every row as JSON, the ignored
+//! columns left out, keyed by its key columns; and the differential check that compares two end
+//! states row by row (a run under faults against the same workload's fault-free run).
+
+use std::collections::BTreeMap;
+
+use faultline_manifest::OutputTable;
+use faultline_report::{CheckResult, CheckStatus, FaultEvent};
+use serde_json::{Map, Value};
+
+use super::timeline::active_at;
+use crate::error::{Result, RunnerError};
+use crate::pipeline::setup::pg_message;
+
+/// Rows by table, then by key (the key columns' values as a JSON array, rendered).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputState {
+    pub tables: BTreeMap<String, BTreeMap<String, Map<String, Value>>>,
+    /// Tables that do not exist (the pipeline never created them).
+    pub missing: Vec<String>,
+}
+
+impl OutputState {
+    /// Reads every output table of `schema`. A table that does not exist is recorded as missing;
+    /// any other error stops the run naming the table and Postgres' message.
+    pub async fn read(
+        client: &tokio_postgres::Client,
+        schema: &str,
+        outputs: &[OutputTable],
+    ) -> Result<Self> {
+        let mut state = OutputState::default();
+        for o in outputs {
+            let sql = format!("SELECT row_to_json(t)::text FROM {schema}.{} t", o.table);
+            let rows = match client.query(&sql, &[]).await {
+                Ok(rows) => rows,
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                    state.missing.push(o.table.clone());
+                    continue;
+                }
+                Err(e) => {
+                    return Err(RunnerError::Usage(format!(
+                        "reading output table {schema}.{} ([[output]] of the manifest): {}",
+                        o.table,
+                        pg_message(&e)
+                    )))
+                }
+            };
+            let mut by_key = BTreeMap::new();
+            for r in rows {
+                let text: String = r.get(0);
+                let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                let missing_key: Vec<&String> =
+                    o.key.iter().filter(|k| !m.contains_key(*k)).collect();
+                if !missing_key.is_empty() {
+                    return Err(RunnerError::Usage(format!(
+                        "output table {schema}.{} has no column {} named in its `key`; fix \
+                         [[output]] in the manifest",
+                        o.table,
+                        missing_key
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                let key = Value::Array(o.key.iter().map(|k| m[k].clone()).collect()).to_string();
+                for c in &o.ignore {
+                    m.remove(c);
+                }
+                by_key.insert(key, m);
+            }
+            state.tables.insert(o.table.clone(), by_key);
+        }
+        Ok(state)
+    }
+
+    /// Row counts by table, and the rows themselves, as the run's end state (golden snapshots).
+    pub fn summary(&self) -> Value {
+        let mut out = Map::new();
+        for (t, rows) in &self.tables {
+            out.insert(
+                t.clone(),
+                Value::Array(rows.values().cloned().map(Value::Object).collect()),
+            );
+        }
+        for t in &self.missing {
+            out.insert(t.clone(), Value::Null);
+        }
+        Value::Object(out)
+    }
+
+    /// A one-line fingerprint: equal states give equal fingerprints (for `progress = quiet`).
+    pub fn fingerprint(&self) -> String {
+        self.summary().to_string()
+    }
+}
+
+/// The `differential` check: `actual` (under faults) must equal `expected` (fault-free, same
+/// workload and seed), row by row. Each difference is a row naming the table, key and kind; where
+/// the row has lineage columns (`source_partition`, `source_offset`) the faults active when that
+/// record was sent are named.
+pub fn differential(
+    expected: &OutputState,
+    actual: &OutputState,
+    sent_at: &dyn Fn(i32, i64) -> Option<u64>,
+    events: &[FaultEvent],
+) -> CheckResult {
+    let mut rows = Vec::new();
+    for t in &actual.missing {
+        if !expected.missing.contains(t) {
+            let mut m = Map::new();
+            m.insert("table".into(), t.clone().into());
+            m.insert("difference".into(), "table missing".into());
+            rows.push(m);
+        }
+    }
+    let empty = BTreeMap::new();
+    for (table, want) in &expected.tables {
+        let got = actual.tables.get(table).unwrap_or(&empty);
+        for (key, w) in want {
+            match got.get(key) {
+                None => rows.push(diff_row(table, key, "missing", Some(w), None, sent_at, events)),
+                Some(g) if g != w => {
+                    rows.push(diff_row(table, key, "changed", Some(w), Some(g), sent_at, events))
+                }
+                Some(_) => {}
+            }
+        }
+        for (key, g) in got {
+            if !want.contains_key(key) {
+                rows.push(diff_row(table, key, "extra", None, Some(g), sent_at, events));
+            }
+        }
+    }
+    let compared: usize = expected.tables.values().map(BTreeMap::len).sum();
+    if rows.is_empty() {
+        CheckResult::from_rows(
+            "differential",
+            CheckStatus::Pass,
+            format!(
+                "the output tables equal the fault-free run's ({compared} rows in {} tables)",
+                expected.tables.len()
+            ),
+            rows,
+        )
+    } else {
+        let count = |kind: &str| rows.iter().filter(|r| r["difference"] == kind).count();
+        let detail = format!(
+            "the output tables differ from the fault-free run's: {} missing, {} extra, {} changed \
+             rows (of {compared})",
+            count("missing"),
+            count("extra"),
+            count("changed")
+        );
+        CheckResult::from_rows("differential", CheckStatus::Fail, detail, rows)
+    }
+}
+
+fn diff_row(
+    table: &str,
+    key: &str,
+    kind: &str,
+    expected: Option<&Map<String, Value>>,
+    actual: Option<&Map<String, Value>>,
+    sent_at: &dyn Fn(i32, i64) -> Option<u64>,
+    events: &[FaultEvent],
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("table".into(), table.into());
+    m.insert("key".into(), key.into());
+    m.insert("difference".into(), kind.into());
+    m.insert(
+        "expected".into(),
+        expected.map_or(Value::Null, |r| Value::Object(r.clone())),
+    );
+    m.insert(
+        "actual".into(),
+        actual.map_or(Value::Null, |r| Value::Object(r.clone())),
+    );
+    let lineage = actual.or(expected).and_then(|r| {
+        Some((
+            r.get("source_partition")?.as_i64()? as i32,
+            r.get("source_offset")?.as_i64()?,
+        ))
+    });
+    if let Some(t_ms) = lineage.and_then(|(p, o)| sent_at(p, o)) {
+        m.insert("faults_active".into(), active_at(events, t_ms).into());
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(rows: &[(&str, i64)]) -> OutputState {
+        let mut t = BTreeMap::new();
+        for (k, v) in rows {
+            let mut m = Map::new();
+            m.insert("id".into(), (*k).into());
+            m.insert("n".into(), (*v).into());
+            t.insert(Value::Array(vec![(*k).into()]).to_string(), m);
+        }
+        OutputState {
+            tables: [("orders".to_string(), t)].into_iter().collect(),
+            missing: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn differences_are_listed_by_key_and_kind() {
+        let want = state(&[("a", 1), ("b", 2), ("c", 3)]);
+        let got = state(&[("a", 1), ("b", 5), ("d", 4)]);
+        let c = differential(&want, &got, &|_, _| None, &[]);
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert!(c.detail.contains("1 missing, 1 extra, 1 changed"), "{}", c.detail);
+        let kinds: Vec<(String, String)> = c
+            .failing_rows
+            .iter()
+            .map(|r| (r["key"].as_str().unwrap().to_string(), r["difference"].as_str().unwrap().to_string()))
+            .collect();
+        assert!(kinds.contains(&("[\"c\"]".into(), "missing".into())));
+        assert!(kinds.contains(&("[\"b\"]".into(), "changed".into())));
+        assert!(kinds.contains(&("[\"d\"]".into(), "extra".into())));
+        assert_eq!(differential(&want, &want, &|_, _| None, &[]).status, CheckStatus::Pass);
+    }
+}
