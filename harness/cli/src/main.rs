@@ -254,6 +254,9 @@ fn check_command(name: &str, select: Selection, flags: CheckFlags) -> ExitCode {
     };
     match check(&opts) {
         Ok(report) => {
+            for p in &report.problems {
+                eprintln!("faultline {name}: {p}");
+            }
             print!("{}", report.render());
             ExitCode::from(if report.is_valid() { 0 } else { 2 })
         }
