@@ -361,18 +361,21 @@ fn after_a_kill_9_the_next_invocation_removes_the_runs_temp_dir_and_says_so() {
 }
 
 /// Live processes whose command line or environment mentions `marker` (a run's private
-/// `TMPDIR`: Postgres and Kafka keep their data under it, and every child inherits it).
-fn processes_mentioning(marker: &str) -> Vec<i32> {
+/// `TMPDIR`: Postgres and Kafka keep their data under it, and every child inherits it), with
+/// their command lines.
+fn processes_mentioning(marker: &str) -> Vec<(i32, String)> {
+    let read = |pid: i32, f: &str| {
+        std::fs::read(format!("/proc/{pid}/{f}"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default()
+    };
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            ["cmdline", "environ"].iter().any(|f| {
-                std::fs::read(format!("/proc/{pid}/{f}"))
-                    .is_ok_and(|b| String::from_utf8_lossy(&b).contains(marker))
-            })
-        })
+        .map(|pid| (pid, read(pid, "cmdline"), read(pid, "environ")))
+        .filter(|(_, cmd, env)| cmd.contains(marker) || env.contains(marker))
+        .map(|(pid, cmd, _)| (pid, cmd))
         .collect()
 }
 
@@ -396,9 +399,10 @@ fn json_at(path: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn sigterm_and_sigint_mid_run_write_an_interrupted_verdict_and_leave_nothing_running() {
-    for (signal, name, code) in [
-        (libc::SIGTERM, "SIGTERM", 143),
-        (libc::SIGINT, "SIGINT", 130),
+    // SIGTERM once the workers run; SIGINT while the stack is still starting.
+    for (signal, name, code, wait_for) in [
+        (libc::SIGTERM, "SIGTERM", 143, "ledger-worker"),
+        (libc::SIGINT, "SIGINT", 130, ""),
     ] {
         let (tmp, out) = (private_tmpdir(), tempfile::tempdir().unwrap());
         let scenarios = tempfile::tempdir().unwrap();
@@ -413,8 +417,10 @@ fn sigterm_and_sigint_mid_run_write_an_interrupted_verdict_and_leave_nothing_run
         let (run, _) = a_run_of_with_its_stack_up(&file, tmp.path(), out.path());
         let marker = tmp.path().display().to_string();
         assert!(
-            eventually(60, || !processes_mentioning(&marker).is_empty()),
-            "{name}: no process of the run under {marker}"
+            eventually(60, || processes_mentioning(&marker)
+                .iter()
+                .any(|(_, cmd)| cmd.contains(wait_for))),
+            "{name}: no process of the run under {marker} running `{wait_for}`"
         );
         let run_dir = out.path().join(format!("runs/{scenario}-101"));
         assert!(run_dir.is_dir(), "{name}: the run is not under way");

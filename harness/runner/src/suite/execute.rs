@@ -8,7 +8,7 @@ use faultline_report::{SuiteReport, Verdict};
 
 use super::baseline::run_baseline;
 use super::interrupt::Ledger;
-use super::outputs::{self, RunRecord};
+use super::outputs::RunRecord;
 use super::plan::{prepare, Job, PlannedRun, SuiteOptions};
 use crate::error::{Result, RunnerError};
 use crate::run::{run, start_stack, Infra, RunInput, RunOutcome};
@@ -90,9 +90,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             // The stack may be in any state after an error: start the next run on a fresh one.
             stack.discard().await;
         }
-        let report = outputs::save(record, &planned);
-        ledger.finished(&report);
-        runs.push(report);
+        runs.push(ledger.save(record, &planned));
     }
     if let Some((_, inf)) = stack.0.take() {
         if let Err(e) = inf.teardown().await {

@@ -8,6 +8,7 @@
 //! mutex the suite only ever holds for a clone or a push (never across an `.await`); the hook waits
 //! for it with `try_lock` and a bounded retry rather than blocking.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
@@ -16,7 +17,8 @@ use faultline_infra::signals::{on_interrupt, Interrupt, InterruptHook};
 use faultline_report::{RunReport, SuiteReport, Verdict};
 
 use super::bundle;
-use super::outputs::{print_outcome, RunRecord};
+use super::outputs::{self, print_outcome, RunRecord};
+use super::plan::PlannedRun;
 
 /// How long the hook waits for the suite to let go of the state before giving up.
 const LOCK_PATIENCE: Duration = Duration::from_secs(5);
@@ -62,15 +64,7 @@ impl Ledger {
             written: false,
         }));
         let for_hook = state.clone();
-        let hook = on_interrupt(move |i| match lock_patiently(&for_hook, LOCK_PATIENCE) {
-            Some(mut s) => s.write_interrupted(i),
-            None => eprintln!(
-                "faultline: {}: the suite kept its state locked for {} s; no interrupted report \
-                 was written",
-                i.name(),
-                LOCK_PATIENCE.as_secs()
-            ),
-        });
+        let hook = on_interrupt(move |i| on_signal(&for_hook, i, LOCK_PATIENCE));
         Self { state, _hook: hook }
     }
 
@@ -83,11 +77,15 @@ impl Ledger {
         });
     }
 
-    /// A run ended with `report`, saved.
-    pub fn finished(&self, report: &RunReport) {
+    /// Saves a run that ended (its bundle, its lines on the terminal; see [`outputs::save`]) while
+    /// holding the state, so that after a signal's reports nothing replaces them, and a signal
+    /// arriving meanwhile finds the run finished.
+    pub fn save(&self, record: RunRecord, planned: &PlannedRun) -> RunReport {
         let mut s = self.lock();
+        let report = outputs::save(record, planned);
         s.current = None;
         s.suite.runs.push(report.clone());
+        report
     }
 
     /// Writes the suite's reports through `write` while holding the state, so a signal arriving
@@ -102,6 +100,28 @@ impl Ledger {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic elsewhere while holding it leaves the data as consistent as each push left it.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The hook: the reports with the run under way `interrupted`, then the state left locked for
+/// good. The suite keeps running until the process exits (the stack is reaped first) and a run
+/// that loses its stack ends with `error`; with the state locked, the suite's next save or final
+/// write blocks instead of replacing these reports.
+fn on_signal(state: &Mutex<State>, i: &Interrupt, patience: Duration) {
+    match lock_patiently(state, patience) {
+        Some(mut s) => {
+            s.write_interrupted(i);
+            std::mem::forget(s);
+        }
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "faultline: {}: the suite kept its state locked for {:.1} s; no interrupted \
+                 report was written",
+                i.name(),
+                patience.as_secs_f64()
+            );
+        }
     }
 }
 
@@ -141,24 +161,33 @@ impl State {
         if self.written {
             return;
         }
+        self.written = true;
         let (suite, current) = self.interrupted_suite(i);
-        if let Some((run, dir)) = &current {
-            print_outcome(run);
-            if let Err(e) = write_run_report(run, dir) {
-                eprintln!("faultline: {e}");
-            }
+        // Files first: stderr may be the closed pipe that ended the harness (SIGPIPE), so every
+        // line goes through `say`, which ignores a failed write.
+        let run_file = current
+            .as_ref()
+            .map(|(run, dir)| write_run_report(run, dir));
+        let say = |line: String| {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        };
+        if let Some(Err(e)) = run_file {
+            say(format!("faultline: {e}"));
         }
         match faultline_report::write_all(&suite, &self.out) {
-            Ok(_) => eprintln!(
-                "faultline: {}: reports of {} run(s) ({} interrupted) in {} (report.json, junit.xml, report.html)",
+            Ok(_) => say(format!(
+                "faultline: {}: reports of {} run(s) ({} interrupted) in {} (report.json, junit.xml, \
+                 report.html)",
                 i.name(),
                 suite.runs.len(),
                 suite.count(Verdict::Interrupted),
                 self.out.display()
-            ),
-            Err(e) => eprintln!("faultline: {}: writing the reports: {e}", i.name()),
+            )),
+            Err(e) => say(format!("faultline: {}: writing the reports: {e}", i.name())),
         }
-        self.written = true;
+        if let Some((run, _)) = &current {
+            print_outcome(run);
+        }
     }
 }
 
@@ -231,6 +260,16 @@ mod tests {
             junit.contains("<error message=\"interrupted by SIGTERM\" type=\"interrupted\">"),
             "{junit}"
         );
+    }
+
+    #[test]
+    fn after_the_hook_nothing_the_suite_does_can_replace_its_reports() {
+        let out = tempfile::tempdir().unwrap();
+        let state = Mutex::new(state(out.path()));
+        on_signal(&state, &sigterm(), Duration::from_millis(50));
+        assert!(out.path().join("report.json").is_file());
+        // The suite's next save or final write would wait here until the process exits.
+        assert!(matches!(state.try_lock(), Err(TryLockError::WouldBlock)));
     }
 
     #[test]
