@@ -2,6 +2,7 @@
 //! scenarios pass on both backends, every planted defect is caught, failures reproduce, and bad
 //! input is refused with a clear error. Determinism tests need no services.
 
+mod check;
 mod cli;
 mod defects;
 mod determinism;

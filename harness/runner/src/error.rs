@@ -38,9 +38,19 @@ pub enum RunnerError {
     /// A flag or combination the run cannot honour; the message says what to do instead.
     #[error("{0}")]
     Usage(String),
-    /// The run exceeded the scenario's `time_limit_s`.
-    #[error("time limit of {limit_s} s exceeded while {during}")]
-    TimeLimit { limit_s: u64, during: String },
+    /// The run did not end within the scenario's `time_limit_s` plus `allowance_s` (the
+    /// allowance for start-up and checks, `suite::TIME_LIMIT_ALLOWANCE_S`).
+    #[error(
+        "time limit exceeded while {during}: waited {} s (the scenario's time_limit_s = {limit_s} \
+         plus {allowance_s} s allowed for start-up and checks); raise time_limit_s if the run \
+         needs longer",
+        limit_s + allowance_s
+    )]
+    TimeLimit {
+        limit_s: u64,
+        allowance_s: u64,
+        during: String,
+    },
     #[error("I/O on {path}: {source}")]
     Io {
         path: PathBuf,

@@ -65,8 +65,18 @@ pub fn load_target(
     path: &Path,
     prefix: Option<&str>,
 ) -> Result<Vec<(PathBuf, Scenario)>, ScenarioError> {
+    target_files(path, prefix)?
+        .into_iter()
+        .map(|p| load(&p).map(|s| (p, s)))
+        .collect()
+}
+
+/// The scenario files [`load_target`] would load, in name order, without reading them: `path`
+/// itself when it is not a directory, else its `*.toml` files (starting with `prefix`, if given).
+/// For callers that report every bad file rather than the first (`faultline check`).
+pub fn target_files(path: &Path, prefix: Option<&str>) -> Result<Vec<PathBuf>, ScenarioError> {
     if !path.is_dir() {
-        return Ok(vec![(path.to_path_buf(), load(path)?)]);
+        return Ok(vec![path.to_path_buf()]);
     }
     let dir_err = |message: String| ScenarioError {
         file: path.display().to_string(),
@@ -89,10 +99,7 @@ pub fn load_target(
     if files.is_empty() {
         return Err(dir_err("holds no scenario (*.toml) files".into()));
     }
-    files
-        .into_iter()
-        .map(|p| load(&p).map(|s| (p, s)))
-        .collect()
+    Ok(files)
 }
 
 /// Checks values that the types alone cannot: ranges, a safe name, that the fault schedule can be

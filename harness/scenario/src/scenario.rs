@@ -22,8 +22,10 @@ pub struct Scenario {
     pub name: String,
     /// One or two sentences: what this scenario provokes and what must still hold.
     pub description: String,
-    /// The whole run (start, workload, faults, catch-up, checks) must end within this many seconds,
-    /// or the run is an error. Default 300; 1..=86400. Every fault window must end within it.
+    /// Seconds from the start of the workload by which the pipeline must have caught up (else the
+    /// `caught_up` check fails). The harness waits this plus 120 s (start-up and checks) for the
+    /// whole run, then ends it as an error. Default 300; 1..=86400. Every fault window must end
+    /// within it.
     pub time_limit_s: u64,
     /// Kafka and Postgres.
     pub infra: InfraSection,

@@ -2,10 +2,10 @@
 //! comparison the faulted run must agree with.
 
 use std::path::Path;
-use std::time::Duration;
 
 use faultline_report::CheckStatus;
 
+use super::execute::within_time_limit;
 use super::plan::PlannedRun;
 use crate::comparison::Baseline;
 use crate::error::{Result, RunnerError};
@@ -41,18 +41,11 @@ pub(crate) async fn run_baseline(
         progress,
         baseline: None,
     };
-    let limit = Duration::from_secs(clean.time_limit_s + 120);
-    let outcome = match tokio::time::timeout(limit, run(infra, &input)).await {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => return Err(RunnerError::Baseline(Box::new(e))),
-        Err(_) => {
-            let e = RunnerError::TimeLimit {
-                limit_s: clean.time_limit_s,
-                during: "running the fault-free baseline".into(),
-            };
-            return Err(RunnerError::Baseline(Box::new(e)));
-        }
-    };
+    let during = "running the fault-free baseline";
+    let outcome = within_time_limit(&clean, during, run(infra, &input))
+        .await
+        .and_then(|r| r)
+        .map_err(|e| RunnerError::Baseline(Box::new(e)))?;
     let failed_checks: Vec<String> = outcome
         .checks
         .iter()
