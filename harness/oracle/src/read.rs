@@ -93,19 +93,28 @@ impl Found {
         self.missing.len() == CONTRACT_TABLES.len()
     }
 
-    /// Why a check that reads `table` cannot pass, when `table` is missing.
-    pub fn why_missing(&self, table: &str) -> Option<String> {
-        self.missing.contains(&table).then(|| {
-            let why = if self.wrote_nothing() {
-                "the pipeline wrote nothing"
-            } else {
-                "the pipeline must create it"
-            };
-            format!(
-                "table `{table}` does not exist in schema `{}`: {why} (see {CONTRACT_DOC})",
-                self.schema
-            )
-        })
+    /// Why a check that reads `tables` cannot pass, when any of them is missing.
+    pub fn why_missing(&self, tables: &[&str]) -> Option<String> {
+        let absent: Vec<String> = tables
+            .iter()
+            .filter(|t| self.missing.contains(t))
+            .map(|t| format!("`{t}`"))
+            .collect();
+        let (what, verb, them) = match absent.len() {
+            0 => return None,
+            1 => ("table", "does", "it"),
+            _ => ("tables", "do", "them"),
+        };
+        let why = if self.wrote_nothing() {
+            "the pipeline wrote nothing".to_string()
+        } else {
+            format!("the pipeline must create {them}")
+        };
+        Some(format!(
+            "{what} {} {verb} not exist in schema `{}`: {why} (see {CONTRACT_DOC})",
+            absent.join(", "),
+            self.schema
+        ))
     }
 }
 
@@ -489,14 +498,18 @@ mod tests {
         let nothing = found(&CONTRACT_TABLES);
         assert!(nothing.wrote_nothing());
         assert_eq!(
-            nothing.why_missing("transactions").unwrap(),
+            nothing.why_missing(&["transactions"]).unwrap(),
             "table `transactions` does not exist in schema `run_1`: the pipeline wrote nothing (see docs/PIPELINE-CONTRACT.md)"
+        );
+        assert_eq!(
+            nothing.why_missing(&["offset_log", "partition_offsets"]).unwrap(),
+            "tables `offset_log`, `partition_offsets` do not exist in schema `run_1`: the pipeline wrote nothing (see docs/PIPELINE-CONTRACT.md)"
         );
         let partial = found(&["quarantine"]);
         assert!(!partial.wrote_nothing());
-        assert_eq!(partial.why_missing("transactions"), None);
+        assert_eq!(partial.why_missing(&["transactions"]), None);
         assert_eq!(
-            partial.why_missing("quarantine").unwrap(),
+            partial.why_missing(&["transactions", "quarantine"]).unwrap(),
             "table `quarantine` does not exist in schema `run_1`: the pipeline must create it (see docs/PIPELINE-CONTRACT.md)"
         );
     }

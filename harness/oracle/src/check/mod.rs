@@ -66,10 +66,9 @@ pub fn check_found(
             .iter()
             .find(|(name, _)| *name == c.name)
             .map_or(&[][..], |(_, t)| *t);
-        let why: Vec<String> = tables.iter().filter_map(|t| found.why_missing(t)).collect();
-        if !why.is_empty() {
+        if let Some(why) = found.why_missing(tables) {
             c.status = CheckStatus::Fail;
-            c.detail = format!("{}; {}", why.join("; "), c.detail);
+            c.detail = format!("{why}; {}", c.detail);
         }
     }
     report

@@ -31,9 +31,9 @@ pub struct OracleFindings {
     pub checks: Vec<CheckResult>,
     /// The normalized summary of the end state (missing tables read as empty).
     pub end_state: Value,
-    /// When contract tables are missing: why, for the first of them (e.g. "table `transactions`
-    /// does not exist in schema `s`: the pipeline wrote nothing ..."). Checks that need the whole
-    /// end state (replay, the model comparison) fail with it instead of running.
+    /// When contract tables are missing: which and why (e.g. "tables `transactions`, ... do not
+    /// exist in schema `s`: the pipeline wrote nothing ..."). Checks that need the whole end state
+    /// (replay, the model comparison) fail with it instead of running.
     pub missing: Option<String>,
 }
 
@@ -62,7 +62,7 @@ pub async fn oracle(ci: &CheckInput<'_>) -> Result<OracleFindings> {
     Ok(OracleFindings {
         checks,
         end_state: faultline_oracle::normalize_summary(&found.state),
-        missing: found.missing.first().and_then(|t| found.why_missing(t)),
+        missing: found.why_missing(&found.missing),
     })
 }
 
