@@ -228,13 +228,12 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         });
     }
     // The models compared from what landed; agreement with the fault-free baseline.
-    let comparison = match CompareSetup::load(s, input.seed)? {
-        Some(_) if oracle.missing.is_some() => {
-            let why = oracle.missing.as_deref().unwrap_or_default();
+    let comparison = match (CompareSetup::load(s, input.seed)?, &oracle.missing) {
+        (Some(_), Some(why)) => {
             checks.push(checks::cannot_run("model_comparison", why));
             None
         }
-        Some(setup) => {
+        (Some(setup), None) => {
             let (live, check) = comparison::live_comparison(
                 infra.harness_pg(),
                 &names.schema,
@@ -246,7 +245,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             checks.extend(input.baseline.map(|b| comparison::agreement(&live, b)));
             Some(live)
         }
-        None => None,
+        (None, _) => None,
     };
     let stats = RunStats {
         produced: total,
