@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::cli::faultline;
+use crate::faultline;
 
 /// `faultline <args>` where no stack could start: no Kafka install, no `docker` on `PATH`, and a
 /// fresh `TMPDIR` and working directory that must stay empty.

@@ -3,21 +3,7 @@
 
 use std::process::Command;
 
-/// The built `faultline` binary, next to this test binary's directory.
-pub(crate) fn faultline() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("faultline");
-    assert!(
-        bin.is_file(),
-        "{} is missing: run `cargo build --workspace --bins` first",
-        bin.display()
-    );
-    Command::new(bin)
-}
+use crate::faultline;
 
 #[test]
 fn a_typo_in_a_scenario_exits_2_naming_file_line_and_allowed_values() {
@@ -112,15 +98,7 @@ fn a_caught_defect_exits_1_and_prints_the_repro_line_and_the_failing_keys() {
         .current_dir(crate::repo())
         .output()
         .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let (stdout, stderr) = crate::exited(&out, 1);
     assert!(stdout.contains("reproduce smoke-1-records seed 101: faultline run scenarios/smoke/smoke-1-records.toml --seed 101 --backend processes --defect drop-malformed"), "{stdout}");
     assert!(
         stderr.contains("check quarantine:") && stderr.contains("missing_from_quarantine"),

@@ -250,7 +250,8 @@ impl<'de> Deserialize<'de> for FaultOutcome {
 pub struct RunStats {
     /// Records produced to the input topic.
     pub produced: u64,
-    /// Records whose offsets the pipeline committed (sum of stored next offsets).
+    /// Records whose offsets the pipeline committed (its committed positions per partition added
+    /// up, as its progress source reports them).
     pub committed: u64,
     /// Records in the dead-letter topic.
     pub dlq: u64,
@@ -267,7 +268,7 @@ pub struct Sample {
     pub t_ms: u64,
     /// Records produced so far.
     pub produced: u64,
-    /// Records committed so far (sum of stored next offsets).
+    /// Records committed so far (the committed positions per partition added up).
     pub committed: u64,
 }
 

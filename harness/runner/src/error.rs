@@ -32,6 +32,10 @@ pub enum RunnerError {
     /// The pipeline under test could not run (bad command, configuration refused, all workers died).
     #[error("pipeline: {message}{}", tail(.log_tail))]
     Pipeline { message: String, log_tail: String },
+    /// The progress source's query can never work: Postgres refused it (its message is quoted),
+    /// or its rows are not `(partition, next_offset)`.
+    #[error("progress query `{query}`: {message}")]
+    ProgressQuery { query: String, message: String },
     /// A fault could not be injected or healed.
     #[error("fault {id}: {message}")]
     Fault { id: String, message: String },

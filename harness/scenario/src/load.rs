@@ -119,6 +119,16 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
             format!("{} is over a day; expected 1..=86400", s.time_limit_s),
         );
     }
+    if let Some(stall) = s.stall_limit_s.filter(|&n| n == 0 || n > s.time_limit_s) {
+        return bad(
+            "stall_limit_s",
+            format!(
+                "{stall} is outside 1..=time_limit_s ({}); after this many seconds without \
+                 progress the wait for the pipeline ends with a failed `caught_up`",
+                s.time_limit_s
+            ),
+        );
+    }
     if s.infra.brokers != 1 && s.infra.brokers != 3 {
         return bad(
             "infra.brokers",

@@ -6,7 +6,7 @@ pub mod enrichment;
 mod environment;
 mod faults;
 pub mod produce;
-mod progress;
+pub mod progress;
 mod replay;
 mod stack;
 mod timeline;
@@ -29,7 +29,10 @@ use self::enrichment::ProfileService;
 use self::environment::worker_spec;
 use self::faults::FaultEnv;
 use self::produce::produce;
-use self::progress::{catch_up_budget, sample_progress, wait_caught_up};
+use self::progress::{
+    catch_up_budget, wait_caught_up, watch, Placeholders, ProgressReader, ProgressSource,
+    StallRule, Watch,
+};
 use self::stack::{create_topics, Names};
 use self::timeline::Progress;
 use self::workers::{stop_gracefully, WorkerPool};
@@ -98,6 +101,20 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let producing_done = AtomicBool::new(false);
     let stop_sampling = AtomicBool::new(false);
     let samples = Mutex::new(Vec::new());
+    let seen = Mutex::new(Watch::default());
+    // The reference pipeline's source; the pipeline manifest (issue 14) will supply the others.
+    let source = ProgressSource::ledger().substitute(&Placeholders {
+        schema: &names.schema,
+        input_topic: &names.topic,
+        group_id: &names.group,
+    });
+    let reader = ProgressReader::new(
+        &source,
+        &infra.bootstrap(),
+        infra.harness_pg(),
+        &names.topic,
+        s.infra.partitions,
+    )?;
     let env = FaultEnv {
         stack: infra.stack.as_ref(),
         workers: pool.clone(),
@@ -138,26 +155,33 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         tokio::join!(mirror, send).1
     };
     let main = async {
-        let (produced, events) =
+        let (produced, timeline) =
             tokio::join!(producer, timeline::execute(input.plan, &env, &progress));
         let produced = produced?;
+        let stall = StallRule {
+            limit: Duration::from_secs(s.stall_limit_s()),
+            healed_ms: timeline.healed_ms,
+        };
         let caught_up = wait_caught_up(
             infra,
             &names,
             s.infra.partitions,
             &pool,
             catch_up_budget(s, start),
+            start,
+            &seen,
+            stall,
         )
         .await;
-        Ok::<_, RunnerError>((produced, events, caught_up?))
+        Ok::<_, RunnerError>((produced, timeline.events, caught_up?))
     };
-    let sampler = sample_progress(
-        infra,
-        &names,
+    let sampler = watch(
+        reader,
         start,
         &counter,
         total,
         &stop_sampling,
+        &seen,
         &samples,
         &s.name,
         input.progress,
@@ -194,15 +218,22 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         high_watermarks: &caught_up.high_watermarks,
         events: &events,
     };
-    let (oracle_checks, end_state) = checks::oracle(&ci).await?;
-    checks.extend(oracle_checks);
+    let oracle = checks::oracle(&ci).await?;
+    checks.extend(oracle.checks);
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
     if s.checks.replay {
-        checks.push(replay::replay(&ci, &spec).await?);
+        checks.push(match &oracle.missing {
+            Some(why) => checks::cannot_run("replay", why),
+            None => replay::replay(&ci, &spec).await?,
+        });
     }
     // The models compared from what landed; agreement with the fault-free baseline.
-    let comparison = match CompareSetup::load(s, input.seed)? {
-        Some(setup) => {
+    let comparison = match (CompareSetup::load(s, input.seed)?, &oracle.missing) {
+        (Some(_), Some(why)) => {
+            checks.push(checks::cannot_run("model_comparison", why));
+            None
+        }
+        (Some(setup), None) => {
             let (live, check) = comparison::live_comparison(
                 infra.harness_pg(),
                 &names.schema,
@@ -214,7 +245,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             checks.extend(input.baseline.map(|b| comparison::agreement(&live, b)));
             Some(live)
         }
-        None => None,
+        (None, _) => None,
     };
     let stats = RunStats {
         produced: total,
@@ -233,6 +264,6 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         stats,
         samples,
         comparison,
-        end_state,
+        end_state: oracle.end_state,
     })
 }
