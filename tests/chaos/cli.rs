@@ -3,20 +3,7 @@
 
 use std::process::Command;
 
-fn faultline() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("faultline");
-    assert!(
-        bin.is_file(),
-        "{} is missing: run `cargo build --workspace --bins` first",
-        bin.display()
-    );
-    Command::new(bin)
-}
+use crate::faultline;
 
 #[test]
 fn a_typo_in_a_scenario_exits_2_naming_file_line_and_allowed_values() {
@@ -111,15 +98,7 @@ fn a_caught_defect_exits_1_and_prints_the_repro_line_and_the_failing_keys() {
         .current_dir(crate::repo())
         .output()
         .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let (stdout, stderr) = crate::exited(&out, 1);
     assert!(stdout.contains("reproduce smoke-1-records seed 101: faultline run scenarios/smoke/smoke-1-records.toml --seed 101 --backend processes --defect drop-malformed"), "{stdout}");
     assert!(
         stderr.contains("check quarantine:") && stderr.contains("missing_from_quarantine"),
@@ -256,15 +235,23 @@ fn a_run_with_its_stack_up(
     tmp: &std::path::Path,
     out: &std::path::Path,
 ) -> (std::process::Child, std::path::PathBuf) {
+    a_run_of_with_its_stack_up(
+        &crate::repo().join("scenarios/smoke/smoke-1-records.toml"),
+        tmp,
+        out,
+    )
+}
+
+/// [`a_run_with_its_stack_up`] of `scenario`.
+fn a_run_of_with_its_stack_up(
+    scenario: &std::path::Path,
+    tmp: &std::path::Path,
+    out: &std::path::Path,
+) -> (std::process::Child, std::path::PathBuf) {
     let mut child = faultline()
-        .args([
-            "run",
-            "scenarios/smoke/smoke-1-records.toml",
-            "--backend",
-            "processes",
-            "--quiet",
-            "--out",
-        ])
+        .arg("run")
+        .arg(scenario)
+        .args(["--backend", "processes", "--quiet", "--out"])
         .arg(out)
         .env("TMPDIR", tmp)
         .current_dir(crate::repo())
@@ -351,16 +338,107 @@ fn after_a_kill_9_the_next_invocation_removes_the_runs_temp_dir_and_says_so() {
     );
 }
 
+/// Live processes whose command line or environment mentions `marker` (a run's private
+/// `TMPDIR`: Postgres and Kafka keep their data under it, and every child inherits it), with
+/// their command lines.
+fn processes_mentioning(marker: &str) -> Vec<(i32, String)> {
+    let read = |pid: i32, f: &str| {
+        std::fs::read(format!("/proc/{pid}/{f}"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default()
+    };
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .map(|pid| (pid, read(pid, "cmdline"), read(pid, "environ")))
+        .filter(|(_, cmd, env)| cmd.contains(marker) || env.contains(marker))
+        .map(|(pid, cmd, _)| (pid, cmd))
+        .collect()
+}
+
+/// Polls `cond` every 50 ms; false if it did not hold within `secs`.
+fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
+fn json_at(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} was not written: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
 #[test]
-fn sigterm_during_a_run_exits_143_and_leaves_no_temp_dir() {
-    let (tmp, out) = (private_tmpdir(), tempfile::tempdir().unwrap());
-    let (run, _) = a_run_with_its_stack_up(tmp.path(), out.path());
-    // SAFETY: SIGTERM to the run this test started.
-    unsafe { libc::kill(run.id() as i32, libc::SIGTERM) };
-    let status = run.wait_with_output().unwrap().status;
-    assert_eq!(status.code(), Some(143), "{status:?}");
-    assert_eq!(
-        faultline_dirs_in(tmp.path()),
-        Vec::<std::path::PathBuf>::new()
-    );
+fn sigterm_and_sigint_mid_run_write_an_interrupted_verdict_and_leave_nothing_running() {
+    // SIGTERM once the workers run; SIGINT while the stack is still starting.
+    for (signal, name, code, wait_for) in [
+        (libc::SIGTERM, "SIGTERM", 143, "ledger-worker"),
+        (libc::SIGINT, "SIGINT", 130, ""),
+    ] {
+        let (tmp, out) = (private_tmpdir(), tempfile::tempdir().unwrap());
+        let scenarios = tempfile::tempdir().unwrap();
+        // Its own name: its run directory and report entries are this test's only.
+        let scenario = format!("intr-{}-{}", name.to_lowercase(), std::process::id());
+        let file = scenarios.path().join(format!("{scenario}.toml"));
+        std::fs::copy(
+            crate::repo().join("scenarios/smoke/smoke-1-records.toml"),
+            &file,
+        )
+        .unwrap();
+        let (run, _) = a_run_of_with_its_stack_up(&file, tmp.path(), out.path());
+        let marker = tmp.path().display().to_string();
+        assert!(
+            eventually(60, || processes_mentioning(&marker)
+                .iter()
+                .any(|(_, cmd)| cmd.contains(wait_for))),
+            "{name}: no process of the run under {marker} running `{wait_for}`"
+        );
+        let run_dir = out.path().join(format!("runs/{scenario}-101"));
+        assert!(run_dir.is_dir(), "{name}: the run is not under way");
+        // SAFETY: a signal to the run this test started.
+        unsafe { libc::kill(run.id() as i32, signal) };
+        let status = run.wait_with_output().unwrap().status;
+        assert_eq!(status.code(), Some(code), "{name}: {status:?}");
+
+        let suite = json_at(&out.path().join("report.json"));
+        let runs = suite["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 1, "{name}: {suite}");
+        let r = &runs[0];
+        assert_eq!(r["verdict"], "interrupted", "{name}: {r}");
+        assert_eq!(r["error"], format!("interrupted by {name}"));
+        assert_eq!(r["scenario"], scenario.as_str());
+        assert_eq!(
+            (r["seed"].as_u64(), r["backend"].as_str()),
+            (Some(101), Some("processes"))
+        );
+        let own = json_at(&run_dir.join("report.json"));
+        assert_eq!(own["verdict"], "interrupted", "{name}: {own}");
+        let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+        let suite_tag = format!("<testsuite name=\"{scenario}[seed=101,backend=processes]\"");
+        let case = &junit[junit.find(&suite_tag).unwrap_or_else(|| panic!("{junit}"))..];
+        assert!(
+            case.contains(&format!(
+                "<error message=\"interrupted by {name}\" type=\"interrupted\">"
+            )),
+            "{junit}"
+        );
+
+        assert!(
+            eventually(10, || processes_mentioning(&marker).is_empty()),
+            "{name}: left running: {:?}",
+            processes_mentioning(&marker)
+        );
+        assert_eq!(
+            faultline_dirs_in(tmp.path()),
+            Vec::<std::path::PathBuf>::new(),
+            "{name}"
+        );
+    }
 }

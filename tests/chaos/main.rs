@@ -1,13 +1,17 @@
 //! Chaos integration tests: `faultline run` end to end against real Kafka and Postgres — shipped
 //! scenarios pass on both backends, every planted defect is caught, failures reproduce, and bad
-//! input is refused with a clear error. Determinism tests need no services.
+//! input is refused with a clear error, and a pipeline that never writes fails on the stall verdict
+//! with every check listed. Determinism tests need no services.
 
+mod check;
 mod cli;
 mod defects;
 mod determinism;
+mod stall;
 mod suites;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use faultline_infra::BackendKind;
 use faultline_runner::SuiteOptions;
@@ -34,4 +38,35 @@ pub fn options(target: &str, backend: BackendKind, out: &Path) -> SuiteOptions {
         progress: false,
         pipeline: None,
     }
+}
+
+/// The `faultline` binary next to this test binary (build it with `cargo build -p faultline --bins`).
+pub fn faultline() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("faultline");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        bin.display()
+    );
+    Command::new(bin)
+}
+
+/// Asserts that a finished `faultline` exited with `code` (showing both streams if not); returns
+/// its stdout and stderr.
+pub fn exited(out: &std::process::Output, code: i32) -> (String, String) {
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    (stdout, stderr)
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use faultline_infra::doctor::run_check;
 use faultline_infra::{BackendKind, StackSpec};
-use faultline_runner::{run_suite, SuiteOptions};
+use faultline_runner::{check, run_suite, SuiteOptions};
 
 /// Chaos and regression runs for streaming pipelines on real Kafka and Postgres.
 #[derive(Parser)]
@@ -24,21 +24,25 @@ enum Command {
         command: InfraCommand,
     },
     /// Run a scenario file, or every scenario in a directory; exit 0 all passed, 1 a check failed,
-    /// 2 invalid scenario or flags, or a harness/infra error.
+    /// 2 invalid scenario or flags, or a harness/infra error; 130/143 on SIGINT/SIGTERM, after
+    /// writing the reports with the run under way `interrupted`.
     Run {
-        /// A scenario file (.toml) or a directory of them (e.g. scenarios/ or scenarios/smoke).
-        target: PathBuf,
-        /// Seed for the workload and the fault schedule (default: each scenario's workload.seed).
+        #[command(flatten)]
+        select: Selection,
+        /// Only check, as `faultline check` does: validate and print the fault plans, start nothing.
         #[arg(long)]
-        seed: Option<u64>,
-        /// Run each scenario with this many consecutive seeds.
-        #[arg(long, default_value_t = 1)]
-        seeds: u32,
-        /// Run only shard I of N (scenarios in name order, round robin), e.g. 2/4.
-        #[arg(long, value_parser = parse_shard)]
-        shard: Option<(u32, u32)>,
+        dry_run: bool,
         #[command(flatten)]
         flags: RunFlags,
+    },
+    /// Validate scenarios, seeds, flags, `[compare]` model/policy files, workloads and fault plans
+    /// without starting anything or writing any file, and print each run's fault plan; exit 0 all
+    /// valid, 2 otherwise.
+    Check {
+        #[command(flatten)]
+        select: Selection,
+        #[command(flatten)]
+        flags: CheckFlags,
     },
     /// Rerun a failure bundle with the same scenario, seed, workload bytes and fault schedule;
     /// exit codes as for `run`.
@@ -72,9 +76,25 @@ enum Command {
     },
 }
 
-/// Flags shared by `run` and `repro`.
+/// What `run` and `check` cover: the target, its seeds and the shard.
 #[derive(clap::Args, Clone)]
-struct RunFlags {
+struct Selection {
+    /// A scenario file (.toml) or a directory of them (e.g. scenarios/ or scenarios/smoke).
+    target: PathBuf,
+    /// Seed for the workload and the fault schedule (default: each scenario's workload.seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run each scenario with this many consecutive seeds.
+    #[arg(long, default_value_t = 1)]
+    seeds: u32,
+    /// Run only shard I of N (scenarios in name order, round robin), e.g. 2/4.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(u32, u32)>,
+}
+
+/// Flags that change what a run is, so `check` validates them too.
+#[derive(clap::Args, Clone)]
+struct CheckFlags {
     /// auto, containers, processes or external; overrides the scenario's `infra.backend`.
     #[arg(long, env = "FAULTLINE_BACKEND")]
     backend: Option<String>,
@@ -85,6 +105,13 @@ struct RunFlags {
     /// a planted defect; needs a `planted-defects` build of ledger-worker).
     #[arg(long)]
     defect: Option<String>,
+}
+
+/// Flags shared by `run` and `repro`.
+#[derive(clap::Args, Clone)]
+struct RunFlags {
+    #[command(flatten)]
+    check: CheckFlags,
     /// Where report.json, junit.xml, report.html, summary.md and failure bundles go.
     #[arg(long, default_value = "faultline-out/run")]
     out: PathBuf,
@@ -130,12 +157,16 @@ fn main() -> ExitCode {
             command: InfraCommand::Check { backend, brokers },
         } => rt.block_on(infra_check(&backend, brokers)),
         Command::Run {
-            target,
-            seed,
-            seeds,
-            shard,
+            select,
+            dry_run: true,
             flags,
-        } => rt.block_on(run(target, seed, seeds, shard, flags)),
+        } => check_command("run --dry-run", select, flags.check),
+        Command::Run {
+            select,
+            dry_run: false,
+            flags,
+        } => rt.block_on(run(select, flags)),
+        Command::Check { select, flags } => check_command("check", select, flags),
         Command::Repro { bundle, flags } => rt.block_on(repro(bundle, flags)),
         Command::Compare {
             champion,
@@ -174,7 +205,13 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     Ok((i, n))
 }
 
-fn suite_options(target: PathBuf, flags: RunFlags) -> Result<SuiteOptions, String> {
+/// The suite's options; `out` and `progress` are unused by `check`.
+fn suite_options(
+    target: PathBuf,
+    flags: CheckFlags,
+    out: PathBuf,
+    progress: bool,
+) -> Result<SuiteOptions, String> {
     let backend = match flags.backend.as_deref() {
         None => None,
         Some(b) => Some(
@@ -189,17 +226,61 @@ fn suite_options(target: PathBuf, flags: RunFlags) -> Result<SuiteOptions, Strin
         seeds: 1,
         backend,
         defect: flags.defect,
-        out: flags.out,
+        out,
         shard: None,
-        progress: !flags.quiet,
+        progress,
         pipeline: flags.pipeline,
     })
 }
 
-/// Exit code of a suite: 2 if a run could not finish, else 1 if a check failed, else 0.
+/// The options for `run`/`check` of `select`.
+fn selected_options(
+    select: Selection,
+    flags: CheckFlags,
+    out: PathBuf,
+    progress: bool,
+) -> Result<SuiteOptions, String> {
+    let mut opts = suite_options(select.target, flags, out, progress)?;
+    opts.seed = select.seed;
+    opts.seeds = select.seeds.max(1);
+    opts.shard = select.shard;
+    Ok(opts)
+}
+
+/// `faultline check` and `faultline run --dry-run`: no runtime, no stack, no `--out`.
+fn check_command(name: &str, select: Selection, flags: CheckFlags) -> ExitCode {
+    // `check` writes nothing: the out directory is never used.
+    let opts = match selected_options(select, flags, PathBuf::new(), false) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("faultline {name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match check(&opts) {
+        Ok(report) => {
+            for p in &report.problems {
+                eprintln!("faultline {name}: {p}");
+            }
+            print!("{}", report.render());
+            ExitCode::from(if report.is_valid() { 0 } else { 2 })
+        }
+        Err(e) => {
+            eprintln!("faultline {name}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Exit code of a suite: 2 if a run could not finish (or was interrupted: a signal normally ends
+/// the process with 128 + the signal before this is reached), else 1 if a check failed, else 0.
 fn exit_code(suite: &faultline_report::SuiteReport) -> u8 {
     use faultline_report::Verdict;
-    if suite.runs.iter().any(|r| r.verdict == Verdict::Error) {
+    if suite
+        .runs
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Error | Verdict::Interrupted))
+    {
         2
     } else if suite.runs.iter().any(|r| r.verdict == Verdict::Fail) {
         1
@@ -210,12 +291,15 @@ fn exit_code(suite: &faultline_report::SuiteReport) -> u8 {
 
 fn print_summary(suite: &faultline_report::SuiteReport, out: &std::path::Path) {
     use faultline_report::Verdict;
-    let count = |v: Verdict| suite.runs.iter().filter(|r| r.verdict == v).count();
+    let interrupted = match suite.count(Verdict::Interrupted) {
+        0 => String::new(),
+        n => format!(", {n} interrupted"),
+    };
     println!(
-        "faultline run: {} passed, {} failed, {} errors in {:.1} s; reports in {} (report.html, junit.xml, report.json)",
-        count(Verdict::Pass),
-        count(Verdict::Fail),
-        count(Verdict::Error),
+        "faultline run: {} passed, {} failed, {} errors{interrupted} in {:.1} s; reports in {} (report.html, junit.xml, report.json)",
+        suite.count(Verdict::Pass),
+        suite.count(Verdict::Fail),
+        suite.count(Verdict::Error),
         suite.duration_ms as f64 / 1000.0,
         out.display()
     );
@@ -224,23 +308,14 @@ fn print_summary(suite: &faultline_report::SuiteReport, out: &std::path::Path) {
     }
 }
 
-async fn run(
-    target: PathBuf,
-    seed: Option<u64>,
-    seeds: u32,
-    shard: Option<(u32, u32)>,
-    flags: RunFlags,
-) -> ExitCode {
-    let mut opts = match suite_options(target, flags) {
+async fn run(select: Selection, flags: RunFlags) -> ExitCode {
+    let opts = match selected_options(select, flags.check, flags.out, !flags.quiet) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("faultline run: {e}");
             return ExitCode::from(2);
         }
     };
-    opts.seed = seed;
-    opts.seeds = seeds.max(1);
-    opts.shard = shard;
     match run_suite(&opts).await {
         Ok(suite) => {
             print_summary(&suite, &opts.out);
@@ -254,7 +329,7 @@ async fn run(
 }
 
 async fn repro(bundle: PathBuf, flags: RunFlags) -> ExitCode {
-    let opts = match suite_options(bundle.clone(), flags) {
+    let opts = match suite_options(bundle.clone(), flags.check, flags.out, !flags.quiet) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("faultline repro: {e}");

@@ -3,9 +3,11 @@
 //!
 //! Module map:
 //! - [`state`]       `EndState` and its rows, `Placement`, and the end state a correct pipeline leaves.
-//! - [`read`]        `read_end_state`: the contract tables of one schema into an `EndState`.
+//! - [`read`]        `read_end_state`: the contract tables of one schema into an `EndState`;
+//!   `read_found` reads around missing tables and lists them (`Found`).
 //! - [`check`](mod@check) `check`: the named checks (loss, duplicates, phantoms, values, balances, raw
-//!   events, quarantine, lineage, offsets); one file per concern below it.
+//!   events, quarantine, lineage, offsets); one file per concern below it. `check_found` fails the
+//!   checks whose tables are missing.
 //! - [`anomaly`]     `Anomaly`, `AnomalyClass` and the key formats.
 //! - [`report`]      `OracleReport`: each check a `faultline_report::CheckResult` of anomalies.
 //! - [`normalize`](mod@normalize) redacted, sorted end states and summaries for golden snapshots.
@@ -47,13 +49,13 @@ pub mod state;
 mod tests;
 
 pub use anomaly::{partition_key, position_key, Anomaly, AnomalyClass};
-pub use check::{check, CHECK_NAMES};
+pub use check::{check, check_found, CHECK_NAMES, CHECK_TABLES};
 pub use data_checks::{
     failing_rows_query, run_data_check, DataCheck, DataCheckKind, FailingRowsQuery, Severity,
 };
 pub use error::{OracleError, CONTRACT_DOC};
 pub use normalize::{normalize, normalize_summary};
-pub use read::read_end_state;
+pub use read::{read_end_state, read_found, Found, CONTRACT_TABLES};
 pub use report::OracleReport;
 pub use state::{
     EndState, Lineage, OffsetRange, Placement, QuarantineRow, RawEventRow, TransactionRow,

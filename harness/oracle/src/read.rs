@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tokio_postgres::{Client, Row};
 
-use crate::error::OracleError;
+use crate::error::{OracleError, CONTRACT_DOC};
 use crate::sql::quote_ident;
 use crate::state::{EndState, Lineage, OffsetRange, QuarantineRow, RawEventRow, TransactionRow};
 
@@ -46,14 +46,81 @@ const LINEAGE: [Column; 6] = [
     req("worker_id", "text"),
 ];
 
+/// The contract tables, in the order they are read.
+pub const CONTRACT_TABLES: [&str; 6] = [
+    "transactions",
+    "raw_events",
+    "account_balances",
+    "quarantine",
+    "partition_offsets",
+    "offset_log",
+];
+
 /// Reads what a pipeline left in `schema` for input `topic`. `partition_offsets` and `offset_log`
 /// are narrowed to `topic` when they have a `topic` column; the data tables are read whole, so a row
 /// claiming another topic shows up as a lineage fault. Rows are sorted (see [`EndState::sort_rows`]).
+/// A missing table is an error ([`OracleError::MissingTable`]); [`read_found`] reads around it.
 pub async fn read_end_state(
     client: &Client,
     schema: &str,
     topic: &str,
 ) -> Result<EndState, OracleError> {
+    let found = read_found(client, schema, topic).await?;
+    match found.missing.first() {
+        Some(table) => Err(OracleError::MissingTable {
+            schema: schema.to_string(),
+            table,
+        }),
+        None => Ok(found.state),
+    }
+}
+
+/// What [`read_found`] found: the end state, with every contract table the schema lacks read as
+/// empty and named in `missing` (for [`crate::check_found`] to fail the checks that read it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The end state; a missing table's rows are empty.
+    pub state: EndState,
+    /// The run's schema.
+    pub schema: String,
+    /// The contract tables the schema does not have, in [`CONTRACT_TABLES`] order.
+    pub missing: Vec<&'static str>,
+}
+
+impl Found {
+    /// True when none of the contract tables exists: the pipeline wrote nothing (or not here).
+    pub fn wrote_nothing(&self) -> bool {
+        self.missing.len() == CONTRACT_TABLES.len()
+    }
+
+    /// Why a check that reads `tables` cannot pass, when any of them is missing.
+    pub fn why_missing(&self, tables: &[&str]) -> Option<String> {
+        let absent: Vec<String> = tables
+            .iter()
+            .filter(|t| self.missing.contains(t))
+            .map(|t| format!("`{t}`"))
+            .collect();
+        let (what, verb, them) = match absent.len() {
+            0 => return None,
+            1 => ("table", "does", "it"),
+            _ => ("tables", "do", "them"),
+        };
+        let why = if self.wrote_nothing() {
+            "the pipeline wrote nothing".to_string()
+        } else {
+            format!("the pipeline must create {them}")
+        };
+        Some(format!(
+            "{what} {} {verb} not exist in schema `{}`: {why} (see {CONTRACT_DOC})",
+            absent.join(", "),
+            self.schema
+        ))
+    }
+}
+
+/// Like [`read_end_state`], but a missing contract table reads as empty and is listed in
+/// [`Found::missing`] instead of being an error. A missing column or a NULL key is still an error.
+pub async fn read_found(client: &Client, schema: &str, topic: &str) -> Result<Found, OracleError> {
     let db = Catalogue::load(client, schema).await?;
 
     let cols = with_lineage(
@@ -153,7 +220,14 @@ pub async fn read_end_state(
         offset_log,
     };
     state.sort_rows();
-    Ok(state)
+    Ok(Found {
+        state,
+        schema: schema.to_string(),
+        missing: CONTRACT_TABLES
+            .into_iter()
+            .filter(|t| !db.tables.contains_key(*t))
+            .collect(),
+    })
 }
 
 /// `columns` followed by the lineage columns and the table's optional timestamp column.
@@ -199,6 +273,10 @@ impl Catalogue {
         topic: Option<&str>,
         parse: impl Fn(&Fields<'_>) -> Result<T, OracleError>,
     ) -> Result<Vec<T>, OracleError> {
+        if !self.tables.contains_key(table) {
+            // Listed in `Found::missing`; `read_end_state` turns that into an error.
+            return Ok(Vec::new());
+        }
         let rows = self.select(client, table, columns, topic).await?;
         rows.iter()
             .map(|row| {
@@ -404,6 +482,35 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "schema `run_1` has no table `quarantine`; the pipeline must create it (see docs/PIPELINE-CONTRACT.md)"
+        );
+    }
+
+    fn found(missing: &[&'static str]) -> Found {
+        Found {
+            state: EndState::default(),
+            schema: "run_1".into(),
+            missing: missing.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_missing_table_says_whether_the_pipeline_wrote_anything() {
+        let nothing = found(&CONTRACT_TABLES);
+        assert!(nothing.wrote_nothing());
+        assert_eq!(
+            nothing.why_missing(&["transactions"]).unwrap(),
+            "table `transactions` does not exist in schema `run_1`: the pipeline wrote nothing (see docs/PIPELINE-CONTRACT.md)"
+        );
+        assert_eq!(
+            nothing.why_missing(&["offset_log", "partition_offsets"]).unwrap(),
+            "tables `offset_log`, `partition_offsets` do not exist in schema `run_1`: the pipeline wrote nothing (see docs/PIPELINE-CONTRACT.md)"
+        );
+        let partial = found(&["quarantine"]);
+        assert!(!partial.wrote_nothing());
+        assert_eq!(partial.why_missing(&["transactions"]), None);
+        assert_eq!(
+            partial.why_missing(&["transactions", "quarantine"]).unwrap(),
+            "table `quarantine` does not exist in schema `run_1`: the pipeline must create it (see docs/PIPELINE-CONTRACT.md)"
         );
     }
 

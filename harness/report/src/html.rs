@@ -15,7 +15,7 @@ use crate::units::{count, duration};
 const ROWS_SHOWN: usize = 50;
 
 const STYLE: &str = r#"
-:root { --pass: #15803d; --fail: #b91c1c; --warn: #b45309; --error: #86198f; --skip: #64748b;
+:root { --pass: #15803d; --fail: #b91c1c; --warn: #b45309; --error: #86198f; --interrupted: #c2410c; --skip: #64748b;
   --ink: #0f172a; --muted: #64748b; --line: #e2e8f0; --bg: #f1f5f9; }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--ink);
@@ -28,7 +28,7 @@ h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: v
 a { color: #1d4ed8; }
 code, pre, td.mono { font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 12.5px; }
 .pass { --v: var(--pass); } .fail { --v: var(--fail); } .warn { --v: var(--warn); }
-.error { --v: var(--error); } .skip { --v: var(--skip); }
+.error { --v: var(--error); } .interrupted { --v: var(--interrupted); } .skip { --v: var(--skip); }
 header.suite { display: flex; align-items: center; gap: 28px; background: #fff; border: 1px solid var(--line);
   border-left: 12px solid var(--v); border-radius: 10px; padding: 20px 26px; }
 .verdict { font-size: 44px; font-weight: 800; letter-spacing: .05em; color: #fff; background: var(--v);
@@ -101,8 +101,10 @@ pub fn page(title: &str, style: &str, body: &str) -> String {
 
 fn header(suite: &SuiteReport) -> String {
     let v = suite.verdict().as_str();
-    let tally: Vec<String> = [Verdict::Pass, Verdict::Fail, Verdict::Error]
+    let tally: Vec<String> = Verdict::ALL
         .into_iter()
+        // Interrupted runs only appear in the tally of a suite that a signal cut short.
+        .filter(|w| *w != Verdict::Interrupted || suite.count(*w) > 0)
         .map(|w| {
             format!(
                 "<span class=\"{0}\"><span class=\"n\">{1}</span> {2}</span>",
@@ -130,6 +132,7 @@ fn past_tense(v: Verdict) -> &'static str {
         Verdict::Pass => "passed",
         Verdict::Fail => "failed",
         Verdict::Error => "errored",
+        Verdict::Interrupted => "interrupted",
     }
 }
 
@@ -180,8 +183,12 @@ fn run_section(i: usize, run: &RunReport, colours: &FaultColours) -> String {
         duration(run.stats.duration_ms),
     );
     if let Some(error) = &run.error {
+        let why = match run.verdict {
+            Verdict::Interrupted => "the run was cut short:",
+            _ => "the run could not finish:",
+        };
         s.push_str(&format!(
-            "<div class=\"errorbox\"><b>the run could not finish:</b> {}</div>\n",
+            "<div class=\"errorbox\"><b>{why}</b> {}</div>\n",
             text(error)
         ));
     }
@@ -415,6 +422,23 @@ mod tests {
         }
         assert_eq!(html.matches("<section class=\"card run ").count(), 2);
         assert!(html.contains("<div class=\"verdict\">fail</div>"));
+    }
+
+    #[test]
+    fn an_interrupted_run_shows_its_badge_tally_and_signal() {
+        let plain = report_html(&sample_suite());
+        assert!(
+            !plain.contains(" interrupted</span>"),
+            "no interrupted tally"
+        );
+        let mut suite = sample_suite();
+        suite.runs[1].verdict = Verdict::Interrupted;
+        suite.runs[1].error = Some("interrupted by SIGINT".into());
+        let html = report_html(&suite);
+        assert!(html.contains("<span class=\"badge interrupted\">interrupted</span>"));
+        assert!(html.contains("<span class=\"n\">1</span> interrupted</span>"));
+        assert!(html.contains("<b>the run was cut short:</b> interrupted by SIGINT"));
+        assert!(html.contains("<div class=\"verdict\">interrupted</div>"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `junit.xml`: one `<testsuite>` per run, one `<testcase>` per check, so CI systems show each
 //! check of each scenario × seed as a test. Failures carry the detail, the first offending rows and
-//! the repro command; an errored run is one `<testcase name="run">` with an `<error>`.
+//! the repro command; an errored or interrupted run is one `<testcase name="run">` with an
+//! `<error>` (type `run_error` or `interrupted`; an interrupted run's message names the signal).
 
 use crate::escape::{attr, text};
 use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
@@ -47,7 +48,7 @@ struct Tally {
 impl Tally {
     fn of(run: &RunReport) -> Tally {
         let with = |s: CheckStatus| run.checks.iter().filter(|c| c.status == s).count();
-        let errors = usize::from(run.verdict == Verdict::Error);
+        let errors = usize::from(matches!(run.verdict, Verdict::Error | Verdict::Interrupted));
         Tally {
             tests: run.checks.len() + errors,
             failures: with(CheckStatus::Fail),
@@ -103,13 +104,15 @@ fn testsuite(run: &RunReport, t: Tally) -> String {
     }
     s.push_str("    </properties>\n");
     let classname = attr(&run.scenario);
-    if run.verdict == Verdict::Error {
-        let why = run
-            .error
-            .as_deref()
-            .unwrap_or("the run could not finish (no reason recorded)");
+    let error_type = match run.verdict {
+        Verdict::Error => Some(("run_error", "the run could not finish (no reason recorded)")),
+        Verdict::Interrupted => Some(("interrupted", "interrupted (no signal recorded)")),
+        Verdict::Pass | Verdict::Fail => None,
+    };
+    if let Some((kind, unknown)) = error_type {
+        let why = run.error.as_deref().unwrap_or(unknown);
         s.push_str(&format!(
-            "    <testcase classname=\"{classname}\" name=\"run\" time=\"{}\">\n      <error message=\"{}\" type=\"run_error\">{}</error>\n    </testcase>\n",
+            "    <testcase classname=\"{classname}\" name=\"run\" time=\"{}\">\n      <error message=\"{}\" type=\"{kind}\">{}</error>\n    </testcase>\n",
             seconds(run.stats.duration_ms),
             attr(why),
             text(&with_repro(why.to_string(), run)),
@@ -287,6 +290,27 @@ mod tests {
             Some("broker 1 did not come back within 60 s")
         );
         assert_eq!(doc.root_element().attribute("errors"), Some("1"));
+    }
+
+    #[test]
+    fn an_interrupted_run_is_one_error_testcase_naming_the_signal() {
+        let mut suite = sample_suite();
+        suite.runs[1].verdict = Verdict::Interrupted;
+        suite.runs[1].error = Some("interrupted by SIGTERM".into());
+        suite.runs[1].checks.clear();
+        let xml = junit_xml(&suite);
+        let doc = parse(&xml);
+        let error = doc
+            .descendants()
+            .find(|n| n.has_tag_name("error"))
+            .expect("an <error>");
+        assert_eq!(error.attribute("message"), Some("interrupted by SIGTERM"));
+        assert_eq!(error.attribute("type"), Some("interrupted"));
+        let case = error.parent().unwrap();
+        assert_eq!(case.attribute("name"), Some("run"));
+        assert_eq!(case.attribute("classname"), Some("broker-restart"));
+        assert_eq!(doc.root_element().attribute("errors"), Some("1"));
+        assert!(xml.contains("<property name=\"verdict\" value=\"interrupted\"/>"));
     }
 
     proptest! {

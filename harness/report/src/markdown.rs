@@ -1,5 +1,5 @@
 //! `summary.md`: the suite in a few lines of Markdown, readable raw in a terminal and rendered in a
-//! CI comment. Passing runs are one table row; runs that failed, errored or warned get a section
+//! CI comment. Passing runs are one table row; runs that failed, errored, were interrupted or warned get a section
 //! with their non-passing checks and the command that reproduces them.
 
 use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
@@ -10,8 +10,12 @@ const ROWS_QUOTED: usize = 3;
 
 /// The suite as Markdown.
 pub fn summary_md(suite: &SuiteReport) -> String {
+    let interrupted = match suite.count(Verdict::Interrupted) {
+        0 => String::new(),
+        n => format!(", {n} interrupted"),
+    };
     let mut s = format!(
-        "# faultline: {}\n\n{} run{} of `{}` (started {}, took {}): {} passed, {} failed, {} errored.\n\n",
+        "# faultline: {}\n\n{} run{} of `{}` (started {}, took {}): {} passed, {} failed, {} errored{interrupted}.\n\n",
         suite.verdict().as_str().to_uppercase(),
         suite.runs.len(),
         if suite.runs.len() == 1 { "" } else { "s" },
@@ -71,7 +75,11 @@ fn run_section(run: &RunReport) -> String {
             .unwrap_or_default(),
     );
     if let Some(error) = &run.error {
-        s.push_str(&format!("The run could not finish: {}\n\n", cell(error)));
+        let why = match run.verdict {
+            Verdict::Interrupted => "The run was cut short",
+            _ => "The run could not finish",
+        };
+        s.push_str(&format!("{why}: {}\n\n", cell(error)));
     }
     for check in run
         .checks
@@ -147,6 +155,27 @@ mod tests {
     #[test]
     fn summary_of_the_fixture_suite() {
         insta::assert_snapshot!(summary_md(&sample_suite()));
+    }
+
+    #[test]
+    fn an_interrupted_run_is_counted_and_gets_a_section_naming_the_signal() {
+        assert!(!summary_md(&sample_suite()).contains("interrupted"));
+        let mut suite = sample_suite();
+        suite.runs[1].verdict = Verdict::Interrupted;
+        suite.runs[1].error = Some("interrupted by SIGTERM".into());
+        let md = summary_md(&suite);
+        assert!(
+            md.contains("1 passed, 0 failed, 0 errored, 1 interrupted."),
+            "{md}"
+        );
+        assert!(
+            md.contains("## INTERRUPTED: broker-restart (seed 42"),
+            "{md}"
+        );
+        assert!(
+            md.contains("The run was cut short: interrupted by SIGTERM"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -30,9 +30,11 @@ pub struct RunReport {
     /// The planted defect switched on, if any.
     pub defect: Option<String>,
     /// `pass` when every error-severity check passed, `fail` when one failed, `error` when the run
-    /// itself could not finish (infra or harness problem; see `error`).
+    /// itself could not finish (infra or harness problem; see `error`), `interrupted` when a signal
+    /// (SIGINT, SIGTERM) ended the harness while the run was under way.
     pub verdict: Verdict,
-    /// Why the run could not finish (only with `verdict = error`).
+    /// Why the run could not finish (with `verdict = error`), or the signal that ended it
+    /// (`interrupted by SIGTERM`, with `verdict = interrupted`).
     pub error: Option<String>,
     /// Every check, in the order run.
     pub checks: Vec<CheckResult>,
@@ -63,6 +65,8 @@ pub enum Verdict {
     Pass,
     Fail,
     Error,
+    /// A signal ended the harness during the run: nothing was checked, nothing is proven.
+    Interrupted,
 }
 
 /// The outcome of one check.
@@ -246,7 +250,8 @@ impl<'de> Deserialize<'de> for FaultOutcome {
 pub struct RunStats {
     /// Records produced to the input topic.
     pub produced: u64,
-    /// Records whose offsets the pipeline committed (sum of stored next offsets).
+    /// Records whose offsets the pipeline committed (its committed positions per partition added
+    /// up, as its progress source reports them).
     pub committed: u64,
     /// Records in the dead-letter topic.
     pub dlq: u64,
@@ -263,7 +268,7 @@ pub struct Sample {
     pub t_ms: u64,
     /// Records produced so far.
     pub produced: u64,
-    /// Records committed so far (sum of stored next offsets).
+    /// Records committed so far (the committed positions per partition added up).
     pub committed: u64,
 }
 
@@ -283,14 +288,23 @@ impl RunReport {
 }
 
 impl Verdict {
-    /// The lowercase word used in every output: `pass`, `fail`, `error`.
+    /// The lowercase word used in every output: `pass`, `fail`, `error`, `interrupted`.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Error => "error",
+            Verdict::Interrupted => "interrupted",
         }
     }
+
+    /// Every verdict, in the order tallies list them.
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Error,
+        Verdict::Interrupted,
+    ];
 }
 
 impl CheckStatus {
@@ -307,15 +321,13 @@ impl CheckStatus {
 
 impl SuiteReport {
     /// The suite's verdict: `fail` if any run failed (a proven violation is the headline), else
-    /// `error` if any run could not finish, else `pass` (also for an empty suite).
+    /// `error` if any run could not finish, else `interrupted` if a signal cut a run short, else
+    /// `pass` (also for an empty suite).
     pub fn verdict(&self) -> Verdict {
-        if self.runs.iter().any(|r| r.verdict == Verdict::Fail) {
-            Verdict::Fail
-        } else if self.runs.iter().any(|r| r.verdict == Verdict::Error) {
-            Verdict::Error
-        } else {
-            Verdict::Pass
-        }
+        [Verdict::Fail, Verdict::Error, Verdict::Interrupted]
+            .into_iter()
+            .find(|v| self.count(*v) > 0)
+            .unwrap_or(Verdict::Pass)
     }
 
     /// How many runs ended with `verdict`.
@@ -376,6 +388,29 @@ mod tests {
             error: "e".into()
         }
         .was_injected());
+    }
+
+    #[test]
+    fn an_interrupted_run_is_its_own_verdict_and_never_a_pass() {
+        assert_eq!(
+            serde_json::to_value(Verdict::Interrupted).unwrap(),
+            serde_json::json!("interrupted")
+        );
+        assert_eq!(
+            serde_json::from_str::<Verdict>("\"interrupted\"").unwrap(),
+            Verdict::Interrupted
+        );
+        let mut suite = crate::fixtures::sample_suite();
+        suite.runs[1].verdict = Verdict::Pass;
+        assert_eq!(suite.verdict(), Verdict::Pass);
+        suite.runs[1].verdict = Verdict::Interrupted;
+        assert_eq!(suite.verdict(), Verdict::Interrupted);
+        assert_eq!(suite.count(Verdict::Interrupted), 1);
+        // A proven violation or an error still heads the suite.
+        suite.runs[0].verdict = Verdict::Error;
+        assert_eq!(suite.verdict(), Verdict::Error);
+        suite.runs[0].verdict = Verdict::Fail;
+        assert_eq!(suite.verdict(), Verdict::Fail);
     }
 
     #[test]

@@ -28,21 +28,36 @@ pub enum RunnerError {
     /// A `[compare]` model or policy file, or writing the comparison outputs.
     #[error("compare: {0}")]
     Models(#[from] faultline_models::ModelError),
-    /// The fault-free baseline run of `[compare] baseline = true` could not finish.
-    #[error("the fault-free baseline run ([compare] baseline = true) could not finish: {0}")]
+    /// A fault-free baseline run (`[compare] baseline = true`, or the differential check's)
+    /// could not finish or failed.
+    #[error("the fault-free baseline run could not finish: {0}")]
     Baseline(Box<RunnerError>),
     /// The pipeline under test could not run (bad command, configuration refused, all workers died).
     #[error("pipeline: {message}{}", tail(.log_tail))]
     Pipeline { message: String, log_tail: String },
+    /// The progress source's query can never work: Postgres refused it (its message is quoted),
+    /// or its rows are not `(partition, next_offset)`.
+    #[error("progress query `{query}`: {message}")]
+    ProgressQuery { query: String, message: String },
     /// A fault could not be injected or healed.
     #[error("fault {id}: {message}")]
     Fault { id: String, message: String },
     /// A flag or combination the run cannot honour; the message says what to do instead.
     #[error("{0}")]
     Usage(String),
-    /// The run exceeded the scenario's `time_limit_s`.
-    #[error("time limit of {limit_s} s exceeded while {during}")]
-    TimeLimit { limit_s: u64, during: String },
+    /// The run did not end within the scenario's `time_limit_s` plus `allowance_s` (the
+    /// allowance for start-up and checks, `suite::TIME_LIMIT_ALLOWANCE_S`).
+    #[error(
+        "time limit exceeded while {during}: waited {} s (the scenario's time_limit_s = {limit_s} \
+         plus {allowance_s} s allowed for start-up and checks); raise time_limit_s if the run \
+         needs longer",
+        limit_s + allowance_s
+    )]
+    TimeLimit {
+        limit_s: u64,
+        allowance_s: u64,
+        during: String,
+    },
     #[error("I/O on {path}: {source}")]
     Io {
         path: PathBuf,

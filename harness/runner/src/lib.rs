@@ -1,15 +1,20 @@
 //! Running scenarios against real Kafka and Postgres: the engine behind `faultline run`.
 //!
 //! Module map (each depends only on the ones below it):
-//! - [`suite`](run_suite) scenarios × seeds, sharding, stack reuse, reports and bundles, `repro`.
-//! - `run`        one run: stack, workers, workload, faults, catch-up, checks.
+//! - [`suite`](run_suite) scenarios × seeds, sharding, stack reuse, reports and bundles, `repro`,
+//!   `check` (validation and fault plans without a stack), the `interrupted` reports on a signal.
+//! - `run`        one run: stack, workers, workload, faults, catch-up, checks. `run::progress`
+//!   watches the pipeline's committed positions from its `ProgressSource` (Kafka group or SQL) and
+//!   judges the catch-up (`caught_up`, with the stall verdict).
 //! - `pipeline`   the pipeline under test from its manifest: placeholder values, setup, readiness.
 //! - `comparison` `[compare]`: labels, the models' statistics over what landed, the agreement check.
 //! - `profile`    the account profile the enrichment double serves, shared by run and comparison.
 //! - `error`      `RunnerError`.
 //!
 //! Public: what `faultline` (harness/cli) and the integration tests use: [`run_suite`], [`repro`],
-//! [`SuiteOptions`], [`produce`] (sending a workload) and [`enrichment`] (the profile service).
+//! [`check`] ([`CheckReport`], [`CheckedRun`]), [`SuiteOptions`], [`produce`] (sending a workload),
+//! [`enrichment`] (the profile service), and [`ProgressSource`] with its [`ProgressReader`] (where
+//! a pipeline's committed positions are read).
 
 mod comparison;
 mod error;
@@ -19,5 +24,6 @@ mod run;
 mod suite;
 
 pub use error::{Result, RunnerError};
+pub use run::progress::{Observed, Placeholders, ProgressReader, ProgressSource};
 pub use run::{enrichment, produce};
-pub use suite::{repro, run_suite, SuiteOptions};
+pub use suite::{check, repro, run_suite, CheckReport, CheckedRun, SuiteOptions};

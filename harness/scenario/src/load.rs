@@ -65,8 +65,18 @@ pub fn load_target(
     path: &Path,
     prefix: Option<&str>,
 ) -> Result<Vec<(PathBuf, Scenario)>, ScenarioError> {
+    target_files(path, prefix)?
+        .into_iter()
+        .map(|p| load(&p).map(|s| (p, s)))
+        .collect()
+}
+
+/// The scenario files [`load_target`] would load, in name order, without reading them: `path`
+/// itself when it is not a directory, else its `*.toml` files (starting with `prefix`, if given).
+/// For callers that report every bad file rather than the first (`faultline check`).
+pub fn target_files(path: &Path, prefix: Option<&str>) -> Result<Vec<PathBuf>, ScenarioError> {
     if !path.is_dir() {
-        return Ok(vec![(path.to_path_buf(), load(path)?)]);
+        return Ok(vec![path.to_path_buf()]);
     }
     let dir_err = |message: String| ScenarioError {
         file: path.display().to_string(),
@@ -89,10 +99,7 @@ pub fn load_target(
     if files.is_empty() {
         return Err(dir_err("holds no scenario (*.toml) files".into()));
     }
-    files
-        .into_iter()
-        .map(|p| load(&p).map(|s| (p, s)))
-        .collect()
+    Ok(files)
 }
 
 /// Checks values that the types alone cannot: ranges, a safe name, that the fault schedule can be
@@ -110,6 +117,16 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
         return bad(
             "time_limit_s",
             format!("{} is over a day; expected 1..=86400", s.time_limit_s),
+        );
+    }
+    if let Some(stall) = s.stall_limit_s.filter(|&n| n == 0 || n > s.time_limit_s) {
+        return bad(
+            "stall_limit_s",
+            format!(
+                "{stall} is outside 1..=time_limit_s ({}); after this many seconds without \
+                 progress the wait for the pipeline ends with a failed `caught_up`",
+                s.time_limit_s
+            ),
         );
     }
     if s.infra.brokers != 1 && s.infra.brokers != 3 {

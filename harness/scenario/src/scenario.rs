@@ -22,9 +22,17 @@ pub struct Scenario {
     pub name: String,
     /// One or two sentences: what this scenario provokes and what must still hold.
     pub description: String,
-    /// The whole run (start, workload, faults, catch-up, checks) must end within this many seconds,
-    /// or the run is an error. Default 300; 1..=86400. Every fault window must end within it.
+    /// Seconds from the start of the workload by which the pipeline must have caught up (else the
+    /// `caught_up` check fails). The harness waits this plus 120 s (start-up and checks) for the
+    /// whole run, then ends it as an error. Default 300; 1..=86400. Every fault window must end
+    /// within it.
     pub time_limit_s: u64,
+    /// The stall verdict: once production is over and the last planned fault has healed, the
+    /// pipeline's committed position (see docs/PIPELINE-CONTRACT.md, "How progress is observed")
+    /// must move at least once every this many seconds until it reaches the end of the input, or
+    /// the wait ends at once and `caught_up` fails with "no progress". 1..=`time_limit_s`.
+    /// Default 30, or `time_limit_s` when that is shorter ([`Scenario::stall_limit_s`]).
+    pub stall_limit_s: Option<u64>,
     /// Kafka and Postgres.
     pub infra: InfraSection,
     /// The pipeline under test.
@@ -50,6 +58,7 @@ impl Default for Scenario {
             name: String::new(),
             description: String::new(),
             time_limit_s: 300,
+            stall_limit_s: None,
             infra: InfraSection::default(),
             pipeline: PipelineSection::default(),
             producer: ProducerSection::default(),
@@ -272,7 +281,17 @@ impl Default for CompareSection {
     }
 }
 
+/// `stall_limit_s` when a scenario does not set it (capped at its `time_limit_s`).
+pub const DEFAULT_STALL_LIMIT_S: u64 = 30;
+
 impl Scenario {
+    /// The stall limit in effect: `stall_limit_s`, else [`DEFAULT_STALL_LIMIT_S`] capped at
+    /// `time_limit_s`.
+    pub fn stall_limit_s(&self) -> u64 {
+        self.stall_limit_s
+            .unwrap_or(DEFAULT_STALL_LIMIT_S.min(self.time_limit_s))
+    }
+
     /// Makes the relative model and policy paths (`pipeline.champion`, `pipeline.challenger`,
     /// `compare.policy`) absolute paths under `dir`, the directory of the scenario file, so a
     /// scenario runs the same from any working directory and workers get paths they can open.

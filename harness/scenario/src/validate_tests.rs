@@ -52,6 +52,28 @@ fn a_zero_time_limit_says_it_is_too_short() {
 }
 
 #[test]
+fn a_stall_limit_outside_the_time_limit_is_refused_with_its_line() {
+    assert_eq!(
+        err("description = \"x\"\ntime_limit_s = 60\nstall_limit_s = 61\n"),
+        "scenario s.toml line 3: field `stall_limit_s`: 61 is outside 1..=time_limit_s (60); after this many seconds without progress the wait for the pipeline ends with a failed `caught_up`"
+    );
+    assert_eq!(
+        err("stall_limit_s = 0\n"),
+        "scenario s.toml line 1: field `stall_limit_s`: 0 is outside 1..=time_limit_s (300); after this many seconds without progress the wait for the pipeline ends with a failed `caught_up`"
+    );
+    let set = parse("time_limit_s = 60\nstall_limit_s = 60\n", "s.toml").unwrap();
+    assert_eq!(set.stall_limit_s(), 60);
+    // The default is 30 s, or the whole time limit when that is shorter.
+    assert_eq!(parse("", "s.toml").unwrap().stall_limit_s(), 30);
+    assert_eq!(
+        parse("time_limit_s = 10\n", "s.toml")
+            .unwrap()
+            .stall_limit_s(),
+        10
+    );
+}
+
+#[test]
 fn a_worker_id_no_run_starts_is_refused() {
     let text = "[pipeline]\nworkers = 2\n\n[[faults]]\nkind = \"pause_worker\"\nworker = \"w3\"\nat_ms = 1\nduration_ms = 5\n";
     assert_eq!(

@@ -17,7 +17,10 @@ use std::collections::BTreeMap;
 
 use faultline_workload::{Expectation, ExpectedEvent, Workload, WorkloadRecord};
 
+use faultline_report::CheckStatus;
+
 use crate::anomaly::position;
+use crate::read::Found;
 use crate::report::OracleReport;
 use crate::state::{EndState, Placement};
 
@@ -33,6 +36,43 @@ pub const CHECK_NAMES: [&str; 9] = [
     "lineage",
     "offsets",
 ];
+
+/// The contract tables each check in [`CHECK_NAMES`] reads.
+pub const CHECK_TABLES: [(&str, &[&str]); 9] = [
+    ("no_loss", &["transactions"]),
+    ("no_duplicates", &["transactions"]),
+    ("no_phantoms", &["transactions"]),
+    ("values", &["transactions"]),
+    ("balances", &["account_balances"]),
+    ("raw_events", &["raw_events"]),
+    ("quarantine", &["quarantine"]),
+    ("lineage", &["transactions", "raw_events", "quarantine"]),
+    ("offsets", &["offset_log", "partition_offsets"]),
+];
+
+/// [`check`] on what [`crate::read_found`] found: a check that reads a table the schema lacks
+/// fails whatever the empty table gave, its detail saying which table is missing (and, when none
+/// exists, that the pipeline wrote nothing); its anomalies are kept (a missing `transactions`
+/// still lists every lost transaction).
+pub fn check_found(
+    w: &Workload,
+    placement: &Placement,
+    high_watermarks: &BTreeMap<i32, i64>,
+    found: &Found,
+) -> OracleReport {
+    let mut report = check(w, placement, high_watermarks, &found.state);
+    for c in &mut report.checks {
+        let tables = CHECK_TABLES
+            .iter()
+            .find(|(name, _)| *name == c.name)
+            .map_or(&[][..], |(_, t)| *t);
+        if let Some(why) = found.why_missing(tables) {
+            c.status = CheckStatus::Fail;
+            c.detail = format!("{why}; {}", c.detail);
+        }
+    }
+    report
+}
 
 /// Compares `state` with what the workload says must have happened. `high_watermarks` gives each
 /// partition's end (missing partitions count as empty). Every check in [`CHECK_NAMES`] runs, in

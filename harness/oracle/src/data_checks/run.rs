@@ -2,6 +2,7 @@
 
 use faultline_report::{CheckResult, CheckStatus};
 use serde_json::{Map, Value};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
@@ -11,7 +12,8 @@ use crate::error::OracleError;
 
 /// Runs `check` against `schema`. The query runs in a read-only transaction that is always rolled
 /// back, so a `custom_sql` check cannot change the data it checks. A failing check is `fail` or,
-/// with severity `warn`, `warn`. `client` must not be inside a
+/// with severity `warn`, `warn`; so is one whose query names a table that does not exist (its
+/// detail quotes Postgres). `client` must not be inside a
 /// transaction or running other queries meanwhile: they would share that transaction.
 pub async fn run_data_check(
     client: &Client,
@@ -26,7 +28,26 @@ pub async fn run_data_check(
     };
     let rows = client.query(&query.sql, &params).await;
     client.batch_execute("ROLLBACK").await?;
-    let rows = rows?;
+    let rows = match rows {
+        // A table the pipeline never created: the check fails (it cannot hold), naming it.
+        Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+            let message = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_string());
+            let detail = format!(
+                "{}: cannot hold: {message} (schema `{schema}`)",
+                check.kind.tag()
+            );
+            return Ok(CheckResult::new(
+                &check.name,
+                failed(check.severity),
+                detail,
+                Vec::new(),
+                0,
+            ));
+        }
+        rows => rows?,
+    };
 
     let total_failing = rows.first().map_or(0, |r| r.get::<_, i64>("total")) as u64;
     let failing_rows = rows
@@ -48,10 +69,9 @@ pub async fn run_data_check(
             failing_rows.len()
         ),
     };
-    let status = match (total_failing, check.severity) {
-        (0, _) => CheckStatus::Pass,
-        (_, Severity::Warn) => CheckStatus::Warn,
-        (_, Severity::Error) => CheckStatus::Fail,
+    let status = match total_failing {
+        0 => CheckStatus::Pass,
+        _ => failed(check.severity),
     };
     Ok(CheckResult::new(
         &check.name,
@@ -60,4 +80,12 @@ pub async fn run_data_check(
         failing_rows,
         total_failing,
     ))
+}
+
+/// The status of a check that found something: `warn` or `fail` by its severity.
+fn failed(severity: Severity) -> CheckStatus {
+    match severity {
+        Severity::Warn => CheckStatus::Warn,
+        Severity::Error => CheckStatus::Fail,
+    }
 }

@@ -315,3 +315,49 @@ fn anomaly_display_reads_as_one_line() {
         "lost t2 at 1@0: expected 1 row; sent at 1@0, got no row"
     );
 }
+
+#[test]
+fn checks_reading_a_missing_table_fail_and_name_it() {
+    let (w, placement, hw) = fixture();
+    let nothing = crate::Found {
+        state: EndState {
+            topic: TOPIC.into(),
+            ..EndState::default()
+        },
+        schema: "run_1".into(),
+        missing: crate::CONTRACT_TABLES.to_vec(),
+    };
+    let report = crate::check_found(&w, &placement, &hw, &nothing);
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, crate::CHECK_NAMES);
+    for c in &report.checks {
+        assert_eq!(c.status, CheckStatus::Fail, "{}: {}", c.name, c.detail);
+        assert!(
+            c.detail.contains("the pipeline wrote nothing"),
+            "{}",
+            c.detail
+        );
+    }
+    // An empty table that does exist would pass `no_duplicates`; a missing one fails it by name.
+    assert!(report.check("no_duplicates").unwrap().detail.starts_with(
+        "table `transactions` does not exist in schema `run_1`: the pipeline wrote nothing"
+    ));
+    assert_eq!(report.check("no_loss").unwrap().failing_rows.len(), 3);
+
+    // Only `quarantine` missing: the checks reading it fail, the others judge the data.
+    let mut partial = nothing.clone();
+    partial.state = EndState::expected_from(&w, &placement, TOPIC);
+    partial.state.quarantine.clear();
+    partial.missing = vec!["quarantine"];
+    let report = crate::check_found(&w, &placement, &hw, &partial);
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(failed, ["quarantine", "lineage"]);
+    assert!(report.check("lineage").unwrap().detail.contains(
+        "table `quarantine` does not exist in schema `run_1`: the pipeline must create it"
+    ));
+}

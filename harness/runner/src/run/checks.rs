@@ -25,16 +25,28 @@ pub struct CheckInput<'a> {
     pub events: &'a [FaultEvent],
 }
 
-/// The oracle's checks, one result each, and the normalized summary of the end state.
-pub async fn oracle(ci: &CheckInput<'_>) -> Result<(Vec<CheckResult>, Value)> {
+/// What the oracle found.
+pub struct OracleFindings {
+    /// One result per oracle check.
+    pub checks: Vec<CheckResult>,
+    /// The normalized summary of the end state (missing tables read as empty).
+    pub end_state: Value,
+    /// When contract tables are missing: which and why (e.g. "tables `transactions`, ... do not
+    /// exist in schema `s`: the pipeline wrote nothing ..."). Checks that need the whole end state
+    /// (replay, the model comparison) fail with it instead of running.
+    pub missing: Option<String>,
+}
+
+/// The oracle's checks, one result each; a check reading a table the pipeline never created fails
+/// and names it (see `faultline_oracle::check_found`).
+pub async fn oracle(ci: &CheckInput<'_>) -> Result<OracleFindings> {
     let client = ci.pg.connect().await?;
-    let state =
-        faultline_oracle::read_end_state(&client, &ci.names.schema, &ci.names.topic).await?;
-    let report = faultline_oracle::check(
+    let found = faultline_oracle::read_found(&client, &ci.names.schema, &ci.names.topic).await?;
+    let report = faultline_oracle::check_found(
         ci.workload,
         &ci.produced.placement,
         ci.high_watermarks,
-        &state,
+        &found,
     );
     let by_position: BTreeMap<(i32, i64), u64> = ci
         .produced
@@ -47,7 +59,21 @@ pub async fn oracle(ci: &CheckInput<'_>) -> Result<(Vec<CheckResult>, Value)> {
         .into_iter()
         .map(|c| c.map_rows(|a| anomaly_row(&a, ci, &by_position)))
         .collect();
-    Ok((checks, faultline_oracle::normalize_summary(&state)))
+    Ok(OracleFindings {
+        checks,
+        end_state: faultline_oracle::normalize_summary(&found.state),
+        missing: found.why_missing(&found.missing),
+    })
+}
+
+/// A check that cannot run because the end state is incomplete: it fails, saying why.
+pub fn cannot_run(name: &str, why: &str) -> CheckResult {
+    CheckResult::from_rows(
+        name,
+        CheckStatus::Fail,
+        format!("not run: {why}"),
+        Vec::new(),
+    )
 }
 
 /// One anomaly as a report row, with the faults active when its record was sent.

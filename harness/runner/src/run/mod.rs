@@ -7,7 +7,7 @@ mod environment;
 mod faults;
 pub mod output;
 pub mod produce;
-mod progress;
+pub mod progress;
 mod replay;
 mod stack;
 mod timeline;
@@ -30,14 +30,17 @@ use self::enrichment::ProfileService;
 use self::environment::worker_spec;
 use self::faults::FaultEnv;
 use self::produce::produce;
-use self::progress::{catch_up_budget, sample_progress, wait_caught_up};
+use self::progress::{
+    catch_up_budget, wait_caught_up, watch, ProgressReader, ProgressSource,
+    StallRule, Watch,
+};
 use self::stack::{create_topics, Names};
 use self::timeline::Progress;
 use self::workers::{stop_gracefully, WorkerPool, WorkerSpec};
 use crate::comparison::{self, Baseline, CompareSetup, LiveComparison};
 use crate::error::{Result, RunnerError};
 use crate::pipeline::{ready, setup, Pipeline};
-use faultline_manifest::Builtin;
+use faultline_manifest::{Builtin, Progress as ManifestProgress};
 use self::output::OutputState;
 
 /// Everything one run is given.
@@ -141,6 +144,28 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let producing_done = AtomicBool::new(false);
     let stop_sampling = AtomicBool::new(false);
     let samples = Mutex::new(Vec::new());
+    let seen = Mutex::new(Watch::default());
+    // How the manifest says progress is observed.
+    let source = match &spec.pipeline.manifest.progress {
+        ManifestProgress::KafkaGroup => ProgressSource::KafkaGroup {
+            group_id: names.group.clone(),
+        },
+        ManifestProgress::Sql(q) => ProgressSource::Sql {
+            query: spec.values.render(q, None, "progress.query")?,
+        },
+        ManifestProgress::Quiet(_) => {
+            return Err(RunnerError::Usage(
+                "progress source `quiet` is not supported yet; use kafka_group or sql".into(),
+            ))
+        }
+    };
+    let reader = ProgressReader::new(
+        &source,
+        &infra.bootstrap(),
+        infra.harness_pg(),
+        &names.topic,
+        s.infra.partitions,
+    )?;
     let env = FaultEnv {
         stack: infra.stack.as_ref(),
         workers: pool.clone(),
@@ -181,26 +206,33 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         tokio::join!(mirror, send).1
     };
     let main = async {
-        let (produced, events) =
+        let (produced, timeline) =
             tokio::join!(producer, timeline::execute(input.plan, &env, &progress));
         let produced = produced?;
+        let stall = StallRule {
+            limit: Duration::from_secs(s.stall_limit_s()),
+            healed_ms: timeline.healed_ms,
+        };
         let caught_up = wait_caught_up(
             infra,
             &names,
             s.infra.partitions,
             &pool,
             catch_up_budget(s, start),
+            start,
+            &seen,
+            stall,
         )
         .await;
-        Ok::<_, RunnerError>((produced, events, caught_up?))
+        Ok::<_, RunnerError>((produced, timeline.events, caught_up?))
     };
-    let sampler = sample_progress(
-        infra,
-        &names,
+    let sampler = watch(
+        reader,
         start,
         &counter,
         total,
         &stop_sampling,
+        &seen,
         &samples,
         &s.name,
         input.progress,
@@ -242,13 +274,23 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         let client = infra.harness_pg().connect().await?;
         OutputState::read(&client, &names.schema, &m.outputs).await?
     };
-    let end_state = match m.expectations {
+    // `missing`: why checks that need the whole end state cannot run (no tables were written).
+    let (end_state, missing) = match m.expectations {
         Some(Builtin::Ledger) => {
-            let (oracle_checks, end_state) = checks::oracle(&ci).await?;
-            checks.extend(oracle_checks);
-            end_state
+            let oracle = checks::oracle(&ci).await?;
+            checks.extend(oracle.checks);
+            (oracle.end_state, oracle.missing)
         }
-        None => output.summary(),
+        None => {
+            let missing = (!output.missing.is_empty()).then(|| {
+                format!(
+                    "output tables {} do not exist in schema `{}`: the pipeline wrote nothing there",
+                    output.missing.join(", "),
+                    names.schema
+                )
+            });
+            (output.summary(), missing)
+        }
     };
     if let Some(expected) = input.expected_output {
         let by_position: std::collections::BTreeMap<(i32, i64), u64> = produced
@@ -265,11 +307,18 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     }
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
     if s.checks.replay && m.expectations == Some(Builtin::Ledger) {
-        checks.push(replay::replay(&ci, &spec).await?);
+        checks.push(match &missing {
+            Some(why) => checks::cannot_run("replay", why),
+            None => replay::replay(&ci, &spec).await?,
+        });
     }
     // The models compared from what landed; agreement with the fault-free baseline.
-    let comparison = match CompareSetup::load(s, input.seed)? {
-        Some(setup) => {
+    let comparison = match (CompareSetup::load(s, input.seed)?, &missing) {
+        (Some(_), Some(why)) => {
+            checks.push(checks::cannot_run("model_comparison", why));
+            None
+        }
+        (Some(setup), None) => {
             let (live, check) = comparison::live_comparison(
                 infra.harness_pg(),
                 &names.schema,
@@ -281,7 +330,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             checks.extend(input.baseline.map(|b| comparison::agreement(&live, b)));
             Some(live)
         }
-        None => None,
+        (None, _) => None,
     };
     let stats = RunStats {
         produced: total,

@@ -90,11 +90,6 @@ impl OutputState {
         }
         Value::Object(out)
     }
-
-    /// A one-line fingerprint: equal states give equal fingerprints (for `progress = quiet`).
-    pub fn fingerprint(&self) -> String {
-        self.summary().to_string()
-    }
 }
 
 /// The `differential` check: `actual` (under faults) must equal `expected` (fault-free, same

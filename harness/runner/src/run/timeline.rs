@@ -19,18 +19,31 @@ pub struct Progress<'a> {
     pub producing_done: &'a AtomicBool,
 }
 
-/// Runs every planned fault; returns the recorded timeline in plan order.
+/// What the plan did.
+pub struct Timeline {
+    /// Each planned fault's window and outcome, in start order.
+    pub events: Vec<FaultEvent>,
+    /// ms since the run's start when the last fault had healed (or was skipped): from then on
+    /// nothing the plan does holds the pipeline back (the catch-up's stall clock starts no earlier).
+    pub healed_ms: u64,
+}
+
+/// Runs every planned fault; returns the recorded timeline in start order.
 pub async fn execute(
     plan: &[PlannedFault],
     env: &FaultEnv<'_>,
     progress: &Progress<'_>,
-) -> Vec<FaultEvent> {
+) -> Timeline {
     let events = Mutex::new(Vec::new());
     let runs = plan.iter().map(|p| run_one(p, env, progress, &events));
     futures::future::join_all(runs).await;
+    let healed_ms = ms(progress.start);
     let mut out = events.into_inner().expect("timeline lock");
     out.sort_by_key(|e: &FaultEvent| (e.start_ms, e.id.clone()));
-    out
+    Timeline {
+        events: out,
+        healed_ms,
+    }
 }
 
 fn ms(start: Instant) -> u64 {

@@ -1,14 +1,16 @@
 //! `[compare] baseline = true`: the scenario's fault-free twin, run first on the same stack, whose
 //! comparison the faulted run must agree with.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 use faultline_report::CheckStatus;
 
+use super::execute::within_time_limit;
 use super::plan::PlannedRun;
 use crate::comparison::Baseline;
 use crate::error::{Result, RunnerError};
+use crate::run::output::OutputState;
 use crate::run::{run, Infra, RunInput};
 
 /// For `[compare] baseline = true`: runs the scenario's fault-free twin
@@ -43,18 +45,11 @@ pub(crate) async fn run_baseline(
         baseline: None,
         expected_output: None,
     };
-    let limit = Duration::from_secs(clean.time_limit_s + 120);
-    let outcome = match tokio::time::timeout(limit, run(infra, &input)).await {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => return Err(RunnerError::Baseline(Box::new(e))),
-        Err(_) => {
-            let e = RunnerError::TimeLimit {
-                limit_s: clean.time_limit_s,
-                during: "running the fault-free baseline".into(),
-            };
-            return Err(RunnerError::Baseline(Box::new(e)));
-        }
-    };
+    let during = "running the fault-free baseline";
+    let outcome = within_time_limit(&clean, during, run(infra, &input))
+        .await
+        .and_then(|r| r)
+        .map_err(|e| RunnerError::Baseline(Box::new(e)))?;
     let failed_checks: Vec<String> = outcome
         .checks
         .iter()
@@ -73,4 +68,79 @@ pub(crate) async fn run_baseline(
         live,
         failed_checks,
     }))
+}
+
+/// Fault-free end states of the output tables, by (manifest digest, workload digest): a suite
+/// runs each pipeline's fault-free twin of a workload once, whatever the number of scenarios
+/// that send it.
+#[derive(Default)]
+pub(crate) struct OutputBaselines {
+    cached: HashMap<(String, String), OutputState>,
+    /// Fault-free runs made, and those answered from the cache (for the suite's summary).
+    pub made: u32,
+    pub reused: u32,
+}
+
+impl OutputBaselines {
+    /// The fault-free end state the differential check compares `planned` with: `None` when the
+    /// pipeline has builtin expectations (the ledger's oracle), no `[[output]]` tables, or the
+    /// scenario injects nothing (the run is its own baseline).
+    pub(crate) async fn get(
+        &mut self,
+        infra: &Infra,
+        planned: &PlannedRun,
+        defect: Option<String>,
+        run_dir: &Path,
+        progress: bool,
+    ) -> Result<Option<&OutputState>> {
+        let m = &planned.pipeline.manifest;
+        if m.expectations.is_some() || m.outputs.is_empty() || planned.plan.is_empty() {
+            return Ok(None);
+        }
+        let key = (m.digest.clone(), planned.workload.digest());
+        if self.cached.contains_key(&key) {
+            self.reused += 1;
+            return Ok(self.cached.get(&key));
+        }
+        let mut clean = planned.scenario.clone();
+        clean.faults.clear();
+        clean.random = None;
+        eprintln!(
+            "  fault-free run of {} seed {} for the differential check (cached for the suite)",
+            clean.name, planned.seed
+        );
+        let log_dir = run_dir.join("fault-free").join("logs");
+        let input = RunInput {
+            pipeline: &planned.pipeline,
+            scenario: &clean,
+            seed: planned.seed,
+            defect,
+            workload: &planned.workload,
+            plan: &[],
+            log_dir: log_dir.clone(),
+            progress,
+            baseline: None,
+            expected_output: None,
+        };
+        let outcome = match within_time_limit(&clean, "the fault-free run", run(infra, &input)).await
+        {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) | Err(e) => return Err(RunnerError::Baseline(Box::new(e))),
+        };
+        let failed: Vec<String> = outcome
+            .checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Fail)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        if !failed.is_empty() {
+            return Err(RunnerError::Baseline(Box::new(RunnerError::Usage(format!(
+                "the fault-free run failed, so there is nothing to compare with (logs in {}): {}",
+                log_dir.display(),
+                failed.join("; ")
+            )))));
+        }
+        self.made += 1;
+        Ok(Some(self.cached.entry(key).or_insert(outcome.output)))
+    }
 }

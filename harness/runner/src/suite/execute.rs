@@ -6,8 +6,9 @@ use std::time::Duration;
 use faultline_infra::BackendKind;
 use faultline_report::{SuiteReport, Verdict};
 
-use super::baseline::run_baseline;
-use super::outputs::{self, RunRecord};
+use super::baseline::{run_baseline, OutputBaselines};
+use super::interrupt::Ledger;
+use super::outputs::RunRecord;
 use super::plan::{prepare, Job, PlannedRun, SuiteOptions};
 use crate::error::{Result, RunnerError};
 use crate::run::{run, start_stack, Infra, RunInput, RunOutcome};
@@ -50,8 +51,11 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
     })?;
     let _lock = super::lock::OutLock::acquire(&opts.out)?;
     let prepared = prepare(jobs, opts)?;
+    // From here on a signal leaves reports behind: finished runs and the one under way.
+    let ledger = Ledger::watch(&opts.target, started_at.clone(), t0, &opts.out);
     let total = prepared.len();
     let mut stack = SharedStack(None);
+    let mut fault_free = OutputBaselines::default();
     let mut runs = Vec::new();
     for (i, planned) in prepared.into_iter().enumerate() {
         let kind = resolve(planned.backend).await;
@@ -68,6 +72,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             planned.plan.len()
         );
         let mut record = RunRecord::new(&planned, kind, defect, &opts.out)?;
+        ledger.started(&record);
         match stack
             .get(kind, planned.scenario.infra.brokers, planned.seed)
             .await
@@ -75,7 +80,9 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             Err(e) => record.report.error = Some(format!("could not start the stack: {e}")),
             Ok(infra) => {
                 infra.reset_proxies();
-                let result = run_with_baseline(infra, &planned, &record, opts.progress).await;
+                let result =
+                    run_with_baseline(infra, &planned, &record, opts.progress, &mut fault_free)
+                        .await;
                 record.finish(result);
                 if record.report.verdict != Verdict::Pass {
                     record.service_logs = infra.stack.logs().await;
@@ -86,7 +93,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             // The stack may be in any state after an error: start the next run on a fresh one.
             stack.discard().await;
         }
-        runs.push(outputs::save(record, &planned));
+        runs.push(ledger.save(record, &planned));
     }
     if let Some((_, inf)) = stack.0.take() {
         if let Err(e) = inf.teardown().await {
@@ -99,21 +106,61 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
         duration_ms: t0.elapsed().as_millis() as u64,
         runs,
     };
-    faultline_report::write_all(&suite, &opts.out)?;
+    if fault_free.made + fault_free.reused > 0 {
+        eprintln!(
+            "fault-free runs for the differential check: {} made, {} reused from the cache",
+            fault_free.made, fault_free.reused
+        );
+    }
+    ledger.write_final(|| faultline_report::write_all(&suite, &opts.out))?;
     Ok(suite)
 }
 
+/// What a run may take beyond its scenario's `time_limit_s` before it is an error: starting the
+/// workers, creating topics, the checks and the replay are not in the scenario's budget.
+pub(crate) const TIME_LIMIT_ALLOWANCE_S: u64 = 120;
+
+/// Runs `fut` (a run, or its baseline) within `time_limit_s` plus [`TIME_LIMIT_ALLOWANCE_S`];
+/// `None` when it did not end in time, with the error that says what was waited.
+pub(crate) async fn within_time_limit<T>(
+    s: &faultline_scenario::Scenario,
+    during: &str,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T> {
+    within(s.time_limit_s, TIME_LIMIT_ALLOWANCE_S, during, fut).await
+}
+
+async fn within<T>(
+    limit_s: u64,
+    allowance_s: u64,
+    during: &str,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T> {
+    let limit = Duration::from_secs(limit_s + allowance_s);
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| RunnerError::TimeLimit {
+            limit_s,
+            allowance_s,
+            during: during.into(),
+        })
+}
+
 /// The fault-free baseline first when `[compare] baseline = true` asks for one, then the run,
-/// within the scenario's time limit (plus two minutes for start-up and checks).
+/// each within the scenario's time limit plus [`TIME_LIMIT_ALLOWANCE_S`].
 async fn run_with_baseline(
     infra: &Infra,
     planned: &PlannedRun,
     record: &RunRecord,
     progress: bool,
+    fault_free: &mut OutputBaselines,
 ) -> Result<(RunOutcome, Option<crate::comparison::Baseline>)> {
     let s = &planned.scenario;
     let defect = record.report.defect.clone();
     let baseline = run_baseline(infra, planned, defect.clone(), &record.run_dir, progress).await?;
+    let expected_output = fault_free
+        .get(infra, planned, defect.clone(), &record.run_dir, progress)
+        .await?;
     let input = RunInput {
         pipeline: &planned.pipeline,
         scenario: s,
@@ -124,27 +171,18 @@ async fn run_with_baseline(
         log_dir: record.run_dir.join("logs"),
         progress,
         baseline: baseline.as_ref(),
-        expected_output: None,
+        expected_output,
     };
-    let limit = Duration::from_secs(s.time_limit_s + 120);
-    match tokio::time::timeout(limit, run(infra, &input)).await {
-        Ok(outcome) => {
-            let mut outcome = outcome?;
-            if !planned.knob_warnings.is_empty() {
-                outcome.checks.push(faultline_report::CheckResult::from_rows(
-                    "pipeline_knobs",
-                    faultline_report::CheckStatus::Warn,
-                    planned.knob_warnings.join("; "),
-                    Vec::new(),
-                ));
-            }
-            Ok((outcome, baseline))
-        }
-        Err(_) => Err(RunnerError::TimeLimit {
-            limit_s: s.time_limit_s,
-            during: "running".into(),
-        }),
+    let mut outcome = within_time_limit(s, "running", run(infra, &input)).await??;
+    if !planned.knob_warnings.is_empty() {
+        outcome.checks.push(faultline_report::CheckResult::from_rows(
+            "pipeline_knobs",
+            faultline_report::CheckStatus::Warn,
+            planned.knob_warnings.join("; "),
+            Vec::new(),
+        ));
     }
+    Ok((outcome, baseline))
 }
 
 /// `auto` becomes the backend it stands for, so reports and repro lines name a real one.
@@ -153,5 +191,35 @@ async fn resolve(kind: BackendKind) -> BackendKind {
         BackendKind::Auto if faultline_infra::docker_available().await => BackendKind::Containers,
         BackendKind::Auto => BackendKind::Processes,
         k => k,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_run_past_its_limit_says_what_was_waited() {
+        let err = within(0, 0, "running", std::future::pending::<()>())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "time limit exceeded while running: waited 0 s (the scenario's time_limit_s = 0 plus \
+             0 s allowed for start-up and checks); raise time_limit_s if the run needs longer"
+        );
+        let err = RunnerError::TimeLimit {
+            limit_s: 240,
+            allowance_s: TIME_LIMIT_ALLOWANCE_S,
+            during: "running".into(),
+        };
+        assert!(
+            err.to_string().contains(
+                "waited 360 s (the scenario's time_limit_s = 240 plus 120 s allowed for start-up \
+                 and checks)"
+            ),
+            "{err}"
+        );
+        assert_eq!(within(0, 1, "running", async { 7 }).await.unwrap(), 7);
     }
 }

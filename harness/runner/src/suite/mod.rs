@@ -2,15 +2,19 @@
 //! with the same broker count; a report per run, a bundle per failure, the suite's reports at the end.
 //!
 //! - `plan`     the options, the jobs (scenarios × seeds, sharded), each made ready before any stack.
+//! - `check`    `faultline check` / `run --dry-run`: `plan` for every job, starting and writing nothing.
 //! - `execute`  the runs in order on shared stacks; the suite's reports at the end.
 //! - `baseline` the fault-free twin run of `[compare] baseline = true`.
+//! - `interrupt` on SIGINT/SIGTERM/SIGHUP, the reports so far with the run under way `interrupted`.
 //! - `lock`     one live suite per `--out` directory.
 //! - `outputs`  a run's report, its terminal lines, its failure bundle and comparison files.
 //! - `bundle`   failure bundles: written on failure, read back by `repro`.
 
 mod baseline;
 mod bundle;
+mod check;
 mod execute;
+mod interrupt;
 mod lock;
 mod outputs;
 mod plan;
@@ -19,6 +23,7 @@ use std::path::Path;
 
 use faultline_report::{SuiteReport, Verdict};
 
+pub use check::{check, CheckReport, CheckedRun};
 pub use plan::SuiteOptions;
 
 use crate::error::Result;

@@ -64,6 +64,11 @@ impl RunRecord {
         })
     }
 
+    /// When the run began.
+    pub fn started(&self) -> std::time::Instant {
+        self.started
+    }
+
     /// Takes in what the run found (and writes its comparison files), or why it could not finish.
     pub fn finish(&mut self, result: Result<(RunOutcome, Option<Baseline>)>) {
         let (outcome, baseline) = match result {
@@ -176,7 +181,9 @@ pub(crate) fn shell_quote(arg: &str) -> String {
     }
 }
 
-fn print_outcome(r: &RunReport) {
+/// The run's lines on the terminal: one for a pass; for anything else, why, the failed checks,
+/// the command that reruns it and its bundle.
+pub(crate) fn print_outcome(r: &RunReport) {
     let secs = r.stats.duration_ms as f64 / 1000.0;
     match r.verdict {
         Verdict::Pass => {
@@ -194,12 +201,8 @@ fn print_outcome(r: &RunReport) {
                 r.scenario, r.seed, r.stats.committed
             );
         }
-        Verdict::Fail | Verdict::Error => {
-            let word = if r.verdict == Verdict::Fail {
-                "FAIL"
-            } else {
-                "ERROR"
-            };
+        Verdict::Fail | Verdict::Error | Verdict::Interrupted => {
+            let word = r.verdict.as_str().to_uppercase();
             eprintln!("  {word}  {} seed {} ({secs:.1} s)", r.scenario, r.seed);
             if let Some(e) = &r.error {
                 eprintln!("        {}", e.replace('\n', "\n        "));

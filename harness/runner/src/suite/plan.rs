@@ -49,35 +49,45 @@ pub(crate) struct Job {
 
 /// Every scenario × seed of `opts.target`, in name order, only this shard's.
 pub(crate) fn jobs(opts: &SuiteOptions) -> Result<Vec<Job>> {
-    let mut all = faultline_scenario::load::load_target(&opts.target, opts.prefix.as_deref())?;
-    if let Some((i, n)) = opts.shard {
-        if n == 0 || i == 0 || i > n {
-            return Err(RunnerError::Usage(format!(
-                "--shard {i}/{n}: expected I/N with 1 <= I <= N"
-            )));
-        }
-        all = all
-            .into_iter()
-            .enumerate()
-            .filter(|(k, _)| *k as u32 % n == i - 1)
-            .map(|(_, x)| x)
-            .collect();
+    let all = faultline_scenario::load::load_target(&opts.target, opts.prefix.as_deref())?;
+    Ok(shard(all, opts.shard)?
+        .into_iter()
+        .flat_map(|(file, scenario)| seeds_of(file, scenario, opts))
+        .collect())
+}
+
+/// This shard's share of `all` (in name order): the items whose index is `i - 1` modulo `n`.
+pub(crate) fn shard<T>(all: Vec<T>, shard: Option<(u32, u32)>) -> Result<Vec<T>> {
+    let Some((i, n)) = shard else {
+        return Ok(all);
+    };
+    if n == 0 || i == 0 || i > n {
+        return Err(RunnerError::Usage(format!(
+            "--shard {i}/{n}: expected I/N with 1 <= I <= N"
+        )));
     }
-    let mut jobs = Vec::new();
-    for (file, mut scenario) in all {
-        scenario.resolve_paths(file.parent().unwrap_or(Path::new(".")));
-        let base = opts.seed.unwrap_or(scenario.workload.seed);
-        for k in 0..opts.seeds.max(1) {
-            jobs.push(Job {
-                file: file.clone(),
-                scenario: scenario.clone(),
-                seed: base.wrapping_add(u64::from(k)),
-                workload: None,
-                plan: None,
-            });
-        }
-    }
-    Ok(jobs)
+    Ok(all
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| *k as u32 % n == i - 1)
+        .map(|(_, x)| x)
+        .collect())
+}
+
+/// The jobs of one loaded scenario: its seed (or `--seed`) and the `--seeds - 1` after it, with
+/// model and policy paths resolved against the file's directory.
+pub(crate) fn seeds_of(file: PathBuf, mut scenario: Scenario, opts: &SuiteOptions) -> Vec<Job> {
+    scenario.resolve_paths(file.parent().unwrap_or(Path::new(".")));
+    let base = opts.seed.unwrap_or(scenario.workload.seed);
+    (0..opts.seeds.max(1))
+        .map(|k| Job {
+            file: file.clone(),
+            scenario: scenario.clone(),
+            seed: base.wrapping_add(u64::from(k)),
+            workload: None,
+            plan: None,
+        })
+        .collect()
 }
 
 /// One run made ready: what [`Job`] left open is decided.
@@ -96,61 +106,71 @@ pub(crate) struct PlannedRun {
 }
 
 /// Makes every job ready, so a bad scenario costs no time; in broker-count order, so runs
-/// needing the same stack follow each other.
+/// needing the same stack follow each other. Starts nothing and writes nothing.
 pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<PlannedRun>> {
     let pipeline = Pipeline::load(opts.pipeline.as_deref())?;
-    let mut prepared = Vec::new();
-    for job in jobs {
-        let defect = opts
-            .defect
-            .as_deref()
-            .or(job.scenario.pipeline.defect.as_deref());
-        if let Some(d) = defect {
-            pipeline.check_defect(d)?;
-        }
-        let workload = match job.workload {
-            Some(w) => w,
-            None => {
-                let mut spec = job.scenario.workload.clone();
-                spec.seed = job.seed;
-                spec.partitions = job.scenario.infra.partitions;
-                faultline_workload::generate(&spec)?
-            }
-        };
-        let plan = match job.plan {
-            Some(p) => p,
-            None => faultline_scenario::plan(&job.scenario, job.seed).map_err(|mut e| {
-                e.file = job.file.display().to_string();
-                e
-            })?,
-        };
-        reachable_triggers(&job.file, job.seed, &plan, workload.records.len() as u64)?;
-        let backend = opts.backend.unwrap_or(job.scenario.infra.backend);
-        check_backend_supports(backend, &plan)?;
-        // [compare] model and policy files are readable before any stack starts.
-        CompareSetup::load(&job.scenario, job.seed)?;
-        if job.scenario.checks.replay && pipeline.manifest.expectations.is_none() {
-            return Err(RunnerError::Usage(format!(
-                "{}: `[checks] replay` runs the reference ledger's replay, and pipeline `{}` is \
-                 not the ledger; remove it (replay for other pipelines is not built yet)",
-                job.file.display(),
-                pipeline.manifest.name
-            )));
-        }
-        let knob_warnings = pipeline.knob_warnings(&job.scenario, &plan);
-        prepared.push(PlannedRun {
-            pipeline: pipeline.clone(),
-            knob_warnings,
-            file: job.file,
-            scenario: job.scenario,
-            seed: job.seed,
-            workload,
-            plan,
-            backend,
-        });
-    }
+    let mut prepared = jobs
+        .into_iter()
+        .map(|job| prepare_one(job, opts, &pipeline))
+        .collect::<Result<Vec<_>>>()?;
     prepared.sort_by_key(|p| p.scenario.infra.brokers);
     Ok(prepared)
+}
+
+/// One job made ready: the defect is known, the workload generated, the faults planned and each
+/// trigger reachable, the backend able to inject them, the `[compare]` model and policy files
+/// loaded. Everything `run` and `check` validate before any stack; touches no infra, no `--out`.
+pub(crate) fn prepare_one(
+    job: Job,
+    opts: &SuiteOptions,
+    pipeline: &Arc<Pipeline>,
+) -> Result<PlannedRun> {
+    let defect = opts
+        .defect
+        .as_deref()
+        .or(job.scenario.pipeline.defect.as_deref());
+    if let Some(d) = defect {
+        pipeline.check_defect(d)?;
+    }
+    let workload = match job.workload {
+        Some(w) => w,
+        None => {
+            let mut spec = job.scenario.workload.clone();
+            spec.seed = job.seed;
+            spec.partitions = job.scenario.infra.partitions;
+            faultline_workload::generate(&spec)?
+        }
+    };
+    let plan = match job.plan {
+        Some(p) => p,
+        None => faultline_scenario::plan(&job.scenario, job.seed).map_err(|mut e| {
+            e.file = job.file.display().to_string();
+            e
+        })?,
+    };
+    reachable_triggers(&job.file, job.seed, &plan, workload.records.len() as u64)?;
+    let backend = opts.backend.unwrap_or(job.scenario.infra.backend);
+    check_backend_supports(backend, &plan)?;
+    // [compare] model and policy files are readable before any stack starts.
+    CompareSetup::load(&job.scenario, job.seed)?;
+    if job.scenario.checks.replay && pipeline.manifest.expectations.is_none() {
+        return Err(RunnerError::Usage(format!(
+            "{}: `[checks] replay` runs the reference ledger's replay, and pipeline `{}` is not \
+             the ledger; remove it (replay for other pipelines is not built yet)",
+            job.file.display(),
+            pipeline.manifest.name
+        )));
+    }
+    Ok(PlannedRun {
+        knob_warnings: pipeline.knob_warnings(&job.scenario, &plan),
+        pipeline: pipeline.clone(),
+        file: job.file,
+        scenario: job.scenario,
+        seed: job.seed,
+        workload,
+        plan,
+        backend,
+    })
 }
 
 /// An `after_records` trigger beyond what this seed's workload sends would never fire: refused
