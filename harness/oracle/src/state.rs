@@ -148,7 +148,10 @@ impl EndState {
                         lineage: lineage(at),
                     });
                 }
-                Expectation::Duplicate { .. } => {}
+                // Recorded events are the user's: the oracle does not judge what they do.
+                Expectation::Duplicate { .. }
+                | Expectation::Recorded { .. }
+                | Expectation::RecordedDuplicate { .. } => {}
                 Expectation::Malformed { reason } => {
                     state.quarantine.push(QuarantineRow {
                         lineage: lineage(at),

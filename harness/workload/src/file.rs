@@ -5,7 +5,11 @@
 //! ```text
 //! {"format":"faultline-workload","version":1,"records":2,"digest":"9f2c..."}
 //! {"seq":0,"key":"616363742d303030303031","value":"7b2274...","partition":null,"expect":{"outcome":"valid",...}}
+//! {"seq":1,"key":null,"value":"7b7d","partition":2,"headers":[["trace","6162"]],"expect":{"outcome":"recorded","line":4}}
 //! ```
+//!
+//! `headers` (name, hex value pairs in send order) is written only for records that have headers,
+//! so bundles of generated workloads are unchanged and bundles written before it existed still read.
 //!
 //! Reading checks the header, every line's shape and `seq`, the count and finally the digest, and
 //! names the file and line of the first problem.
@@ -35,6 +39,15 @@ pub enum FileError {
         #[source]
         source: io::Error,
     },
+    /// The workload spec does not fit the file's records.
+    #[error("workload from {path}: {source}")]
+    Spec {
+        /// The file.
+        path: PathBuf,
+        /// The spec field that does not fit, and why.
+        #[source]
+        source: crate::spec::SpecError,
+    },
     /// A line is not what the format expects.
     #[error("workload file {path} line {line}: {message}")]
     Corrupt {
@@ -63,6 +76,8 @@ struct Line {
     key: Option<String>,
     value: String,
     partition: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    headers: Vec<(String, String)>,
     expect: Expectation,
 }
 
@@ -94,6 +109,11 @@ impl Workload {
                 key: r.key.as_deref().map(to_hex),
                 value: to_hex(&r.value),
                 partition: r.partition,
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|(name, value)| (name.clone(), to_hex(value)))
+                    .collect(),
                 expect: r.expect.clone(),
             };
             serde_json::to_writer(&mut *out, &line)?;
@@ -175,11 +195,23 @@ impl Workload {
             };
             let value = from_hex(&parsed.value)
                 .ok_or_else(|| corrupt(line, "value is not valid hex".into()))?;
+            let headers = parsed
+                .headers
+                .into_iter()
+                .map(|(name, hex)| match from_hex(&hex) {
+                    Some(value) => Ok((name, value)),
+                    None => Err(corrupt(
+                        line,
+                        format!("header `{name}`: value is not valid hex"),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             records.push(WorkloadRecord {
                 seq: parsed.seq,
                 key,
                 value,
                 partition: parsed.partition,
+                headers,
                 expect: parsed.expect,
             });
         }
@@ -322,6 +354,32 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("something-else"));
+    }
+
+    #[test]
+    fn headers_round_trip_and_headerless_lines_do_not_mention_them() {
+        let mut w = sample();
+        assert!(!written(&w).contains("headers"));
+        w.records[3].headers = vec![
+            ("trace".into(), b"abc".to_vec()),
+            ("bin".into(), vec![0, 0xff]),
+            ("trace".into(), Vec::new()),
+        ];
+        let text = written(&w);
+        assert_eq!(text.matches("\"headers\"").count(), 1);
+        let back = read_text(&text).unwrap();
+        assert_eq!(back, w);
+        assert_eq!(back.digest(), w.digest());
+    }
+
+    #[test]
+    fn bad_header_hex_names_the_line_and_header() {
+        let mut w = sample();
+        w.records[2].headers = vec![("trace".into(), b"abc".to_vec())];
+        let text = written(&w).replace("\"616263\"", "\"6z\"");
+        let err = read_text(&text).unwrap_err();
+        assert!(err.to_string().contains("header `trace`"), "{err}");
+        assert_eq!(corrupt_line(err).1, 4);
     }
 
     #[test]

@@ -5,23 +5,15 @@
 //! or removing one family of records never moves the valid events relative to each other.
 
 use crate::malformed::{malformed, oversized, poison_pill, Bad, TemplateParams};
+use crate::place::{duplicate_gap, interleave, Placed, Slot};
 use crate::reason::ReasonCode;
 use crate::rng::{seeded, Concern, SeededRng};
 use crate::spec::{SpecError, WorkloadSpec};
 use crate::valid::{base_time_ms, valid_events};
 use crate::workload::{Expectation, Workload, WorkloadRecord};
 
-/// Duplicates land within this many valid events of their original half of the time (a producer
-/// retry); otherwise anywhere later (a replay).
-const NEAR_DUPLICATE_GAPS: u64 = 16;
-
 /// A record placed between the valid events.
-struct Extra {
-    /// Goes right before valid event `gap` (or at the end when `gap == events`).
-    gap: u64,
-    tiebreak: u64,
-    body: ExtraBody,
-}
+type Extra = Placed<ExtraBody>;
 
 enum ExtraBody {
     Duplicate { of: usize, partition: Option<i32> },
@@ -37,57 +29,49 @@ pub fn generate(spec: &WorkloadSpec) -> Result<Workload, SpecError> {
     let mut extras = duplicates(spec, &valid);
     extras.extend(malformed_records(spec, n));
 
-    // Stable sort: equal (gap, tiebreak) pairs keep family order, which is itself deterministic.
-    extras.sort_by_key(|e| (e.gap, e.tiebreak));
-
     let values: Vec<Vec<u8>> = valid.iter().map(|e| e.to_bytes()).collect();
     let mut original_seq = vec![0u64; valid.len()];
     let mut records = Vec::with_capacity(valid.len() + extras.len());
-    let mut extras = extras.into_iter().peekable();
-    for gap in 0..=n {
-        while let Some(extra) = extras.next_if(|e| e.gap == gap) {
-            let seq = records.len() as u64;
-            records.push(match extra.body {
-                ExtraBody::Duplicate { of, partition } => WorkloadRecord {
-                    seq,
-                    key: Some(valid[of].account_id.clone().into_bytes()),
-                    value: values[of].clone(),
-                    partition,
-                    expect: Expectation::Duplicate {
-                        of_seq: original_seq[of],
-                        transaction_id: valid[of].transaction_id.clone(),
-                    },
+    for slot in interleave(valid.len(), extras) {
+        let seq = records.len() as u64;
+        records.push(match slot {
+            Slot::Extra(ExtraBody::Duplicate { of, partition }) => WorkloadRecord {
+                seq,
+                key: Some(valid[of].account_id.clone().into_bytes()),
+                value: values[of].clone(),
+                partition,
+                headers: Vec::new(),
+                expect: Expectation::Duplicate {
+                    of_seq: original_seq[of],
+                    transaction_id: valid[of].transaction_id.clone(),
                 },
-                ExtraBody::Malformed { bad, reason } => WorkloadRecord {
-                    seq,
-                    key: Some(bad.key),
-                    value: bad.value,
-                    partition: None,
-                    expect: Expectation::Malformed { reason },
-                },
-            });
-        }
-        if gap < n {
-            let i = gap as usize;
-            let event = &valid[i];
-            original_seq[i] = records.len() as u64;
-            records.push(WorkloadRecord {
-                seq: records.len() as u64,
-                key: Some(event.account_id.clone().into_bytes()),
-                value: values[i].clone(),
+            },
+            Slot::Extra(ExtraBody::Malformed { bad, reason }) => WorkloadRecord {
+                seq,
+                key: Some(bad.key),
+                value: bad.value,
                 partition: None,
-                expect: Expectation::Valid {
-                    transaction_id: event.transaction_id.clone(),
-                    account_id: event.account_id.clone(),
-                    delta_cents: event.delta_cents(),
-                },
-            });
-        }
+                headers: Vec::new(),
+                expect: Expectation::Malformed { reason },
+            },
+            Slot::Base(i) => {
+                let event = &valid[i];
+                original_seq[i] = seq;
+                WorkloadRecord {
+                    seq,
+                    key: Some(event.account_id.clone().into_bytes()),
+                    value: values[i].clone(),
+                    partition: None,
+                    headers: Vec::new(),
+                    expect: Expectation::Valid {
+                        transaction_id: event.transaction_id.clone(),
+                        account_id: event.account_id.clone(),
+                        delta_cents: event.delta_cents(),
+                    },
+                }
+            }
+        });
     }
-    debug_assert!(
-        extras.next().is_none(),
-        "every extra record has a gap in 0..=events"
-    );
     Ok(Workload { records })
 }
 
@@ -100,14 +84,7 @@ fn duplicates(spec: &WorkloadSpec, valid: &[crate::event::Event]) -> Vec<Extra> 
     for of in chosen {
         let copies = rng.range_inclusive(1, u64::from(spec.duplicate_burst));
         for _ in 0..copies {
-            let first = of as u64 + 1;
-            let near = rng.chance(0.5);
-            let spread = rng.range_inclusive(first, n);
-            let gap = if near {
-                (first + rng.below(NEAR_DUPLICATE_GAPS)).min(n)
-            } else {
-                spread
-            };
+            let gap = duplicate_gap(&mut rng, of, n);
             let tiebreak = rng.next_u64();
             // Drawn whatever the flag, so turning it on does not move any duplicate.
             let moved = rng.chance(0.5);
@@ -122,7 +99,7 @@ fn duplicates(spec: &WorkloadSpec, valid: &[crate::event::Event]) -> Vec<Extra> 
             extras.push(Extra {
                 gap,
                 tiebreak,
-                body: ExtraBody::Duplicate { of, partition },
+                item: ExtraBody::Duplicate { of, partition },
             });
         }
     }
@@ -145,7 +122,7 @@ fn malformed_records(spec: &WorkloadSpec, n: u64) -> Vec<Extra> {
         extras.push(Extra {
             gap,
             tiebreak,
-            body: ExtraBody::Malformed { bad, reason },
+            item: ExtraBody::Malformed { bad, reason },
         });
     };
 

@@ -4,6 +4,9 @@
 //! Module map:
 //! - [`spec`]      `WorkloadSpec`: the knobs, their defaults and ranges, and `SpecError`.
 //! - [`generate`](mod@generate) `generate`: valid events, duplicates and malformed records merged into a send order.
+//! - [`recorded`]  `from_recorded`: the user's own recorded events (JSON lines) with the scenario's
+//!   record faults on top: re-sends, reordering, byte-level malformed copies, poison pills.
+//! - `place`       the send order shared by both: bounded shuffle, duplicate gaps, merging extras.
 //! - `valid`       the valid events: ids, accounts, long-tailed amounts, event times, late and reordered.
 //! - [`malformed`] malformed records with exactly one problem each, poison pills, oversized records.
 //! - [`validate`](mod@validate) the oracle's reference validator of the event contract.
@@ -11,18 +14,20 @@
 //! - [`event`]     the event type, `Kind`, `Channel`, and the byte-exact rendering of records.
 //! - [`partition`] key partitioners (librdkafka and Java defaults) for cross-partition duplicates.
 //! - [`workload`]  `Workload`, `WorkloadRecord`, `Expectation`, digest and expected outcomes.
-//! - [`file`](mod@file)  JSON-lines workload files for failure bundles, with file-and-line errors.
+//! - [`file`](mod@file)  JSON-lines workload files for failure bundles, with file-and-line errors
+//!   (also the error type of recorded-event files).
 //! - [`rng`]       the seeded ChaCha20 key per seed and stream per concern (also for fault schedules);
 //!   the draws are faultline-rng's.
 //!
 //! # Determinism
 //!
-//! The same spec gives the same records, byte for byte and in the same order, on every machine:
-//! all draws come from ChaCha20 keyed by a hash of `seed`, with one stream per concern (valid
-//! events, timestamps, lateness, reordering, schema version, duplicates, malformed records, poison
-//! pills, oversized records). Changing one family's knob leaves the others' draws alone; in
-//! particular the valid events' ids, accounts and amounts depend only on `seed`, `events` and
-//! `accounts`. Event times start at a base time derived from the seed, never the wall clock.
+//! The same spec gives the same records, byte for byte and in the same order, on every machine
+//! (for recorded workloads: the same file and spec): all draws come from ChaCha20 keyed by a hash
+//! of `seed`, with one stream per concern (valid events, timestamps, lateness, reordering, schema
+//! version, duplicates, malformed records, poison pills, oversized records; recorded workloads have
+//! their own five). Changing one family's knob leaves the others' draws alone; in particular the
+//! valid events' ids, accounts and amounts depend only on `seed`, `events` and `accounts`. Event
+//! times start at a base time derived from the seed, never the wall clock.
 //!
 //! # The event contract
 //!
@@ -84,7 +89,9 @@ pub mod file;
 pub mod generate;
 pub mod malformed;
 pub mod partition;
+mod place;
 pub mod reason;
+pub mod recorded;
 pub mod rng;
 pub mod spec;
 mod valid;
@@ -96,6 +103,7 @@ pub use file::FileError;
 pub use generate::generate;
 pub use partition::Partitioner;
 pub use reason::{ReasonCode, MAX_AMOUNT_CENTS, MAX_RECORD_BYTES};
+pub use recorded::{from_recorded, from_recorded_lines};
 pub use spec::{SpecError, WorkloadSpec};
 pub use validate::{validate, ValidEvent};
 pub use workload::{Counts, Expectation, ExpectedEvent, Workload, WorkloadRecord};

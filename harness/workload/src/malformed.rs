@@ -88,6 +88,14 @@ pub(crate) fn oversized(rng: &mut SeededRng, params: &TemplateParams) -> Bad {
 /// parser, with or without a depth limit, yet a naive recursive parser descends all the way first.
 pub(crate) fn poison_pill(rng: &mut SeededRng, accounts: u64) -> Bad {
     let key = crate::event::account_id(rng.below(accounts)).into_bytes();
+    Bad {
+        key,
+        value: poison_pill_value(rng),
+    }
+}
+
+/// The value of a poison pill, in one of four shapes.
+pub(crate) fn poison_pill_value(rng: &mut SeededRng) -> Vec<u8> {
     let d = POISON_PILL_DEPTH;
     let value = match rng.below(4) {
         0 => "[".repeat(d),
@@ -95,10 +103,7 @@ pub(crate) fn poison_pill(rng: &mut SeededRng, accounts: u64) -> Bad {
         2 => format!("{}{}", "[".repeat(d), "]".repeat(d - 1)),
         _ => "{\"a\":[".repeat(d / 2),
     };
-    Bad {
-        key,
-        value: value.into_bytes(),
-    }
+    value.into_bytes()
 }
 
 /// The compact event with whitespace after `{` so the total is `MAX_RECORD_BYTES + 1 ..= + extra`.
@@ -114,22 +119,24 @@ fn padded_past_limit(event: &Event, rng: &mut SeededRng, extra: u64) -> Vec<u8> 
     out
 }
 
+/// Byte sequences that are never valid UTF-8 when they stand between two whole characters.
+pub(crate) const NOT_UTF8_SEQUENCES: [&[u8]; 7] = [
+    &[0xff],
+    &[0xc3, 0x28],
+    &[0xc0, 0xaf],
+    &[0xed, 0xa0, 0x80],
+    &[0xe2, 0x82],
+    &[0xe9],
+    &[0xf8, 0x88, 0x80, 0x80, 0x80],
+];
+
 /// Invalid UTF-8 inside the `account_id` string. Decoded lossily it would still be a valid event.
 fn not_utf8(event: &Event, rng: &mut SeededRng) -> Vec<u8> {
-    const BAD: [&[u8]; 7] = [
-        &[0xff],
-        &[0xc3, 0x28],
-        &[0xc0, 0xaf],
-        &[0xed, 0xa0, 0x80],
-        &[0xe2, 0x82],
-        &[0xe9],
-        &[0xf8, 0x88, 0x80, 0x80, 0x80],
-    ];
     let mut bytes = event.to_bytes();
     let marker = format!("\"account_id\":{}", json_string(&event.account_id));
     let at =
         find(&bytes, marker.as_bytes()).expect("rendered event has account_id") + marker.len() - 1;
-    let bad = *rng.pick(&BAD);
+    let bad = *rng.pick(&NOT_UTF8_SEQUENCES);
     bytes.splice(at..at, bad.iter().copied());
     bytes
 }

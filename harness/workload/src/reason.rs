@@ -76,6 +76,12 @@ impl ReasonCode {
         }
     }
 
+    /// Whether the problem is in the bytes alone (size, emptiness, encoding, JSON syntax, not an
+    /// object), so it can be given to any record without knowing its schema.
+    pub fn is_byte_level(self) -> bool {
+        self <= ReasonCode::NotAnObject
+    }
+
     /// Parses a wire string back into a reason; `None` for anything not in the catalogue.
     pub fn from_code(code: &str) -> Option<ReasonCode> {
         ReasonCode::ALL.into_iter().find(|r| r.as_str() == code)
@@ -109,6 +115,25 @@ mod tests {
         assert_eq!(sorted, ReasonCode::ALL);
         assert_eq!(ReasonCode::ALL.first(), Some(&ReasonCode::Oversized));
         assert_eq!(ReasonCode::ALL.last(), Some(&ReasonCode::NegativeAmount));
+    }
+
+    #[test]
+    fn byte_level_reasons_are_the_first_five() {
+        let byte_level: Vec<&str> = ReasonCode::ALL
+            .into_iter()
+            .filter(|r| r.is_byte_level())
+            .map(ReasonCode::as_str)
+            .collect();
+        assert_eq!(
+            byte_level,
+            [
+                "oversized",
+                "empty_record",
+                "not_utf8",
+                "invalid_json",
+                "not_an_object"
+            ]
+        );
     }
 
     #[test]

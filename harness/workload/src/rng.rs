@@ -33,6 +33,16 @@ pub enum Concern {
     /// The fault schedule of a scenario (drawn faults, their times and targets); used by
     /// faultline-scenario so a scenario's seed fixes its faults as well as its records.
     FaultSchedule = 10,
+    /// Recorded workloads: the bounded shuffle of the user's records.
+    RecordedOrder = 11,
+    /// Recorded workloads: which records are re-sent, how often and where.
+    RecordedDuplicates = 12,
+    /// Recorded workloads: ratio-driven malformed copies (kind, source record, damage, place).
+    RecordedMalformed = 13,
+    /// Recorded workloads: poison pills (source record, shape, place).
+    RecordedPoisonPills = 14,
+    /// Recorded workloads: oversized copies from the `oversized` count.
+    RecordedOversized = 15,
 }
 
 /// The stream for `concern` under `seed`.

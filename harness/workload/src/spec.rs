@@ -23,7 +23,9 @@ pub const MAX_OVERSIZED: u64 = 10_000;
 /// What to generate. Every field has a default, so `{}` is a valid spec: 1,000 clean events.
 ///
 /// Ratios are fractions of `events` and turn into exact counts (`round(events * ratio)`), so a spec
-/// always yields the same number of each kind of record.
+/// always yields the same number of each kind of record. For a workload of recorded events
+/// ([`from_recorded`](crate::from_recorded())) they are fractions of the file's records, and only
+/// some fields apply: see [`recorded`](crate::recorded).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkloadSpec {
@@ -163,8 +165,13 @@ impl WorkloadSpec {
 
     /// `round(events * ratio)`; exact IEEE arithmetic, the same on every platform.
     pub(crate) fn count_of(&self, ratio: f64) -> u64 {
-        (self.events as f64 * ratio).round() as u64
+        share_of(self.events, ratio)
     }
+}
+
+/// `round(n * ratio)`, the one rounding rule that turns every ratio into a count.
+pub(crate) fn share_of(n: u64, ratio: f64) -> u64 {
+    (n as f64 * ratio).round() as u64
 }
 
 fn ratio(field: &'static str, value: f64) -> Result<(), SpecError> {

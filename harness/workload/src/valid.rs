@@ -1,6 +1,7 @@
 //! The valid events: ids, accounts, amounts, event times, late events and the out-of-order send order.
 
 use crate::event::{account_id, uuid_v4, Channel, Event, Kind};
+use crate::place::within_window;
 use crate::reason::MAX_AMOUNT_CENTS;
 use crate::rng::{seeded, Concern, SeededRng};
 use crate::spec::WorkloadSpec;
@@ -96,19 +97,8 @@ pub(crate) fn valid_events(spec: &WorkloadSpec) -> Vec<Event> {
         events[i].created_at_ms -= late_rng.range_inclusive(DAY_MS, 30 * DAY_MS) as i64;
     }
 
-    let window = u64::from(spec.out_of_order_window);
-    if window > 1 {
-        let mut order_rng = seeded(spec.seed, Concern::Order);
-        // Sorting by index + jitter in 0..window moves every event by fewer than `window` places.
-        let mut keyed: Vec<(u64, Event)> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| (i as u64 + order_rng.below(window), e))
-            .collect();
-        keyed.sort_by_key(|(key, _)| *key);
-        events = keyed.into_iter().map(|(_, e)| e).collect();
-    }
-    events
+    let mut order_rng = seeded(spec.seed, Concern::Order);
+    within_window(events, spec.out_of_order_window, &mut order_rng)
 }
 
 #[cfg(test)]

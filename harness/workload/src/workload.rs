@@ -32,6 +32,18 @@ pub enum Expectation {
         /// The reason code the pipeline must report.
         reason: ReasonCode,
     },
+    /// A record from the user's file (see [`from_recorded`](crate::from_recorded())): the harness
+    /// knows nothing of its meaning; the pipeline must process it as it would in production.
+    Recorded {
+        /// 1-based line of the user's file it was read from.
+        line: u64,
+    },
+    /// Byte-identical re-send (key, value, headers and partition) of recorded record `of_seq`: the
+    /// pipeline must treat it as it treats any re-delivery of that record in production.
+    RecordedDuplicate {
+        /// `seq` of the first copy.
+        of_seq: u64,
+    },
 }
 
 /// One Kafka record to produce.
@@ -39,13 +51,15 @@ pub enum Expectation {
 pub struct WorkloadRecord {
     /// Position in send order, from 0.
     pub seq: u64,
-    /// Record key: the account id bytes.
+    /// Record key: the account id bytes for generated records.
     pub key: Option<Vec<u8>>,
     /// Record value, exactly as it must be sent.
     pub value: Vec<u8>,
-    /// Explicit partition; `Some` only for cross-partition duplicates, otherwise the producer's key
-    /// partitioner decides.
+    /// Explicit partition; `Some` only for cross-partition duplicates and recorded records that name
+    /// one, otherwise the producer's key partitioner decides.
     pub partition: Option<i32>,
+    /// Record headers in send order, a name may repeat; empty for generated records.
+    pub headers: Vec<(String, Vec<u8>)>,
     /// What the pipeline must do with it.
     pub expect: Expectation,
 }
@@ -68,12 +82,19 @@ pub struct Counts {
     pub records: u64,
     /// First copies of valid events.
     pub valid: u64,
-    /// Byte-identical re-sends.
+    /// First copies of the user's recorded records; left out of the JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub recorded: u64,
+    /// Byte-identical re-sends, of valid events and of recorded records.
     pub duplicates: u64,
     /// Of the duplicates, those sent with an explicit partition.
     pub cross_partition_duplicates: u64,
     /// Malformed records by reason; reasons with no records are absent.
     pub malformed: BTreeMap<ReasonCode, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -91,8 +112,9 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Hex SHA-256 over every record's key, value and partition, in order. Equal digests mean the
-    /// same bytes go to Kafka in the same order.
+    /// Hex SHA-256 over every record's key, value, partition and headers, in order. Equal digests
+    /// mean the same bytes go to Kafka in the same order. Records without headers hash exactly as
+    /// before headers existed, so the digests of generated workloads (which have none) are unchanged.
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
         h.update(b"faultline-workload-digest/v1");
@@ -113,6 +135,17 @@ impl Workload {
                     h.update(p.to_le_bytes());
                 }
                 None => h.update([0u8]),
+            }
+            if !r.headers.is_empty() {
+                // 2 cannot start a record (a key is marked 0 or 1), so this never reads as one.
+                h.update([2u8]);
+                h.update((r.headers.len() as u64).to_le_bytes());
+                for (name, value) in &r.headers {
+                    h.update((name.len() as u64).to_le_bytes());
+                    h.update(name.as_bytes());
+                    h.update((value.len() as u64).to_le_bytes());
+                    h.update(value);
+                }
             }
         }
         to_hex(&h.finalize())
@@ -186,6 +219,9 @@ impl Workload {
                 Expectation::Malformed { reason } => {
                     *counts.malformed.entry(reason).or_insert(0) += 1
                 }
+                Expectation::Recorded { .. } => counts.recorded += 1,
+                // A recorded record's partition is the user's, never a cross-partition move.
+                Expectation::RecordedDuplicate { .. } => counts.duplicates += 1,
             }
         }
         counts
@@ -234,6 +270,7 @@ mod tests {
             key: Some(b"acct-000001".to_vec()),
             value: value.to_vec(),
             partition: None,
+            headers: Vec::new(),
             expect,
         }
     }
@@ -310,6 +347,58 @@ mod tests {
         assert_ne!(a.digest(), b.digest());
         assert_ne!(a.digest(), c.digest());
         assert_eq!(a.digest().len(), 64);
+    }
+
+    #[test]
+    fn digest_sees_headers_only_when_there_are_some() {
+        let a = Workload {
+            records: vec![valid(0, "t1", "a", 1), valid(1, "t2", "a", 2)],
+        };
+        // Headerless digests are pinned by generate's `pinned_digest_for_seed_42`.
+        let mut b = a.clone();
+        b.records[0].headers = vec![("h".into(), b"v".to_vec())];
+        let mut c = a.clone();
+        c.records[0].headers = vec![("h".into(), b"w".to_vec())];
+        let mut d = a.clone();
+        d.records[1].headers = vec![("h".into(), b"v".to_vec())];
+        let digests = [a.digest(), b.digest(), c.digest(), d.digest()];
+        let distinct: std::collections::BTreeSet<_> = digests.iter().collect();
+        assert_eq!(distinct.len(), 4, "{digests:?}");
+    }
+
+    #[test]
+    fn recorded_records_are_counted_and_judge_nothing() {
+        let w = Workload {
+            records: vec![
+                rec(0, b"{}", Expectation::Recorded { line: 1 }),
+                rec(1, b"{}", Expectation::RecordedDuplicate { of_seq: 0 }),
+                rec(
+                    2,
+                    b"",
+                    Expectation::Malformed {
+                        reason: ReasonCode::EmptyRecord,
+                    },
+                ),
+            ],
+        };
+        let c = w.counts();
+        assert_eq!(
+            (
+                c.records,
+                c.valid,
+                c.recorded,
+                c.duplicates,
+                c.malformed_total()
+            ),
+            (3, 0, 1, 1, 1)
+        );
+        assert!(w.expected_balances().is_empty());
+        assert!(w.expected_valid().is_empty());
+        assert_eq!(w.expected_quarantine(), vec![(2, ReasonCode::EmptyRecord)]);
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains("\"recorded\":1"), "{json}");
+        let generated = serde_json::to_string(&Counts::default()).unwrap();
+        assert!(!generated.contains("recorded"), "{generated}");
     }
 
     #[test]

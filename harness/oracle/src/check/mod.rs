@@ -168,6 +168,12 @@ impl<'a> Sent<'a> {
             Some(Expectation::Malformed { reason }) => {
                 format!("which holds a malformed record ({reason})")
             }
+            Some(Expectation::Recorded { line }) => {
+                format!("which holds the recorded event of line {line}")
+            }
+            Some(Expectation::RecordedDuplicate { of_seq }) => {
+                format!("which holds a copy of the recorded event sent as record {of_seq}")
+            }
         };
         format!("{}, {what}", position(pos.0, pos.1))
     }
@@ -178,7 +184,9 @@ fn carried(r: &WorkloadRecord) -> Option<&str> {
     match &r.expect {
         Expectation::Valid { transaction_id, .. }
         | Expectation::Duplicate { transaction_id, .. } => Some(transaction_id),
-        Expectation::Malformed { .. } => None,
+        Expectation::Malformed { .. }
+        | Expectation::Recorded { .. }
+        | Expectation::RecordedDuplicate { .. } => None,
     }
 }
 

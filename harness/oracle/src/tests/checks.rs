@@ -18,6 +18,7 @@ fn record(seq: u64, expect: Expectation) -> WorkloadRecord {
         key: Some(b"k".to_vec()),
         value: format!("record {seq}").into_bytes(),
         partition: None,
+        headers: Vec::new(),
         expect,
     }
 }

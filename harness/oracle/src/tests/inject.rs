@@ -278,7 +278,9 @@ fn positions_not_carrying(produced: &Produced, id: &str) -> Vec<(i32, i64)> {
     let carries = |e: &Expectation| match e {
         Expectation::Valid { transaction_id, .. }
         | Expectation::Duplicate { transaction_id, .. } => transaction_id == id,
-        Expectation::Malformed { .. } => false,
+        Expectation::Malformed { .. }
+        | Expectation::Recorded { .. }
+        | Expectation::RecordedDuplicate { .. } => false,
     };
     let sent = produced
         .workload

@@ -73,7 +73,9 @@ fn assert_labels_match_bytes(w: &Workload) -> Result<(), TestCaseError> {
                 prop_assert_eq!(validate(&r.value).err(), Some(*reason), "seq {}", i);
                 prop_assert_eq!(r.partition, None);
             }
+            other => prop_assert!(false, "seq {}: {:?} in a generated workload", i, other),
         }
+        prop_assert!(r.headers.is_empty());
     }
     Ok(())
 }
