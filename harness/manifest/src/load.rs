@@ -196,7 +196,9 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         ));
     }
 
-    let cwd = dir.join(raw.cwd.as_deref().unwrap_or("."));
+    // Absolute, so that a relative program and the workers' files resolve the same from anywhere.
+    let cwd = std::path::absolute(dir.join(raw.cwd.as_deref().unwrap_or(".")))
+        .unwrap_or_else(|_| dir.join(raw.cwd.as_deref().unwrap_or(".")));
     if !cwd.is_dir() {
         return Err(bad(
             "cwd",
@@ -415,27 +417,28 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         None => None,
     };
 
-    let replay =
-        match (raw.replay.reset.as_deref(), raw.replay.command.is_empty()) {
-            (None | Some("earliest"), true) => Replay::Earliest,
-            (None, false) => Replay::Command(templates(
-                &raw.replay.command,
-                "replay.command",
-                &[Scope::Run],
-            )?),
-            (Some("earliest"), false) => {
-                return Err(bad(
-                    "replay",
-                    "sets both `reset` and `command`; keep one".into(),
-                ))
-            }
-            (Some(other), _) => return Err(bad(
+    let replay = match (raw.replay.reset.as_deref(), raw.replay.command.is_empty()) {
+        (None | Some("earliest"), true) => Replay::Earliest,
+        (None, false) => Replay::Command(templates(
+            &raw.replay.command,
+            "replay.command",
+            &[Scope::Run],
+        )?),
+        (Some("earliest"), false) => {
+            return Err(bad(
+                "replay",
+                "sets both `reset` and `command`; keep one".into(),
+            ))
+        }
+        (Some(other), _) => {
+            return Err(bad(
                 "replay.reset",
                 format!(
                     "`{other}` is not known; the only reset is \"earliest\" (or give `command`)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
 
     let m = Manifest {
         file: path.to_path_buf(),

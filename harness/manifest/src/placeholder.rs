@@ -158,10 +158,12 @@ impl Template {
                         chars.next();
                     }
                 }
-                '}' => return Err(format!(
+                '}' => {
+                    return Err(format!(
                     "`}}` at character {} has no opening `{{`; write `}}}}` for a literal brace",
                     i + 1
-                )),
+                ))
+                }
                 c => literal.push(c),
             }
         }

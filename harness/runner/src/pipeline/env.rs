@@ -73,7 +73,12 @@ impl RunValues {
     }
 
     /// `t` rendered; the error names the field and the placeholder that has no value.
-    pub fn render(&self, t: &Template, worker: Option<&WorkerValues>, field: &str) -> Result<String> {
+    pub fn render(
+        &self,
+        t: &Template,
+        worker: Option<&WorkerValues>,
+        field: &str,
+    ) -> Result<String> {
         t.render(|p| self.get(p, worker)).map_err(|p| {
             RunnerError::Usage(format!(
                 "the manifest's `{field}` uses {p}, which has no value in this run"

@@ -27,6 +27,8 @@ pub const LEDGER_MANIFEST_PATH: &str = "harness/pipeline/faultline.toml";
 #[derive(Debug)]
 pub struct Pipeline {
     pub manifest: Manifest,
+    /// The reference ledger's manifest built into the binary.
+    pub builtin: bool,
     /// The resolved program of `command`.
     pub program: PathBuf,
 }
@@ -43,7 +45,11 @@ impl Pipeline {
             )?,
         };
         let program = load::find_program(&manifest, &binary_dirs())?;
-        Ok(Arc::new(Pipeline { manifest, program }))
+        Ok(Arc::new(Pipeline {
+            manifest,
+            builtin: path.is_none(),
+            program,
+        }))
     }
 
     /// The same pipeline started with `argv` instead (a scenario's `pipeline.command`).
@@ -56,12 +62,18 @@ impl Pipeline {
             })
             .collect();
         let program = load::find_program(&manifest, &binary_dirs()).map_err(|e| {
-            RunnerError::Usage(format!(
-                "the scenario's pipeline.command: {}",
-                e.message
-            ))
+            RunnerError::Usage(format!("the scenario's pipeline.command: {}", e.message))
         })?;
-        Ok(Pipeline { manifest, program })
+        Ok(Pipeline {
+            manifest,
+            builtin: self.builtin,
+            program,
+        })
+    }
+
+    /// The manifest file given with `--pipeline`; `None` for the built-in ledger manifest.
+    pub fn given_file(&self) -> Option<PathBuf> {
+        (!self.builtin).then(|| self.manifest.file.clone())
     }
 
     /// Refuses a defect the pipeline does not declare, listing those it does.

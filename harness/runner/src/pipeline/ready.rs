@@ -47,7 +47,11 @@ pub async fn wait(
             Probe::None => String::new(),
         };
         if !alive() {
-            return Err(not_ready(w, log, format!("it exited before it was ready: {what}")));
+            return Err(not_ready(
+                w,
+                log,
+                format!("it exited before it was ready: {what}"),
+            ));
         }
         if Instant::now() >= deadline {
             return Err(not_ready(

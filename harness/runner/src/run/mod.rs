@@ -29,10 +29,10 @@ use self::checks::CheckInput;
 use self::enrichment::ProfileService;
 use self::environment::worker_spec;
 use self::faults::FaultEnv;
+use self::output::OutputState;
 use self::produce::produce;
 use self::progress::{
-    catch_up_budget, wait_caught_up, watch, ProgressReader, ProgressSource,
-    StallRule, Watch,
+    catch_up_budget, wait_caught_up, watch, ProgressReader, ProgressSource, StallRule, Watch,
 };
 use self::stack::{create_topics, Names};
 use self::timeline::Progress;
@@ -41,7 +41,6 @@ use crate::comparison::{self, Baseline, CompareSetup, LiveComparison};
 use crate::error::{Result, RunnerError};
 use crate::pipeline::{ready, setup, Pipeline};
 use faultline_manifest::{Builtin, Progress as ManifestProgress};
-use self::output::OutputState;
 
 /// Everything one run is given.
 pub struct RunInput<'a> {
@@ -88,7 +87,10 @@ async fn start_workers(pool: &Arc<Mutex<WorkerPool>>, spec: &WorkerSpec, count: 
     for n in started {
         let (values, log) = {
             let p = pool.lock().expect("pool");
-            (p.values_of(n).cloned().expect("a started worker"), p.log_path(n))
+            (
+                p.values_of(n).cloned().expect("a started worker"),
+                p.log_path(n),
+            )
         };
         let alive = || {
             let mut p = pool.lock().expect("pool");
@@ -135,7 +137,13 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         profiles.as_deref(),
         &input.log_dir,
     )?;
-    setup::run(&spec.pipeline, infra.harness_pg(), &names.schema, &spec.values).await?;
+    setup::run(
+        &spec.pipeline,
+        infra.harness_pg(),
+        &names.schema,
+        &spec.values,
+    )
+    .await?;
     let pool = Arc::new(Mutex::new(WorkerPool::new(spec.clone())));
     start_workers(&pool, &spec, s.pipeline.workers).await?;
 
@@ -303,7 +311,13 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
                 .get(&(p, o))
                 .and_then(|seq| produced.sent_at_ms.get(*seq as usize).copied())
         };
-        checks.push(output::differential(expected, &output, &sent_at, &events));
+        checks.push(output::differential(
+            expected,
+            &output,
+            m.guarantee,
+            &sent_at,
+            &events,
+        ));
     }
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
     if s.checks.replay && m.expectations == Some(Builtin::Ledger) {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use faultline_manifest::OutputTable;
+use faultline_manifest::{Guarantee, OutputTable};
 use faultline_report::{CheckResult, CheckStatus, FaultEvent};
 use serde_json::{Map, Value};
 
@@ -18,6 +18,9 @@ pub struct OutputState {
     pub tables: BTreeMap<String, BTreeMap<String, Map<String, Value>>>,
     /// Tables that do not exist (the pipeline never created them).
     pub missing: Vec<String>,
+    /// (table, key) → the row's source (partition, offset), from its `source_partition` and
+    /// `source_offset` columns when it has them (kept even when they are ignored).
+    pub lineage: BTreeMap<(String, String), (i32, i64)>,
 }
 
 impl OutputState {
@@ -66,6 +69,15 @@ impl OutputState {
                     )));
                 }
                 let key = Value::Array(o.key.iter().map(|k| m[k].clone()).collect()).to_string();
+                let source = m
+                    .get("source_partition")
+                    .and_then(Value::as_i64)
+                    .zip(m.get("source_offset").and_then(Value::as_i64));
+                if let Some((p, off)) = source {
+                    state
+                        .lineage
+                        .insert((o.table.clone(), key.clone()), (p as i32, off));
+                }
                 for c in &o.ignore {
                     m.remove(c);
                 }
@@ -96,9 +108,12 @@ impl OutputState {
 /// workload and seed), row by row. Each difference is a row naming the table, key and kind; where
 /// the row has lineage columns (`source_partition`, `source_offset`) the faults active when that
 /// record was sent are named.
+/// Under `at_least_once` only missing rows are violations: extra and changed rows (effects that
+/// landed twice) are listed, and the check passes with a note.
 pub fn differential(
     expected: &OutputState,
     actual: &OutputState,
+    guarantee: Guarantee,
     sent_at: &dyn Fn(i32, i64) -> Option<u64>,
     events: &[FaultEvent],
 ) -> CheckResult {
@@ -116,16 +131,35 @@ pub fn differential(
         let got = actual.tables.get(table).unwrap_or(&empty);
         for (key, w) in want {
             match got.get(key) {
-                None => rows.push(diff_row(table, key, "missing", Some(w), None, sent_at, events)),
-                Some(g) if g != w => {
-                    rows.push(diff_row(table, key, "changed", Some(w), Some(g), sent_at, events))
-                }
+                None => rows.push(diff_row(
+                    (table, key),
+                    "missing",
+                    (Some(w), None),
+                    expected.lineage.get(&(table.clone(), key.clone())),
+                    sent_at,
+                    events,
+                )),
+                Some(g) if g != w => rows.push(diff_row(
+                    (table, key),
+                    "changed",
+                    (Some(w), Some(g)),
+                    actual.lineage.get(&(table.clone(), key.clone())),
+                    sent_at,
+                    events,
+                )),
                 Some(_) => {}
             }
         }
         for (key, g) in got {
             if !want.contains_key(key) {
-                rows.push(diff_row(table, key, "extra", None, Some(g), sent_at, events));
+                rows.push(diff_row(
+                    (table, key),
+                    "extra",
+                    (None, Some(g)),
+                    actual.lineage.get(&(table.clone(), key.clone())),
+                    sent_at,
+                    events,
+                ));
             }
         }
     }
@@ -149,16 +183,21 @@ pub fn differential(
             count("extra"),
             count("changed")
         );
-        CheckResult::from_rows("differential", CheckStatus::Fail, detail, rows)
+        let tolerated = guarantee == Guarantee::AtLeastOnce && count("missing") == 0;
+        if tolerated {
+            let detail = format!("{detail}; allowed by the pipeline's at_least_once guarantee");
+            CheckResult::from_rows("differential", CheckStatus::Pass, detail, rows)
+        } else {
+            CheckResult::from_rows("differential", CheckStatus::Fail, detail, rows)
+        }
     }
 }
 
 fn diff_row(
-    table: &str,
-    key: &str,
+    (table, key): (&str, &str),
     kind: &str,
-    expected: Option<&Map<String, Value>>,
-    actual: Option<&Map<String, Value>>,
+    (expected, actual): (Option<&Map<String, Value>>, Option<&Map<String, Value>>),
+    lineage: Option<&(i32, i64)>,
     sent_at: &dyn Fn(i32, i64) -> Option<u64>,
     events: &[FaultEvent],
 ) -> Map<String, Value> {
@@ -174,14 +213,13 @@ fn diff_row(
         "actual".into(),
         actual.map_or(Value::Null, |r| Value::Object(r.clone())),
     );
-    let lineage = actual.or(expected).and_then(|r| {
-        Some((
-            r.get("source_partition")?.as_i64()? as i32,
-            r.get("source_offset")?.as_i64()?,
-        ))
-    });
-    if let Some(t_ms) = lineage.and_then(|(p, o)| sent_at(p, o)) {
-        m.insert("faults_active".into(), active_at(events, t_ms).into());
+    // Only the actual run's lineage points into this run's topic.
+    if let Some((p, o)) = lineage.filter(|_| actual.is_some()) {
+        m.insert("source".into(), format!("p{p}@{o}").into());
+        if let Some(t_ms) = sent_at(*p, *o) {
+            m.insert("sent_at_ms".into(), t_ms.into());
+            m.insert("fault".into(), active_at(events, t_ms).join(", ").into());
+        }
     }
     m
 }
@@ -200,7 +238,7 @@ mod tests {
         }
         OutputState {
             tables: [("orders".to_string(), t)].into_iter().collect(),
-            missing: Vec::new(),
+            ..OutputState::default()
         }
     }
 
@@ -208,17 +246,39 @@ mod tests {
     fn differences_are_listed_by_key_and_kind() {
         let want = state(&[("a", 1), ("b", 2), ("c", 3)]);
         let got = state(&[("a", 1), ("b", 5), ("d", 4)]);
-        let c = differential(&want, &got, &|_, _| None, &[]);
+        let c = differential(&want, &got, Guarantee::ExactlyOnce, &|_, _| None, &[]);
         assert_eq!(c.status, CheckStatus::Fail);
-        assert!(c.detail.contains("1 missing, 1 extra, 1 changed"), "{}", c.detail);
+        assert!(
+            c.detail.contains("1 missing, 1 extra, 1 changed"),
+            "{}",
+            c.detail
+        );
         let kinds: Vec<(String, String)> = c
             .failing_rows
             .iter()
-            .map(|r| (r["key"].as_str().unwrap().to_string(), r["difference"].as_str().unwrap().to_string()))
+            .map(|r| {
+                (
+                    r["key"].as_str().unwrap().to_string(),
+                    r["difference"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         assert!(kinds.contains(&("[\"c\"]".into(), "missing".into())));
         assert!(kinds.contains(&("[\"b\"]".into(), "changed".into())));
         assert!(kinds.contains(&("[\"d\"]".into(), "extra".into())));
-        assert_eq!(differential(&want, &want, &|_, _| None, &[]).status, CheckStatus::Pass);
+        let same = differential(&want, &want, Guarantee::ExactlyOnce, &|_, _| None, &[]);
+        assert_eq!(same.status, CheckStatus::Pass);
+        // At least once: extra and changed rows are allowed, missing ones are not.
+        let lenient = differential(&want, &got, Guarantee::AtLeastOnce, &|_, _| None, &[]);
+        assert_eq!(lenient.status, CheckStatus::Fail);
+        let only_extra = state(&[("a", 1), ("b", 2), ("c", 3), ("z", 9)]);
+        let lenient = differential(
+            &want,
+            &only_extra,
+            Guarantee::AtLeastOnce,
+            &|_, _| None,
+            &[],
+        );
+        assert_eq!(lenient.status, CheckStatus::Pass);
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use faultline_report::CheckStatus;
 
 use super::execute::within_time_limit;
-use super::plan::PlannedRun;
+use super::plan::{workload, PlannedRun};
 use crate::comparison::Baseline;
 use crate::error::{Result, RunnerError};
 use crate::run::output::OutputState;
@@ -82,9 +82,10 @@ pub(crate) struct OutputBaselines {
 }
 
 impl OutputBaselines {
-    /// The fault-free end state the differential check compares `planned` with: `None` when the
-    /// pipeline has builtin expectations (the ledger's oracle), no `[[output]]` tables, or the
-    /// scenario injects nothing (the run is its own baseline).
+    /// The fault-free end state the differential check compares `planned` with: the same
+    /// scenario and seed without its faults and without its record faults (the clean workload,
+    /// [`workload`]). `None` when the pipeline has builtin expectations (the ledger's oracle), no
+    /// `[[output]]` tables, or the run is its own fault-free twin.
     pub(crate) async fn get(
         &mut self,
         infra: &Infra,
@@ -94,10 +95,14 @@ impl OutputBaselines {
         progress: bool,
     ) -> Result<Option<&OutputState>> {
         let m = &planned.pipeline.manifest;
-        if m.expectations.is_some() || m.outputs.is_empty() || planned.plan.is_empty() {
+        if m.expectations.is_some() || m.outputs.is_empty() {
             return Ok(None);
         }
-        let key = (m.digest.clone(), planned.workload.digest());
+        let clean_workload = workload(&planned.scenario, planned.seed, &planned.pipeline, true)?;
+        if planned.plan.is_empty() && clean_workload.digest() == planned.workload.digest() {
+            return Ok(None);
+        }
+        let key = (m.digest.clone(), clean_workload.digest());
         if self.cached.contains_key(&key) {
             self.reused += 1;
             return Ok(self.cached.get(&key));
@@ -115,18 +120,18 @@ impl OutputBaselines {
             scenario: &clean,
             seed: planned.seed,
             defect,
-            workload: &planned.workload,
+            workload: &clean_workload,
             plan: &[],
             log_dir: log_dir.clone(),
             progress,
             baseline: None,
             expected_output: None,
         };
-        let outcome = match within_time_limit(&clean, "the fault-free run", run(infra, &input)).await
-        {
-            Ok(Ok(o)) => o,
-            Ok(Err(e)) | Err(e) => return Err(RunnerError::Baseline(Box::new(e))),
-        };
+        let outcome =
+            match within_time_limit(&clean, "the fault-free run", run(infra, &input)).await {
+                Ok(Ok(o)) => o,
+                Ok(Err(e)) | Err(e) => return Err(RunnerError::Baseline(Box::new(e))),
+            };
         let failed: Vec<String> = outcome
             .checks
             .iter()
@@ -134,11 +139,13 @@ impl OutputBaselines {
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect();
         if !failed.is_empty() {
-            return Err(RunnerError::Baseline(Box::new(RunnerError::Usage(format!(
+            return Err(RunnerError::Baseline(Box::new(RunnerError::Usage(
+                format!(
                 "the fault-free run failed, so there is nothing to compare with (logs in {}): {}",
                 log_dir.display(),
                 failed.join("; ")
-            )))));
+            ),
+            ))));
         }
         self.made += 1;
         Ok(Some(self.cached.entry(key).or_insert(outcome.output)))

@@ -12,9 +12,9 @@ use faultline_scenario::{BrokerSel, FaultAction, NetTarget, PlannedFault, Trigge
 
 use super::execute::TIME_LIMIT_ALLOWANCE_S;
 use super::plan::{prepare_one, seeds_of, shard, SuiteOptions};
+use crate::error::Result;
 use crate::pipeline::Pipeline;
 use std::sync::Arc;
-use crate::error::Result;
 
 /// What `check` found: the runs that would start, and every problem that stops them.
 #[derive(Debug)]

@@ -175,12 +175,14 @@ async fn run_with_baseline(
     };
     let mut outcome = within_time_limit(s, "running", run(infra, &input)).await??;
     if !planned.knob_warnings.is_empty() {
-        outcome.checks.push(faultline_report::CheckResult::from_rows(
-            "pipeline_knobs",
-            faultline_report::CheckStatus::Warn,
-            planned.knob_warnings.join("; "),
-            Vec::new(),
-        ));
+        outcome
+            .checks
+            .push(faultline_report::CheckResult::from_rows(
+                "pipeline_knobs",
+                faultline_report::CheckStatus::Warn,
+                planned.knob_warnings.join("; "),
+                Vec::new(),
+            ));
     }
     Ok((outcome, baseline))
 }

@@ -34,13 +34,21 @@ impl RunRecord {
     ) -> Result<Self> {
         let (s, seed, workload) = (&planned.scenario, planned.seed, &planned.workload);
         let run_dir = claim_run_dir(out, &s.name, seed)?;
-        let repro = repro_command(&planned.file, seed, kind, defect.as_deref());
+        let pipeline = planned.pipeline.given_file();
+        let repro = repro_command(
+            &planned.file,
+            seed,
+            kind,
+            defect.as_deref(),
+            pipeline.as_deref(),
+        );
         let report = RunReport {
             scenario: s.name.clone(),
             scenario_file: planned.file.display().to_string(),
             seed,
             backend: kind.to_string(),
             defect,
+            pipeline: pipeline.map(|p| p.display().to_string()),
             verdict: Verdict::Error,
             error: None,
             checks: Vec::new(),
@@ -160,10 +168,23 @@ pub(crate) fn claim_run_dir(out: &Path, name: &str, seed: u64) -> Result<PathBuf
     unreachable!("u32 suffixes run out before directories do")
 }
 
-/// The one command that reruns a run: scenario file, seed, backend and defect, quoted for a shell.
-fn repro_command(file: &Path, seed: u64, kind: BackendKind, defect: Option<&str>) -> String {
+/// The one command that reruns a run: scenario file, seed, backend, pipeline manifest and defect,
+/// quoted for a shell.
+fn repro_command(
+    file: &Path,
+    seed: u64,
+    kind: BackendKind,
+    defect: Option<&str>,
+    pipeline: Option<&Path>,
+) -> String {
     let file = shell_quote(&file.display().to_string());
     let mut cmd = format!("faultline run {file} --seed {seed} --backend {kind}");
+    if let Some(p) = pipeline {
+        cmd.push_str(&format!(
+            " --pipeline {}",
+            shell_quote(&p.display().to_string())
+        ));
+    }
     if let Some(d) = defect {
         cmd.push_str(&format!(" --defect {}", shell_quote(d)));
     }
@@ -271,6 +292,7 @@ mod tests {
             7,
             BackendKind::Processes,
             None,
+            None,
         );
         assert_eq!(
             cmd,
@@ -281,6 +303,7 @@ mod tests {
             1,
             BackendKind::Processes,
             Some("no-fencing"),
+            None,
         );
         assert_eq!(
             plain,

@@ -134,12 +134,7 @@ pub(crate) fn prepare_one(
     }
     let workload = match job.workload {
         Some(w) => w,
-        None => {
-            let mut spec = job.scenario.workload.clone();
-            spec.seed = job.seed;
-            spec.partitions = job.scenario.infra.partitions;
-            faultline_workload::generate(&spec)?
-        }
+        None => workload(&job.scenario, job.seed, pipeline, false)?,
     };
     let plan = match job.plan {
         Some(p) => p,
@@ -170,6 +165,32 @@ pub(crate) fn prepare_one(
         workload,
         plan,
         backend,
+    })
+}
+
+/// The records a run of `s` with `seed` sends: the manifest's recorded events (`[input]`) or the
+/// generated ledger events, with the scenario's record faults on top; or, with `clean`, without
+/// them (no duplicates, malformed records, poison pills, oversized records or reordering): what
+/// the differential check's fault-free run sends.
+pub(crate) fn workload(
+    s: &Scenario,
+    seed: u64,
+    pipeline: &Pipeline,
+    clean: bool,
+) -> Result<Workload> {
+    let mut spec = s.workload.clone();
+    spec.seed = seed;
+    spec.partitions = s.infra.partitions;
+    if clean {
+        spec.duplicate_ratio = 0.0;
+        spec.malformed_ratio = 0.0;
+        spec.poison_pills = 0;
+        spec.oversized = 0;
+        spec.out_of_order_window = 0;
+    }
+    Ok(match &pipeline.manifest.input {
+        Some(records) => faultline_workload::from_recorded(records, &spec)?,
+        None => faultline_workload::generate(&spec)?,
     })
 }
 
