@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod defects;
 mod determinism;
+mod manifest;
 mod stall;
 mod suites;
 

@@ -23,7 +23,6 @@ struct Raw {
     name: Option<String>,
     command: Option<Vec<String>>,
     cwd: Option<String>,
-    workers: Option<u32>,
     #[serde(default)]
     guarantee: Guarantee,
     #[serde(default)]
@@ -207,11 +206,6 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
                 cwd.display()
             ),
         ));
-    }
-    if let Some(w) = raw.workers {
-        if !(1..=16).contains(&w) {
-            return Err(bad("workers", format!("{w} is outside 1..=16")));
-        }
     }
 
     let mut env = BTreeMap::new();
@@ -445,7 +439,6 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         name,
         command,
         cwd,
-        workers: raw.workers,
         guarantee: raw.guarantee,
         env,
         setup: Setup {

@@ -29,7 +29,6 @@ fn a_full_manifest_is_read_with_paths_resolved() {
         r#"
 name = "orders"
 command = ["python3", "p.py", "--id={worker_id}"]
-workers = 3
 guarantee = "effectively_once"
 
 [env]
@@ -64,7 +63,6 @@ names = ["commit-before-db"]
     );
     let m = load(&p).unwrap();
     assert_eq!(m.name, "orders");
-    assert_eq!(m.workers, Some(3));
     assert_eq!(m.guarantee, Guarantee::EffectivelyOnce);
     assert_eq!(m.setup.sql[0].0, dir.path().join("schema.sql"));
     assert_eq!(
@@ -101,7 +99,7 @@ fn defaults_for_a_minimal_manifest() {
 
 #[test]
 fn a_missing_command_names_the_field_and_the_fix() {
-    let e = err("workers = 2\n");
+    let e = err("name = \"x\"\n");
     assert_eq!(e.field, "command");
     assert!(e.message.contains("command = ["), "{e}");
 }
@@ -172,7 +170,6 @@ fn choices_and_ranges_are_checked() {
             "ready.log",
             "regular expression",
         ),
-        ("command = [\"x\"]\nworkers = 0\n", "workers", "1..=16"),
         ("command = []\n", "command", "is empty"),
         (
             "command = [\"{schema}\"]\n",

@@ -39,8 +39,6 @@ pub struct Manifest {
     pub command: Vec<Template>,
     /// Where workers, `setup.command` and `replay.command` run.
     pub cwd: PathBuf,
-    /// Workers to start when the scenario does not say.
-    pub workers: Option<u32>,
     pub guarantee: Guarantee,
     /// The pipeline's own variables, values with placeholders.
     pub env: BTreeMap<String, Template>,

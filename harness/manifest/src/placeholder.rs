@@ -11,7 +11,7 @@ pub enum Scope {
     Run,
     /// Different for each worker; usable in `env` and `ready` only.
     Worker,
-    /// Set only when the run has it (a service double, a model, a defect); an `env` entry that
+    /// Set only when the run has it (a service double, a model); an `env` entry that
     /// uses it is left out when it has none, and anywhere else it is an error.
     Optional,
 }
@@ -82,8 +82,6 @@ placeholders! {
     ChampionModel = "champion_model", Optional;
     /// Path of the challenger model file, when the scenario names one.
     ChallengerModel = "challenger_model", Optional;
-    /// The planted defect selected by `--defect` or the scenario, when there is one.
-    Defect = "defect", Optional;
 }
 
 impl Placeholder {

@@ -166,6 +166,76 @@ pub fn binary_dirs() -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faultline_manifest::{Placeholder, Scope};
+
+    fn contract() -> String {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/PIPELINE-CONTRACT.md");
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    /// The rows of the markdown table whose first cell starts with `` `{ `` or is a knob name.
+    fn table_rows(doc: &str, first: impl Fn(&str) -> bool) -> Vec<Vec<String>> {
+        doc.lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let mut cells: Vec<String> = l
+                    .trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().to_string())
+                    .collect();
+                cells[0] = cells[0].trim_matches('`').to_string();
+                cells
+            })
+            .filter(|cells| first(&cells[0]))
+            .collect()
+    }
+
+    #[test]
+    fn the_contract_documents_every_placeholder_and_knob_as_the_code_has_them() {
+        let doc = contract();
+        let rows = table_rows(&doc, |c| c.starts_with('{'));
+        let documented: Vec<(String, String, String)> = rows
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+            .collect();
+        let code: Vec<(String, String, String)> = Placeholder::ALL
+            .iter()
+            .map(|p| {
+                let scope = match p.scope() {
+                    Scope::Run => "run",
+                    Scope::Worker => "worker",
+                    Scope::Optional => "optional",
+                };
+                (p.to_string(), scope.to_string(), p.doc().to_string())
+            })
+            .collect();
+        assert_eq!(documented, code);
+        let knobs: Vec<(String, String)> = table_rows(&doc, |c| Knob::from_name(c).is_some())
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].clone()))
+            .collect();
+        let code: Vec<(String, String)> = Knob::ALL
+            .iter()
+            .map(|k| (k.name().to_string(), k.doc().to_string()))
+            .collect();
+        assert_eq!(knobs, code);
+    }
+
+    #[test]
+    fn the_contract_names_every_variable_the_ledger_manifest_sets() {
+        let doc = contract();
+        let section = &doc[doc.find("## The reference ledger pipeline").unwrap()..];
+        let m = load::parse_in(LEDGER_MANIFEST, Path::new(LEDGER_MANIFEST_PATH), Path::new("."))
+            .unwrap();
+        let vars = m
+            .env
+            .keys()
+            .chain(m.knobs.values())
+            .chain(m.defects.iter().map(|d| &d.variable));
+        for v in vars {
+            assert!(section.contains(&format!("`{v}`")), "{v} is not documented");
+        }
+    }
 
     #[test]
     fn the_ledger_manifest_declares_every_planted_defect() {

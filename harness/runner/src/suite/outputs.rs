@@ -107,7 +107,36 @@ impl RunRecord {
     }
 }
 
-/// Removes a passed run's logs, or writes a failed run's bundle; prints the outcome.
+/// Most bytes a passing run keeps of each worker log: its last ones.
+pub(crate) const PASSING_LOG_CAP: u64 = 256 * 1024;
+
+/// Cuts every file in `dir` longer than `cap` bytes to its last `cap` bytes, after a line that
+/// says how much was cut. Best effort: a log that cannot be cut is left whole.
+fn cap_logs(dir: &Path, cap: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        if bytes.len() as u64 <= cap {
+            continue;
+        }
+        let cut = bytes.len() - cap as usize;
+        let start = bytes[cut..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(cut, |i| cut + i + 1);
+        let mut kept = format!("[faultline: the first {start} bytes of this log were cut; the run passed]\n")
+            .into_bytes();
+        kept.extend_from_slice(&bytes[start..]);
+        let _ = std::fs::write(&path, kept);
+    }
+}
+
+/// Caps a passed run's logs, or writes a failed run's bundle; prints the outcome.
 pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
     let RunRecord {
         mut report,
@@ -120,7 +149,8 @@ pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
         report.stats.duration_ms = started.elapsed().as_millis() as u64;
     }
     if report.verdict == Verdict::Pass {
-        let _ = std::fs::remove_dir_all(run_dir.join("logs"));
+        // A passing run keeps its workers' logs too (what a newcomer reads first), each capped.
+        cap_logs(&run_dir.join("logs"), PASSING_LOG_CAP);
     } else {
         report.bundle = Some(run_dir.display().to_string());
         let (file, w, plan) = (&planned.file, &planned.workload, &planned.plan);
@@ -283,6 +313,22 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn passing_logs_keep_their_last_bytes_from_a_line_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let long: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(dir.path().join("w1.log"), &long).unwrap();
+        std::fs::write(dir.path().join("w2.log"), "short\n").unwrap();
+        cap_logs(dir.path(), 100);
+        let kept = std::fs::read_to_string(dir.path().join("w1.log")).unwrap();
+        assert!(kept.starts_with("[faultline: the first "), "{kept}");
+        assert!(kept.ends_with("line 999\n"), "{kept}");
+        let body: Vec<&str> = kept.lines().skip(1).collect();
+        assert!(body.iter().all(|l| l.starts_with("line ")), "{kept}");
+        assert!(kept.len() < 200);
+        assert_eq!(std::fs::read_to_string(dir.path().join("w2.log")).unwrap(), "short\n");
     }
 
     #[test]
