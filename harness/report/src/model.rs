@@ -248,8 +248,11 @@ pub struct RunStats {
     pub produced: u64,
     /// Records whose offsets the pipeline committed (sum of stored next offsets).
     pub committed: u64,
-    /// Records in the dead-letter topic.
+    /// Records in the dead-letter topic (read_committed), copies included.
     pub dlq: u64,
+    /// Distinct source records among them: `dlq - dlq_distinct` dead letters are copies.
+    #[serde(default)]
+    pub dlq_distinct: u64,
     /// Wall time of the run (workload start to checks done), milliseconds.
     pub duration_ms: u64,
     /// SHA-256 of the workload bytes in send order.
