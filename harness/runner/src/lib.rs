@@ -8,7 +8,8 @@
 //! - `error`      `RunnerError`.
 //!
 //! Public: what `faultline` (harness/cli) and the integration tests use: [`run_suite`], [`repro`],
-//! [`SuiteOptions`], [`produce`] (sending a workload) and [`enrichment`] (the profile service).
+//! [`SuiteOptions`], [`produce`] (sending a workload), [`enrichment`] (the profile service) and
+//! [`dead_letters`] (reading a dead-letter topic read_committed).
 
 mod comparison;
 mod error;
@@ -17,5 +18,5 @@ mod run;
 mod suite;
 
 pub use error::{Result, RunnerError};
-pub use run::{enrichment, produce};
+pub use run::{dead_letters, enrichment, produce};
 pub use suite::{repro, run_suite, SuiteOptions};

@@ -2,7 +2,7 @@
 //! the planned faults happen, wait for the pipeline to catch up, stop it, and check the end state.
 
 mod checks;
-mod dead_letters;
+pub mod dead_letters;
 pub mod enrichment;
 mod environment;
 mod faults;
