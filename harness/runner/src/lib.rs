@@ -9,7 +9,8 @@
 //!
 //! Public: what `faultline` (harness/cli) and the integration tests use: [`run_suite`], [`repro`],
 //! [`SuiteOptions`], [`produce`] (sending a workload), [`enrichment`] (the profile service) and
-//! [`dead_letters`] (reading a dead-letter topic read_committed).
+//! [`dead_letters`] (reading a dead-letter topic read_committed) and [`check_role`] (the role data
+//! checks run as).
 
 mod comparison;
 mod error;
@@ -18,5 +19,5 @@ mod run;
 mod suite;
 
 pub use error::{Result, RunnerError};
-pub use run::{dead_letters, enrichment, produce};
+pub use run::{check_role, dead_letters, enrichment, produce};
 pub use suite::{repro, run_suite, SuiteOptions};

@@ -26,7 +26,13 @@ pub async fn run_data_check(
     };
     let rows = client.query(&query.sql, &params).await;
     client.batch_execute("ROLLBACK").await?;
-    let rows = rows?;
+    let rows = rows.map_err(|e| OracleError::CheckQuery {
+        check: check.name.clone(),
+        message: match e.as_db_error() {
+            Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+            None => e.to_string(),
+        },
+    })?;
 
     let total_failing = rows.first().map_or(0, |r| r.get::<_, i64>("total")) as u64;
     let failing_rows = rows

@@ -120,17 +120,10 @@ pub async fn dead_letters(
     Ok((check, r.total, r.distinct))
 }
 
-/// The scenario's declarative data checks.
+/// The scenario's declarative data checks, run as the per-run role that can read only the run's
+/// schema (`check_role`).
 pub async fn data_checks(ci: &CheckInput<'_>, checks: &[DataCheck]) -> Result<Vec<CheckResult>> {
-    if checks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let client = ci.pg.connect().await?;
-    let mut out = Vec::new();
-    for c in checks {
-        out.push(faultline_oracle::run_data_check(&client, &ci.names.schema, c).await?);
-    }
-    Ok(out)
+    super::check_role::run_data_checks(ci.pg, &ci.names.schema, &ci.names.run_id, checks).await
 }
 
 /// Every planned fault was injected (a skipped one means the scenario did not do what it says).

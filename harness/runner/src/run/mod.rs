@@ -1,6 +1,7 @@
 //! One scenario run with one seed on a running stack: start the workers, send the workload while
 //! the planned faults happen, wait for the pipeline to catch up, stop it, and check the end state.
 
+pub mod check_role;
 mod checks;
 pub mod dead_letters;
 pub mod enrichment;
