@@ -72,4 +72,20 @@ mod tests {
         assert!(!Guarantee::AtLeastOnce.forbids_duplicates());
         assert!(!Guarantee::EffectivelyOnce.forbids_duplicates());
     }
+
+    #[test]
+    fn the_pipeline_section_defaults_to_exactly_once_and_a_typo_names_the_choices() {
+        let s = crate::load::parse("", "empty.toml").unwrap();
+        assert_eq!(s.pipeline.guarantee, Guarantee::ExactlyOnce);
+        let s =
+            crate::load::parse("[pipeline]\nguarantee = \"at_least_once\"\n", "a.toml").unwrap();
+        assert_eq!(s.pipeline.guarantee, Guarantee::AtLeastOnce);
+        let e = crate::load::parse("[pipeline]\nguarantee = \"once\"\n", "typo.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("typo.toml") && e.contains("line 2"), "{e}");
+        for g in Guarantee::ALL {
+            assert!(e.contains(g), "{e}");
+        }
+    }
 }
