@@ -118,12 +118,7 @@ impl DeadLetters {
         rejected: &[&ProcessedRecord],
         quarantined: &BTreeSet<(i32, i64)>,
     ) -> Result<()> {
-        let due: Vec<&ProcessedRecord> = rejected
-            .iter()
-            .copied()
-            .filter(|r| r.offset >= self.sent_below.get(&r.partition).copied().unwrap_or(0))
-            .filter(|r| !quarantined.contains(&(r.partition, r.offset)))
-            .collect();
+        let due = due(rejected, &self.sent_below, quarantined);
         if due.is_empty() {
             return Ok(());
         }
@@ -234,6 +229,21 @@ impl DeadLetters {
     }
 }
 
+/// The rejected records whose dead letters are not in the topic yet: at or past their partition's
+/// dead-letter progress, and not quarantined by a committed batch.
+fn due<'a>(
+    rejected: &[&'a ProcessedRecord],
+    sent_below: &BTreeMap<i32, i64>,
+    quarantined: &BTreeSet<(i32, i64)>,
+) -> Vec<&'a ProcessedRecord> {
+    rejected
+        .iter()
+        .copied()
+        .filter(|r| r.offset >= sent_below.get(&r.partition).copied().unwrap_or(0))
+        .filter(|r| !quarantined.contains(&(r.partition, r.offset)))
+        .collect()
+}
+
 fn start(
     config: &ClientConfig,
 ) -> Result<ThreadedProducer<rdkafka::producer::DefaultProducerContext>> {
@@ -243,4 +253,39 @@ fn start(
         .init_transactions(TXN_TIMEOUT)
         .context("initialize the dead-letter producer's transactions")?;
     Ok(producer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(partition: i32, offset: i64) -> ProcessedRecord {
+        ProcessedRecord {
+            partition,
+            offset,
+            key: None,
+            payload: Vec::new(),
+            outcome: Outcome::Pending,
+        }
+    }
+
+    #[test]
+    fn records_below_the_progress_or_quarantined_are_not_sent_again() {
+        let records = [
+            rejected(0, 4),
+            rejected(0, 9),
+            rejected(0, 10),
+            rejected(1, 3),
+            rejected(2, 0),
+        ];
+        let refs: Vec<&ProcessedRecord> = records.iter().collect();
+        // Partition 0's transaction up to 10 committed (Postgres did not); 1@3 is quarantined.
+        let sent_below = BTreeMap::from([(0, 10), (1, 0)]);
+        let quarantined = BTreeSet::from([(1, 3)]);
+        let left: Vec<(i32, i64)> = due(&refs, &sent_below, &quarantined)
+            .iter()
+            .map(|r| (r.partition, r.offset))
+            .collect();
+        assert_eq!(left, vec![(0, 10), (2, 0)]);
+    }
 }
