@@ -233,3 +233,90 @@ async fn a_missing_dead_letter_fails_and_an_aborted_one_is_never_read() -> Resul
     stack.teardown().await?;
     Ok(())
 }
+
+/// A worker frozen (SIGSTOP) past its session while its partitions hold malformed records wakes
+/// up a zombie with a batch in hand, and a second worker is SIGKILLed mid-stream: the ledger still
+/// writes each dead letter once (the zombie's transaction is refused, the killed one's aborted).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zombie_and_a_killed_worker_repeat_no_dead_letter() -> Result<()> {
+    use faultline_tests::pipeline::{
+        check_end_state, produce_workload, profile_service, stop, wait_caught_up,
+    };
+    const PARTITIONS: i32 = 4;
+    let stack = crate::stack().await?;
+    let profiles = profile_service().await;
+    let run = Run::new(
+        stack.bootstrap_servers(),
+        stack.postgres().clone(),
+        "dlq-zombie",
+        Some(profiles.uri()),
+    );
+    create_topic(&run.bootstrap, &run.topic, PARTITIONS, 1).await?;
+    create_topic(&run.bootstrap, &format!("{}.dlq", run.topic), 1, 1).await?;
+    let w = crate::workload(33, 30_000, PARTITIONS)?;
+    let placement = produce_workload(&run.bootstrap, &run.topic, &w).await?;
+    let malformed = w.counts().malformed_total();
+    ensure!(malformed > 500, "only {malformed} malformed records");
+
+    let small = [("FAULTLINE_BATCH_MAX_RECORDS", "200")];
+    let a = run.spawn_worker("w1", &small)?;
+    let mut b = run.spawn_worker("w2", &small)?;
+    let c = run.pg.connect().await?;
+    let committed = || async {
+        c.query_one(
+            &format!(
+                "SELECT coalesce(sum(next_offset), 0)::bigint FROM {}.partition_offsets",
+                run.schema
+            ),
+            &[],
+        )
+        .await
+        .map_or(0, |r| r.get::<_, i64>(0))
+    };
+    let total = w.records.len() as i64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    while committed().await < total / 5 {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no progress in 300 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Freeze w1 past its 6 s session: its partitions move to w2, and it wakes with a batch in hand.
+    let pid = a.id() as i32;
+    // SAFETY: signalling a child process this test started and still owns.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    while committed().await < total / 2 {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no progress in 300 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.kill()?;
+    b.wait()?;
+    let c2 = run.spawn_worker("w3", &small)?;
+    let hw = wait_caught_up(&run, PARTITIONS, Duration::from_secs(300)).await?;
+    stop(a)?;
+    stop(c2)?;
+    let bad = check_end_state(&run, &w, &placement, &hw).await?;
+    ensure!(
+        bad.is_empty(),
+        "{} violations, first: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(5)]
+    );
+    let dlq = dead_letters(&run, &w, &placement, Guarantee::ExactlyOnce).await?;
+    ensure!(
+        dlq.check.status == CheckStatus::Pass
+            && (dlq.total, dlq.distinct) == (malformed, malformed),
+        "dead letters: {} total, {} distinct, {malformed} malformed: {}",
+        dlq.total,
+        dlq.distinct,
+        dlq.check.detail
+    );
+    stack.teardown().await?;
+    Ok(())
+}
