@@ -11,7 +11,8 @@
 //!    `send_offsets_to_transaction`, each of the batch's input partitions' end offset to the
 //!    consumer group. The group's committed offset of a partition therefore means "every dead
 //!    letter below this input offset is in the topic", and it becomes visible atomically with
-//!    those dead letters. Nothing else commits offsets to the group.
+//!    those dead letters. Nothing else commits offsets to the group (except the planted
+//!    `ignore-revocation`, whose auto-commit breaks this on purpose).
 //! 2. That transaction commits before the batch's Postgres transaction, and a failed one stops
 //!    the batch (re-read from the stored offsets). So a quarantine row in Postgres implies its dead
 //!    letter is in the topic.
