@@ -7,6 +7,7 @@
 //! - [`fault`]    one `[[faults]]` entry as written (`FaultEntry`), the table of kinds (`FaultKind`),
 //!   and the entry as validated (`FaultAction`).
 //! - [`toxic`]    network faults as the fault proxy applies them: `Toxic`, `ToxicKind`, `Direction`.
+//! - [`guarantee`] `Guarantee`: a pipeline's declared delivery guarantee (`[pipeline] guarantee`).
 //! - [`data_check`] `[[checks.data]]`: `DataCheck`, `DataCheckKind`, `Severity` (the oracle runs them).
 //! - [`schedule`] the plan: fixed faults plus faults drawn from the seed, in start order.
 //! - [`load`]     reading files and directories, and validation (ranges, faults that can happen);
@@ -34,6 +35,7 @@
 pub mod data_check;
 pub mod error;
 pub mod fault;
+pub mod guarantee;
 pub mod load;
 pub mod name;
 pub mod scenario;
@@ -43,6 +45,7 @@ pub mod toxic;
 pub use data_check::{DataCheck, DataCheckKind, Severity};
 pub use error::ScenarioError;
 pub use fault::{BrokerSel, Family, FaultAction, FaultEntry, FaultKind, NetTarget, WorkerSel};
+pub use guarantee::Guarantee;
 pub use name::{safe_name, SAFE_NAME_RULE};
 pub use scenario::{BackendKind, Scenario, UnknownBackend};
 pub use schedule::{plan, PlannedFault, Trigger};

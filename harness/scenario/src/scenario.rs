@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data_check::DataCheck;
 use crate::fault::FaultEntry;
+use crate::guarantee::Guarantee;
 
 /// One scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +173,12 @@ pub struct PipelineSection {
     /// Challenger model file scored in shadow (`FAULTLINE_CHALLENGER_MODEL`); same formats and path
     /// rule as `champion`. Default: the pipeline's built-in challenger.
     pub challenger: Option<String>,
+    /// The delivery guarantee the pipeline declares: `exactly_once`, `effectively_once` or
+    /// `at_least_once`. The `dead_letters` check judges the dead-letter topic by it: a rejected
+    /// record dead-lettered twice fails under `exactly_once` and is reported (count, example keys
+    /// and offsets) but passes under the others; a missing dead letter always fails. Default
+    /// `exactly_once`.
+    pub guarantee: Guarantee,
 }
 
 impl Default for PipelineSection {
@@ -184,6 +191,7 @@ impl Default for PipelineSection {
             enrichment: true,
             champion: None,
             challenger: None,
+            guarantee: Guarantee::ExactlyOnce,
         }
     }
 }

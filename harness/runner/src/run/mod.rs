@@ -1,7 +1,9 @@
 //! One scenario run with one seed on a running stack: start the workers, send the workload while
 //! the planned faults happen, wait for the pipeline to catch up, stop it, and check the end state.
 
+pub mod check_role;
 mod checks;
+pub mod dead_letters;
 pub mod enrichment;
 mod environment;
 mod faults;
@@ -220,6 +222,10 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     };
     let oracle = checks::oracle(&ci).await?;
     checks.extend(oracle.checks);
+    // Before the replay check, which runs the pipeline over its input again.
+    let (dead_letters, dlq_total, dlq_distinct) =
+        checks::dead_letters(&ci, &infra.bootstrap(), s.pipeline.guarantee).await?;
+    checks.push(dead_letters);
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
     if s.checks.replay {
         checks.push(match &oracle.missing {
@@ -250,10 +256,8 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let stats = RunStats {
         produced: total,
         committed: caught_up.committed,
-        dlq: progress::high_watermarks(&infra.bootstrap(), &names.dlq_topic, 1)
-            .await
-            .map(|h| h.values().sum::<i64>() as u64)
-            .unwrap_or(0),
+        dlq: dlq_total,
+        dlq_distinct,
         duration_ms: start.elapsed().as_millis() as u64,
         workload_digest: input.workload.digest(),
     };
