@@ -40,6 +40,7 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
             "lineage",
             "offsets",
             "caught_up",
+            "dead_letters",
         ] {
             let c = r
                 .checks
@@ -54,6 +55,12 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
                 c.detail
             );
         }
+        // Kills, pauses and zombies never repeat a dead letter of the reference pipeline.
+        assert_eq!(
+            r.stats.dlq, r.stats.dlq_distinct,
+            "{} seed {}: {} dead letters, {} distinct",
+            r.scenario, r.seed, r.stats.dlq, r.stats.dlq_distinct
+        );
         let planned_faults = r.faults.len();
         let injected = r.faults.iter().filter(|f| f.outcome.was_injected()).count();
         assert_eq!(

@@ -3,6 +3,7 @@
 //! stack with its own topic, group and table names. `detach` (the dockerd launcher), `stale`
 //! (removing a SIGKILLed harness's temp dirs) and cleanup's signal tests need no services.
 
+mod check_role;
 mod cleanup;
 mod cluster;
 mod detach;

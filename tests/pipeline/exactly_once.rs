@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use faultline_infra::doctor::create_topic;
-use faultline_tests::kafka::high_watermarks;
+use faultline_report::CheckStatus;
+use faultline_scenario::Guarantee;
 use faultline_tests::pipeline::{
-    check_end_state, produce_workload, profile_service, stop, wait_caught_up, Run,
+    check_end_state, dead_letters, produce_workload, profile_service, stop, wait_caught_up, Run,
 };
 
 const PARTITIONS: i32 = 4;
@@ -57,12 +58,18 @@ async fn two_workers_land_every_valid_event_exactly_once() -> Result<()> {
         .await?
         .get(0);
     ensure!(workers == 2, "only {workers} worker(s) committed anything");
-    let dlq: i64 = high_watermarks(&run.bootstrap, &format!("{}.dlq", run.topic), 1)?
-        .values()
-        .sum();
+    let dlq = dead_letters(&run, &w, &placement, Guarantee::ExactlyOnce).await?;
     ensure!(
-        dlq as u64 == counts.malformed_total(),
-        "DLQ topic holds {dlq}, expected {}",
+        dlq.check.status == CheckStatus::Pass,
+        "{}: {:?}",
+        dlq.check.detail,
+        &dlq.check.failing_rows[..dlq.check.failing_rows.len().min(5)]
+    );
+    ensure!(
+        (dlq.total, dlq.distinct) == (counts.malformed_total(), counts.malformed_total()),
+        "DLQ topic holds {} ({} distinct), expected {}",
+        dlq.total,
+        dlq.distinct,
         counts.malformed_total()
     );
     stack.teardown().await?;
@@ -80,6 +87,7 @@ async fn sigkilled_worker_loses_and_duplicates_nothing() -> Result<()> {
         Some(profiles.uri()),
     );
     create_topic(&run.bootstrap, &run.topic, PARTITIONS, 1).await?;
+    create_topic(&run.bootstrap, &format!("{}.dlq", run.topic), 1, 1).await?;
     let w = crate::workload(12, 50_000, PARTITIONS)?;
     let placement = produce_workload(&run.bootstrap, &run.topic, &w).await?;
 
@@ -123,6 +131,19 @@ async fn sigkilled_worker_loses_and_duplicates_nothing() -> Result<()> {
         "{} violations, first: {:?}",
         bad.len(),
         &bad[..bad.len().min(10)]
+    );
+    // The killed worker's batch in flight is dead-lettered once: its transaction either committed
+    // (and its records are skipped by the next owner) or is aborted and never read.
+    let dlq = dead_letters(&run, &w, &placement, Guarantee::ExactlyOnce).await?;
+    let malformed = w.counts().malformed_total();
+    ensure!(
+        dlq.check.status == CheckStatus::Pass
+            && dlq.total == dlq.distinct
+            && dlq.total == malformed,
+        "dead letters: {} total, {} distinct, {malformed} malformed: {}",
+        dlq.total,
+        dlq.distinct,
+        dlq.check.detail
     );
     stack.teardown().await?;
     Ok(())

@@ -3,6 +3,7 @@
 //! landed: transactions, balances, quarantine reasons, lineage offsets, the offset log.
 
 mod contract;
+mod dead_letters;
 mod exactly_once;
 mod observability;
 mod recovery;

@@ -103,6 +103,24 @@ pub async fn produce_workload(bootstrap: &str, topic: &str, w: &Workload) -> Res
     )
 }
 
+/// The `dead_letters` check on `<topic>.dlq`, read read_committed as the runner reads it.
+pub async fn dead_letters(
+    run: &Run,
+    w: &Workload,
+    placement: &Placement,
+    guarantee: faultline_scenario::Guarantee,
+) -> Result<faultline_oracle::DeadLetterReport> {
+    let letters = faultline_runner::dead_letters::read(
+        &run.bootstrap,
+        &format!("{}.dlq", run.topic),
+        faultline_runner::dead_letters::READ_BUDGET,
+    )
+    .await?;
+    Ok(faultline_oracle::check_dead_letters(
+        w, placement, &run.topic, &letters, guarantee,
+    ))
+}
+
 /// The account-profile service double the runner uses (a deterministic profile per account).
 pub async fn profile_service() -> faultline_runner::enrichment::ProfileService {
     faultline_runner::enrichment::ProfileService::start().await

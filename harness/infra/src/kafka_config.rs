@@ -67,6 +67,12 @@ pub fn broker_properties(me: &BrokerAddrs, all: &[BrokerAddrs]) -> BTreeMap<Stri
     set("offsets.topic.num.partitions", "10".into());
     set("transaction.state.log.num.partitions", "10".into());
     set("group.initial.rebalance.delay.ms", "0".into());
+    // A transaction whose producer was killed holds back read_committed readers (and the stable
+    // offsets the next owner reads) until the broker aborts it: look for timed-out ones every second.
+    set(
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        "1000".into(),
+    );
     set("num.partitions", "1".into());
     // Tests shut brokers down and up often; a shorter grace keeps restarts quick.
     set("controlled.shutdown.max.retries", "1".into());

@@ -142,7 +142,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// A random password for servers the harness starts itself.
-pub(crate) fn random_password() -> String {
+pub fn random_password() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 24)
 }

@@ -219,7 +219,10 @@ fn unknown_fields_and_knobs_are_refused_by_the_schema() {
     assert_eq!(e.line, Some(3), "{e}");
     assert!(e.message.contains("batch_max_records"), "{e}");
     let e = err("command = [\"x\"]\nguarantee = \"once\"\n");
-    assert!(e.message.contains("exactly_once"), "{e}");
+    assert_eq!(e.line, Some(2), "{e}");
+    for g in faultline_scenario::Guarantee::ALL {
+        assert!(e.message.contains(g), "{e}");
+    }
 }
 
 #[test]

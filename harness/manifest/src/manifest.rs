@@ -5,26 +5,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use faultline_scenario::Guarantee;
 use faultline_scenario::Knob;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::placeholder::Template;
+use crate::placeholder::Placeholder;
 
-/// What the pipeline promises about its output under redelivery; it decides which differences
-/// the checks treat as violations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Guarantee {
-    /// Every record's effect lands exactly once, and so does every dead letter.
-    #[default]
-    ExactlyOnce,
-    /// Redelivered records are absorbed by idempotent writes (upserts by key): the end state is
-    /// exact, appends and dead letters may repeat.
-    EffectivelyOnce,
-    /// Nothing is lost; effects may repeat.
-    AtLeastOnce,
-}
+use crate::placeholder::Template;
 
 /// A pipeline faultline did not write, described so that it can be started, configured, waited
 /// for and judged.
@@ -58,6 +46,24 @@ pub struct Manifest {
     pub expectations: Option<Builtin>,
     /// Hex SHA-256 of the manifest and the files it names (setup SQL, input), for caches.
     pub digest: String,
+}
+
+impl Manifest {
+    /// Whether any string the pipeline gets (`env`, `command`, `setup`, `ready`) uses `p`: e.g.
+    /// a pipeline handed `{dlq_topic}` has a dead-letter topic for the harness to judge.
+    pub fn uses(&self, p: Placeholder) -> bool {
+        let ready = match &self.ready.probe {
+            Probe::Http(t) | Probe::Tcp(t) => Some(t),
+            Probe::None | Probe::Log(_) => None,
+        };
+        self.env
+            .values()
+            .chain(&self.command)
+            .chain(&self.setup.command)
+            .chain(self.setup.sql.iter().map(|(_, t)| t))
+            .chain(ready)
+            .any(|t| t.placeholders().any(|q| q == p))
+    }
 }
 
 /// `[setup]`: run once per run, before the first worker starts.

@@ -32,11 +32,17 @@ pub enum AnomalyClass {
     OffsetOverlap,
     /// A partition's stored next offset differs from its high watermark.
     OffsetNotCommitted,
+    /// A malformed record is not in the dead-letter topic.
+    MissingDeadLetter,
+    /// A malformed record is in the dead-letter topic more than once.
+    DuplicateDeadLetter,
+    /// A dead letter for a record that is not malformed (or not of this run's topic).
+    UnexpectedDeadLetter,
 }
 
 impl AnomalyClass {
     /// Every class, in report order.
-    pub const ALL: [AnomalyClass; 12] = [
+    pub const ALL: [AnomalyClass; 15] = [
         AnomalyClass::Lost,
         AnomalyClass::Duplicated,
         AnomalyClass::Phantom,
@@ -49,6 +55,9 @@ impl AnomalyClass {
         AnomalyClass::OffsetGap,
         AnomalyClass::OffsetOverlap,
         AnomalyClass::OffsetNotCommitted,
+        AnomalyClass::MissingDeadLetter,
+        AnomalyClass::DuplicateDeadLetter,
+        AnomalyClass::UnexpectedDeadLetter,
     ];
 
     /// The snake_case name used in reports.
@@ -66,6 +75,9 @@ impl AnomalyClass {
             AnomalyClass::OffsetGap => "offset_gap",
             AnomalyClass::OffsetOverlap => "offset_overlap",
             AnomalyClass::OffsetNotCommitted => "offset_not_committed",
+            AnomalyClass::MissingDeadLetter => "missing_dead_letter",
+            AnomalyClass::DuplicateDeadLetter => "duplicate_dead_letter",
+            AnomalyClass::UnexpectedDeadLetter => "unexpected_dead_letter",
         }
     }
 }

@@ -61,6 +61,14 @@ pub enum OracleError {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// Postgres refused a data check's query (e.g. permission denied for the checks' role).
+    #[error("data check `{check}`: the query failed: {message}")]
+    CheckQuery {
+        /// The data check's name.
+        check: String,
+        /// Postgres' message and SQLSTATE, or the client error.
+        message: String,
+    },
     /// Postgres refused a query or the connection failed.
     #[error("postgres: {0}")]
     Postgres(#[from] tokio_postgres::Error),

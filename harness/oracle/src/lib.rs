@@ -11,6 +11,8 @@
 //! - [`anomaly`]     `Anomaly`, `AnomalyClass` and the key formats.
 //! - [`report`]      `OracleReport`: each check a `faultline_report::CheckResult` of anomalies.
 //! - [`normalize`](mod@normalize) redacted, sorted end states and summaries for golden snapshots.
+//! - [`dead_letters`] `check_dead_letters`: the dead-letter topic against the malformed records,
+//!   copies judged by the declared `Guarantee`.
 //! - [`data_checks`] declarative checks from scenario files (`not_null`, `unique`, …) and their SQL.
 //! - [`error`]       `OracleError`.
 //! - `sql`           identifier quoting and validation (crate-private).
@@ -38,6 +40,7 @@
 pub mod anomaly;
 pub mod check;
 pub mod data_checks;
+pub mod dead_letters;
 pub mod error;
 pub mod normalize;
 pub mod read;
@@ -53,6 +56,7 @@ pub use check::{check, check_found, CHECK_NAMES, CHECK_TABLES};
 pub use data_checks::{
     failing_rows_query, run_data_check, DataCheck, DataCheckKind, FailingRowsQuery, Severity,
 };
+pub use dead_letters::{check_dead_letters, DeadLetter, DeadLetterReport};
 pub use error::{OracleError, CONTRACT_DOC};
 pub use normalize::{normalize, normalize_summary};
 pub use read::{read_end_state, read_found, Found, CONTRACT_TABLES};

@@ -134,6 +134,29 @@ pub fn stored_offsets(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// Which of `positions` (partition, offset) of `topic` already have a quarantine row: committed
+/// batches, whose dead letters are in the topic (see `dlq`).
+pub fn quarantined(
+    client: &mut impl postgres::GenericClient,
+    schema: &str,
+    topic: &str,
+    positions: &[(i32, i64)],
+) -> Result<std::collections::BTreeSet<(i32, i64)>, postgres::Error> {
+    if positions.is_empty() {
+        return Ok(Default::default());
+    }
+    let parts: Vec<i32> = positions.iter().map(|p| p.0).collect();
+    let offsets: Vec<i64> = positions.iter().map(|p| p.1).collect();
+    let rows = client.query(
+        &format!(
+            "SELECT q.source_partition, q.source_offset FROM unnest($2::int[], $3::bigint[]) AS t(p, o) \
+             JOIN {schema}.quarantine q ON q.source_topic = $1 AND q.source_partition = t.p AND q.source_offset = t.o"
+        ),
+        &[&topic, &parts, &offsets],
+    )?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 const STAGING_COLUMNS: &str = "transaction_id, account_id, kind, amount_cents, delta_cents, created_at, schema_version, channel, \
      account_age_days, risk_tier, country, enrichment_status, champion_score, champion_version, challenger_score, \
      challenger_version, payload, source_partition, source_offset";

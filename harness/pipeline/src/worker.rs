@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
@@ -22,7 +22,7 @@ use crate::metrics::{Health, Metrics};
 use crate::process::{ProcessError, Processor};
 use crate::record::{Outcome, ProcessedRecord};
 use crate::sink::{
-    commit_batch, ensure_schema, stored_offsets, Applied, Lineage, Range, SinkError,
+    commit_batch, ensure_schema, quarantined, stored_offsets, Applied, Lineage, Range, SinkError,
 };
 
 /// Partition assignment changes seen by the rebalance callback, handled by the loop.
@@ -87,7 +87,7 @@ impl ConsumerContext for LedgerContext {
 
     fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
         if let Err(e) = result {
-            tracing::debug!("informational Kafka offset commit failed: {e}");
+            tracing::debug!("Kafka offset commit failed: {e}");
         }
     }
 }
@@ -306,7 +306,11 @@ impl Worker {
         let ignore_revocation = active(cfg.defect, Defect::IgnoreRevocation);
         let consumer = subscribe(&cfg, ignore_revocation)?;
         let pg = connect_with_schema(&cfg, &stop)?;
-        let dlq = DeadLetters::new(&cfg.bootstrap, &cfg.dlq_topic)?;
+        let dlq = DeadLetters::new(
+            &cfg.bootstrap,
+            &cfg.dlq_topic,
+            &format!("{}.dlq.{}", cfg.group_id, cfg.worker_id),
+        )?;
         let processor = Processor::from_config(&cfg)?;
         let alert = DlqAlert::new(
             cfg.alert_webhook.clone(),
@@ -428,6 +432,16 @@ impl Worker {
         ) {
             Ok(()) => {
                 records.retain(|r| !self.partitions.resync.contains(&r.partition));
+                // The dead-letter progress of the same partitions (see `dlq`): what is below it
+                // is not dead-lettered again.
+                if let Err(e) = self.dlq.recover(
+                    &self.consumer,
+                    &self.cfg.input_topic,
+                    &self.partitions.resync,
+                ) {
+                    tracing::warn!("cannot read the dead-letter progress yet: {e:#}");
+                    return Ok(false);
+                }
                 self.partitions.resync.clear();
                 Ok(true)
             }
@@ -463,10 +477,11 @@ impl Worker {
             .iter()
             .filter(|r| matches!(r.outcome, Outcome::Rejected(_)))
             .collect();
-        if !self.send_dead_letters(&batch.records, &rejected) {
+        let ranges = self.partitions.ranges(&batch.records);
+        if !self.send_dead_letters(&batch.records, &rejected, &ranges) {
             return Ok(());
         }
-        self.commit(&batch, &rejected, started)
+        self.commit(&batch, &ranges, &rejected, started)
     }
 
     /// Validates, enriches and scores. On failure (the profile service or a model endpoint is down)
@@ -485,17 +500,36 @@ impl Worker {
         false
     }
 
-    /// Dead letters first: they must be durable before the offsets that skip them are. (The planted
-    /// `drop-malformed` sends none.)
+    /// Dead letters first, in a Kafka transaction committed before the Postgres one: they must be
+    /// durable before the offsets that skip them are, and sent once (see `dlq`). Records already
+    /// quarantined are committed, so already dead-lettered. (The planted `drop-malformed` sends none.)
     fn send_dead_letters(
         &mut self,
         records: &[ProcessedRecord],
         rejected: &[&ProcessedRecord],
+        ranges: &[Range],
     ) -> bool {
-        if active(self.cfg.defect, Defect::DropMalformed) {
+        if active(self.cfg.defect, Defect::DropMalformed) || rejected.is_empty() {
             return true;
         }
-        let Err(e) = self.dlq.send_all(&self.cfg.input_topic, rejected) else {
+        let positions: Vec<(i32, i64)> = rejected.iter().map(|r| (r.partition, r.offset)).collect();
+        let sent = quarantined(
+            &mut self.pg,
+            &self.cfg.schema,
+            &self.cfg.input_topic,
+            &positions,
+        )
+        .context("read the quarantined positions")
+        .and_then(|done| {
+            self.dlq.send_all(
+                &self.consumer,
+                &self.cfg.input_topic,
+                ranges,
+                rejected,
+                &done,
+            )
+        });
+        let Err(e) = sent else {
             return true;
         };
         tracing::warn!("dead-letter produce failed: {e:#}; retrying the batch");
@@ -511,15 +545,15 @@ impl Worker {
     fn commit(
         &mut self,
         batch: &Batch,
+        ranges: &[Range],
         rejected: &[&ProcessedRecord],
         started: Instant,
     ) -> Result<()> {
-        let ranges = self.partitions.ranges(&batch.records);
         match commit_batch(
             &mut self.pg,
             &self.cfg.schema,
             &self.lineage,
-            &ranges,
+            ranges,
             &batch.records,
             self.cfg.defect,
         ) {
@@ -527,8 +561,7 @@ impl Worker {
                 tracing::debug!(?ranges, "batch committed");
                 self.backoff = INITIAL_BACKOFF;
                 self.set_health(None);
-                self.partitions.committed(&ranges);
-                self.commit_to_kafka(&ranges);
+                self.partitions.committed(ranges);
                 self.record_committed(batch, rejected, &applied, started);
             }
             Err(SinkError::Fenced {
@@ -550,25 +583,6 @@ impl Worker {
             }
         }
         Ok(())
-    }
-
-    /// Commits the new offsets to Kafka too, asynchronously and for information only (lag tooling
-    /// reads them): positions always come from Postgres, so a failure here changes nothing.
-    fn commit_to_kafka(&self, ranges: &[Range]) {
-        let mut tpl = TopicPartitionList::new();
-        for r in ranges {
-            if let Err(e) =
-                tpl.add_partition_offset(&self.cfg.input_topic, r.partition, Offset::Offset(r.to))
-            {
-                tracing::debug!(
-                    "informational Kafka offset of partition {}: {e}",
-                    r.partition
-                );
-            }
-        }
-        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {
-            tracing::debug!("informational Kafka offset commit failed: {e}");
-        }
     }
 
     /// The job metrics and the DLQ alert for a committed batch. Per-partition lag is refreshed at most
@@ -657,6 +671,8 @@ fn subscribe(cfg: &Config, ignore_revocation: bool) -> Result<BaseConsumer<Ledge
         )
         .set("auto.commit.interval.ms", "200")
         .set("auto.offset.reset", "earliest")
+        // Also makes `committed_offsets` wait for stable offsets (the dead-letter progress).
+        .set("isolation.level", "read_committed")
         .set(
             "session.timeout.ms",
             std::env::var("FAULTLINE_SESSION_TIMEOUT_MS").unwrap_or_else(|_| "6000".into()),

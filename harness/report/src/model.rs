@@ -256,8 +256,11 @@ pub struct RunStats {
     /// Records whose offsets the pipeline committed (its committed positions per partition added
     /// up, as its progress source reports them).
     pub committed: u64,
-    /// Records in the dead-letter topic.
+    /// Records in the dead-letter topic (read_committed), copies included.
     pub dlq: u64,
+    /// Distinct source records among them: `dlq - dlq_distinct` dead letters are copies.
+    #[serde(default)]
+    pub dlq_distinct: u64,
     /// Wall time of the run (workload start to checks done), milliseconds.
     pub duration_ms: u64,
     /// SHA-256 of the workload bytes in send order.

@@ -13,8 +13,9 @@
 //!
 //! Public: what `faultline` (harness/cli) and the integration tests use: [`run_suite`], [`repro`],
 //! [`check`] ([`CheckReport`], [`CheckedRun`]), [`SuiteOptions`], [`produce`] (sending a workload),
-//! [`enrichment`] (the profile service), and [`ProgressSource`] with its [`ProgressReader`] (where
-//! a pipeline's committed positions are read).
+//! [`enrichment`] (the profile service), [`ProgressSource`] with its [`ProgressReader`] (where a
+//! pipeline's committed positions are read), [`dead_letters`] (reading a dead-letter topic
+//! read_committed) and [`check_role`] (the role data checks run as).
 
 mod comparison;
 mod error;
@@ -25,5 +26,5 @@ mod suite;
 
 pub use error::{Result, RunnerError};
 pub use run::progress::{Observed, Placeholders, ProgressReader, ProgressSource};
-pub use run::{enrichment, produce};
+pub use run::{check_role, dead_letters, enrichment, produce};
 pub use suite::{check, repro, run_suite, CheckReport, CheckedRun, SuiteOptions};

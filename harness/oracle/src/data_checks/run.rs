@@ -46,7 +46,13 @@ pub async fn run_data_check(
                 0,
             ));
         }
-        rows => rows?,
+        rows => rows.map_err(|e| OracleError::CheckQuery {
+            check: check.name.clone(),
+            message: match e.as_db_error() {
+                Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+                None => e.to_string(),
+            },
+        })?,
     };
 
     let total_failing = rows.first().map_or(0, |r| r.get::<_, i64>("total")) as u64;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use faultline_infra::PgConfig;
 use faultline_oracle::{Anomaly, DataCheck};
 use faultline_report::{CheckResult, CheckStatus, FaultEvent, Row};
+use faultline_scenario::Guarantee;
 use faultline_workload::Workload;
 use serde_json::{Map, Value};
 
@@ -115,17 +116,40 @@ fn anomaly_row(
     m
 }
 
-/// The scenario's declarative data checks.
+/// The `dead_letters` check on the dead-letter topic read read_committed, judged by the declared
+/// guarantee, and the topic's (total, distinct) dead letters for the run's stats.
+pub async fn dead_letters(
+    ci: &CheckInput<'_>,
+    bootstrap: &str,
+    guarantee: Guarantee,
+) -> Result<(CheckResult, u64, u64)> {
+    let letters = super::dead_letters::read(
+        bootstrap,
+        &ci.names.dlq_topic,
+        super::dead_letters::READ_BUDGET,
+    )
+    .await?;
+    let by_position: BTreeMap<(i32, i64), u64> = ci
+        .produced
+        .placement
+        .iter()
+        .map(|(seq, pos)| (*pos, *seq))
+        .collect();
+    let r = faultline_oracle::check_dead_letters(
+        ci.workload,
+        &ci.produced.placement,
+        &ci.names.topic,
+        &letters,
+        guarantee,
+    );
+    let check = r.check.map_rows(|a| anomaly_row(&a, ci, &by_position));
+    Ok((check, r.total, r.distinct))
+}
+
+/// The scenario's declarative data checks, run as the per-run role that can read only the run's
+/// schema (`check_role`).
 pub async fn data_checks(ci: &CheckInput<'_>, checks: &[DataCheck]) -> Result<Vec<CheckResult>> {
-    if checks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let client = ci.pg.connect().await?;
-    let mut out = Vec::new();
-    for c in checks {
-        out.push(faultline_oracle::run_data_check(&client, &ci.names.schema, c).await?);
-    }
-    Ok(out)
+    super::check_role::run_data_checks(ci.pg, &ci.names.schema, &ci.names.run_id, checks).await
 }
 
 /// Every planned fault was injected (a skipped one means the scenario did not do what it says).

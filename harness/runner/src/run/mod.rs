@@ -1,7 +1,9 @@
 //! One scenario run with one seed on a running stack: start the workers, send the workload while
 //! the planned faults happen, wait for the pipeline to catch up, stop it, and check the end state.
 
+pub mod check_role;
 mod checks;
+pub mod dead_letters;
 pub mod enrichment;
 mod environment;
 mod faults;
@@ -40,7 +42,7 @@ use self::workers::{stop_gracefully, WorkerPool, WorkerSpec};
 use crate::comparison::{self, Baseline, CompareSetup, LiveComparison};
 use crate::error::{Result, RunnerError};
 use crate::pipeline::{ready, setup, Pipeline};
-use faultline_manifest::{Builtin, Progress as ManifestProgress};
+use faultline_manifest::{Builtin, Placeholder, Progress as ManifestProgress};
 
 /// Everything one run is given.
 pub struct RunInput<'a> {
@@ -300,6 +302,16 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             (output.summary(), missing)
         }
     };
+    // Dead letters before the replay check, which runs the pipeline over its input again.
+    // Judged for the ledger and for any pipeline whose manifest hands it the dead-letter topic.
+    let (dlq_total, dlq_distinct) = if m.expectations.is_some() || m.uses(Placeholder::DlqTopic) {
+        let (dead_letters, total, distinct) =
+            checks::dead_letters(&ci, &infra.bootstrap(), m.guarantee).await?;
+        checks.push(dead_letters);
+        (total, distinct)
+    } else {
+        (0, 0)
+    };
     if let Some(expected) = input.expected_output {
         let by_position: std::collections::BTreeMap<(i32, i64), u64> = produced
             .placement
@@ -349,10 +361,8 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let stats = RunStats {
         produced: total,
         committed: caught_up.committed,
-        dlq: progress::high_watermarks(&infra.bootstrap(), &names.dlq_topic, 1)
-            .await
-            .map(|h| h.values().sum::<i64>() as u64)
-            .unwrap_or(0),
+        dlq: dlq_total,
+        dlq_distinct,
         duration_ms: start.elapsed().as_millis() as u64,
         workload_digest: input.workload.digest(),
     };
