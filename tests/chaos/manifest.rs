@@ -51,7 +51,10 @@ fn manifests_that_cannot_work_are_refused_by_check_naming_file_line_field_and_fi
     for (file, text, words) in cases {
         let m = write(dir.path(), file, text);
         let (_, stderr) = exited(&check(&m), 2);
-        assert!(stderr.contains(&m.display().to_string()), "{file}: {stderr}");
+        assert!(
+            stderr.contains(&m.display().to_string()),
+            "{file}: {stderr}"
+        );
         assert!(stderr.contains(words), "{file}: {stderr}");
     }
     // An unknown --defect names the pipeline's own variants.
@@ -75,7 +78,11 @@ fn manifests_that_cannot_work_are_refused_by_check_naming_file_line_field_and_fi
 #[test]
 fn a_failing_setup_sql_or_progress_query_stops_the_run_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "bad.sql", "CREATE TABLE {schema}.t (id nosuchtype);\n");
+    write(
+        dir.path(),
+        "bad.sql",
+        "CREATE TABLE {schema}.t (id nosuchtype);\n",
+    );
     // The worker sleeps: it would never finish on its own, so a leak would show.
     // The marker is the shell's $0, so its command line carries it while it runs.
     let worker = "[\"sh\", \"-c\", \"sleep 600\", \"faultline-manifest-test-{run_id}\"]";
@@ -101,11 +108,10 @@ fn a_failing_setup_sql_or_progress_query_stops_the_run_with_exit_2() {
         "manifest-errors.toml",
         "time_limit_s = 60\nstall_limit_s = 5\n[workload]\nevents = 50\n[pipeline]\nenrichment = false\n",
     );
-    for (m, words) in [
-        (&setup, "field `setup.sql[0]`"),
-        (&query, "nope"),
-    ] {
-        let out_dir = dir.path().join(format!("out-{}", m.file_stem().unwrap().to_string_lossy()));
+    for (m, words) in [(&setup, "field `setup.sql[0]`"), (&query, "nope")] {
+        let out_dir = dir
+            .path()
+            .join(format!("out-{}", m.file_stem().unwrap().to_string_lossy()));
         let out = faultline()
             .args(["run", "--backend", "processes", "--quiet", "--pipeline"])
             .arg(m)

@@ -225,8 +225,12 @@ mod tests {
     fn the_contract_names_every_variable_the_ledger_manifest_sets() {
         let doc = contract();
         let section = &doc[doc.find("## The reference ledger pipeline").unwrap()..];
-        let m = load::parse_in(LEDGER_MANIFEST, Path::new(LEDGER_MANIFEST_PATH), Path::new("."))
-            .unwrap();
+        let m = load::parse_in(
+            LEDGER_MANIFEST,
+            Path::new(LEDGER_MANIFEST_PATH),
+            Path::new("."),
+        )
+        .unwrap();
         let vars = m
             .env
             .keys()

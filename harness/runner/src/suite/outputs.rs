@@ -129,8 +129,9 @@ fn cap_logs(dir: &Path, cap: u64) {
             .iter()
             .position(|&b| b == b'\n')
             .map_or(cut, |i| cut + i + 1);
-        let mut kept = format!("[faultline: the first {start} bytes of this log were cut; the run passed]\n")
-            .into_bytes();
+        let mut kept =
+            format!("[faultline: the first {start} bytes of this log were cut; the run passed]\n")
+                .into_bytes();
         kept.extend_from_slice(&bytes[start..]);
         let _ = std::fs::write(&path, kept);
     }
@@ -328,7 +329,10 @@ mod tests {
         let body: Vec<&str> = kept.lines().skip(1).collect();
         assert!(body.iter().all(|l| l.starts_with("line ")), "{kept}");
         assert!(kept.len() < 200);
-        assert_eq!(std::fs::read_to_string(dir.path().join("w2.log")).unwrap(), "short\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("w2.log")).unwrap(),
+            "short\n"
+        );
     }
 
     #[test]
