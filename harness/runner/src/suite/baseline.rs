@@ -75,7 +75,8 @@ pub(crate) async fn run_baseline(
 /// that send it.
 #[derive(Default)]
 pub(crate) struct OutputBaselines {
-    cached: HashMap<(String, String), OutputState>,
+    /// The end state, or why the fault-free run failed (not retried for the next scenario).
+    cached: HashMap<(String, String), std::result::Result<OutputState, String>>,
     /// Fault-free runs made, and those answered from the cache (for the suite's summary).
     pub made: u32,
     pub reused: u32,
@@ -105,7 +106,13 @@ impl OutputBaselines {
         let key = (m.digest.clone(), clean_workload.digest());
         if self.cached.contains_key(&key) {
             self.reused += 1;
-            return Ok(self.cached.get(&key));
+            return match self.cached.get(&key) {
+                Some(Ok(state)) => Ok(Some(state)),
+                Some(Err(why)) => Err(RunnerError::Baseline(Box::new(RunnerError::Usage(
+                    why.clone(),
+                )))),
+                None => Ok(None),
+            };
         }
         let mut clean = planned.scenario.clone();
         clean.faults.clear();
@@ -127,10 +134,14 @@ impl OutputBaselines {
             baseline: None,
             expected_output: None,
         };
+        self.made += 1;
         let outcome =
             match within_time_limit(&clean, "the fault-free run", run(infra, &input)).await {
                 Ok(Ok(o)) => o,
-                Ok(Err(e)) | Err(e) => return Err(RunnerError::Baseline(Box::new(e))),
+                Ok(Err(e)) | Err(e) => {
+                    self.cached.insert(key, Err(e.to_string()));
+                    return Err(RunnerError::Baseline(Box::new(e)));
+                }
             };
         let failed: Vec<String> = outcome
             .checks
@@ -139,15 +150,15 @@ impl OutputBaselines {
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect();
         if !failed.is_empty() {
-            return Err(RunnerError::Baseline(Box::new(RunnerError::Usage(
-                format!(
+            let why = format!(
                 "the fault-free run failed, so there is nothing to compare with (logs in {}): {}",
                 log_dir.display(),
                 failed.join("; ")
-            ),
-            ))));
+            );
+            self.cached.insert(key, Err(why.clone()));
+            return Err(RunnerError::Baseline(Box::new(RunnerError::Usage(why))));
         }
-        self.made += 1;
-        Ok(Some(self.cached.entry(key).or_insert(outcome.output)))
+        let entry = self.cached.entry(key).or_insert(Ok(outcome.output));
+        Ok(entry.as_ref().ok())
     }
 }
