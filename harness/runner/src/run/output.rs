@@ -12,6 +12,9 @@ use super::timeline::active_at;
 use crate::error::{Result, RunnerError};
 use crate::pipeline::setup::pg_message;
 
+/// One output row: column → value, ignored columns left out.
+pub type OutputRow = Map<String, Value>;
+
 /// Rows by table, then by key (the key columns' values as a JSON array, rendered).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutputState {
@@ -196,7 +199,7 @@ pub fn differential(
 fn diff_row(
     (table, key): (&str, &str),
     kind: &str,
-    (expected, actual): (Option<&Map<String, Value>>, Option<&Map<String, Value>>),
+    (expected, actual): (Option<&OutputRow>, Option<&OutputRow>),
     lineage: Option<&(i32, i64)>,
     sent_at: &dyn Fn(i32, i64) -> Option<u64>,
     events: &[FaultEvent],

@@ -80,6 +80,10 @@ pub(crate) struct OutputBaselines {
     /// Fault-free runs made, and those answered from the cache (for the suite's summary).
     pub made: u32,
     pub reused: u32,
+    /// Time spent in the fault-free runs made, and what the reused ones took when they were made.
+    pub spent: std::time::Duration,
+    pub saved: std::time::Duration,
+    took: HashMap<(String, String), std::time::Duration>,
 }
 
 impl OutputBaselines {
@@ -106,6 +110,7 @@ impl OutputBaselines {
         let key = (m.digest.clone(), clean_workload.digest());
         if self.cached.contains_key(&key) {
             self.reused += 1;
+            self.saved += self.took.get(&key).copied().unwrap_or_default();
             return match self.cached.get(&key) {
                 Some(Ok(state)) => Ok(Some(state)),
                 Some(Err(why)) => Err(RunnerError::Baseline(Box::new(RunnerError::Usage(
@@ -135,14 +140,17 @@ impl OutputBaselines {
             expected_output: None,
         };
         self.made += 1;
-        let outcome =
-            match within_time_limit(&clean, "the fault-free run", run(infra, &input)).await {
-                Ok(Ok(o)) => o,
-                Ok(Err(e)) | Err(e) => {
-                    self.cached.insert(key, Err(e.to_string()));
-                    return Err(RunnerError::Baseline(Box::new(e)));
-                }
-            };
+        let t0 = std::time::Instant::now();
+        let result = within_time_limit(&clean, "the fault-free run", run(infra, &input)).await;
+        self.spent += t0.elapsed();
+        self.took.insert(key.clone(), t0.elapsed());
+        let outcome = match result {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) | Err(e) => {
+                self.cached.insert(key, Err(e.to_string()));
+                return Err(RunnerError::Baseline(Box::new(e)));
+            }
+        };
         let failed: Vec<String> = outcome
             .checks
             .iter()

@@ -108,8 +108,12 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
     };
     if fault_free.made + fault_free.reused > 0 {
         eprintln!(
-            "fault-free runs for the differential check: {} made, {} reused from the cache",
-            fault_free.made, fault_free.reused
+            "fault-free runs for the differential check: {} made ({:.1} s), {} reused from the \
+             cache (saving {:.1} s)",
+            fault_free.made,
+            fault_free.spent.as_secs_f64(),
+            fault_free.reused,
+            fault_free.saved.as_secs_f64()
         );
     }
     ledger.write_final(|| faultline_report::write_all(&suite, &opts.out))?;
