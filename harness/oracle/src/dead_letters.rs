@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use faultline_report::{CheckResult, CheckStatus};
 use faultline_scenario::Guarantee;
-use faultline_workload::{Expectation, Workload};
+use faultline_workload::{Expectation, ReasonCode, Workload};
 
 use crate::anomaly::{position, position_key, Anomaly, AnomalyClass};
 use crate::state::Placement;
@@ -99,10 +99,35 @@ pub fn check_dead_letters(
     let mut expected: BTreeMap<(i32, i64), Expected<'_>> = BTreeMap::new();
     // Key and value bytes → the positions of malformed records carrying them, for header-less letters.
     let mut by_bytes: ByBytes<'_> = BTreeMap::new();
+    // The user's recorded records: the harness does not know which of them the pipeline rejects, so
+    // a dead letter for one is neither required nor unexpected, and is not judged. Nor are
+    // oversized copies of them: the size limit is the ledger contract's, not every pipeline's.
+    let mut unjudged_pos: BTreeSet<(i32, i64)> = BTreeSet::new();
+    let mut unjudged_bytes: BTreeSet<(Option<&[u8]>, &[u8])> = BTreeSet::new();
+    for r in &w.records {
+        if matches!(
+            r.expect,
+            Expectation::Recorded { .. } | Expectation::RecordedDuplicate { .. }
+        ) {
+            if let Some(&pos) = placement.get(&r.seq) {
+                unjudged_pos.insert(pos);
+            }
+            unjudged_bytes.insert((r.key.as_deref(), r.value.as_slice()));
+        }
+    }
+    let recorded = !unjudged_bytes.is_empty();
+    let mut unjudged = 0u64;
     for (seq, reason) in w.expected_quarantine() {
         let Some(r) = w.records.get(seq as usize) else {
             continue;
         };
+        if recorded && reason == ReasonCode::Oversized {
+            if let Some(&pos) = placement.get(&seq) {
+                unjudged_pos.insert(pos);
+            }
+            unjudged_bytes.insert((r.key.as_deref(), r.value.as_slice()));
+            continue;
+        }
         match placement.get(&seq) {
             Some(&pos) => {
                 expected.insert(
@@ -129,23 +154,6 @@ pub fn check_dead_letters(
             ),
         }
     }
-
-    // The user's recorded records: the harness does not know which of them the pipeline rejects, so
-    // a dead letter for one is neither required nor unexpected, and is not judged.
-    let mut unjudged_pos: BTreeSet<(i32, i64)> = BTreeSet::new();
-    let mut unjudged_bytes: BTreeSet<(Option<&[u8]>, &[u8])> = BTreeSet::new();
-    for r in &w.records {
-        if matches!(
-            r.expect,
-            Expectation::Recorded { .. } | Expectation::RecordedDuplicate { .. }
-        ) {
-            if let Some(&pos) = placement.get(&r.seq) {
-                unjudged_pos.insert(pos);
-            }
-            unjudged_bytes.insert((r.key.as_deref(), r.value.as_slice()));
-        }
-    }
-    let mut unjudged = 0u64;
 
     // Copies per source record; header-less letters are spread over the positions carrying their
     // bytes, each position taking one before any takes a second.
@@ -375,6 +383,8 @@ mod tests {
         std::fs::write(&file, lines).unwrap();
         let spec = WorkloadSpec {
             malformed_ratio: 0.1,
+            malformed_kinds: vec![ReasonCode::NotUtf8, ReasonCode::InvalidJson],
+            oversized: 1,
             ..WorkloadSpec::default()
         };
         let w = faultline_workload::from_recorded(&file, &spec).unwrap();
@@ -406,7 +416,7 @@ mod tests {
         assert!(
             r.check
                 .detail
-                .contains("2 for the recorded input's own records"),
+                .contains("3 for the recorded input's own records"),
             "{}",
             r.check.detail
         );
