@@ -38,11 +38,7 @@ impl Pipeline {
     pub fn load(path: Option<&Path>) -> Result<Arc<Pipeline>> {
         let manifest = match path {
             Some(p) => load::load(p)?,
-            None => load::parse_in(
-                LEDGER_MANIFEST,
-                Path::new(LEDGER_MANIFEST_PATH),
-                Path::new("."),
-            )?,
+            None => Self::ledger_manifest(),
         };
         let program = load::find_program(&manifest, &binary_dirs())?;
         Ok(Arc::new(Pipeline {
@@ -50,6 +46,16 @@ impl Pipeline {
             builtin: path.is_none(),
             program,
         }))
+    }
+
+    /// The reference ledger's built-in manifest (it is tested to parse).
+    pub fn ledger_manifest() -> Manifest {
+        load::parse_in(
+            LEDGER_MANIFEST,
+            Path::new(LEDGER_MANIFEST_PATH),
+            Path::new("."),
+        )
+        .expect("the built-in ledger manifest parses")
     }
 
     /// The same pipeline started with `argv` instead (a scenario's `pipeline.command`).
