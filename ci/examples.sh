@@ -2,7 +2,9 @@
 # Provisions the example pipelines under examples/, idempotently, and prints the `export` lines
 # provision.sh puts in env.sh. Fast when already done: a venv is rebuilt only when its
 # requirements.txt (or the Python it was made from) changes.
-#   - examples/orders-python: a venv at $FAULTLINE_CACHE/venv-orders -> FAULTLINE_ORDERS_PYTHON
+#   - examples/orders-python: a venv at $FAULTLINE_CACHE/venv-orders -> FAULTLINE_ORDERS_PYTHON, and
+#     examples/orders-python/.venv linking to it, which the example's manifest runs (as a user
+#     would keep a venv beside their pipeline).
 source "$(dirname "$0")/lib.sh"
 
 # Debian bookworm's Python 3.11 (not a pyenv shim: resolving one costs ~0.4 s per call).
@@ -24,4 +26,5 @@ venv_ensure() {
 }
 
 venv_ensure "$FAULTLINE_CACHE/venv-orders" "$REPO_DIR/examples/orders-python/requirements.txt"
+ln -sfn "$FAULTLINE_CACHE/venv-orders" "$REPO_DIR/examples/orders-python/.venv"
 echo "export FAULTLINE_ORDERS_PYTHON='$FAULTLINE_CACHE/venv-orders/bin/python'"

@@ -27,6 +27,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 STATUSES = frozenset({"created", "paid", "shipped", "delivered", "cancelled"})
 BUGS = ("commit-before-db", "non-idempotent", "stale-overwrite")
+# Tries of one batch's transaction before the worker gives up (exits 1) on a lost database.
+DB_ATTEMPTS = 30
 # Checked in this order; the first failure is the record's dead-letter reason.
 FIELDS = (
     ("order_id", str),
@@ -150,6 +152,8 @@ def validate(key: bytes | None, value: bytes | None) -> tuple[dict | None, str |
     try:
         doc = json.loads(value.decode("utf-8"), parse_constant=_refuse_constant)
     except (AttributeError, ValueError):  # AttributeError: a null value (tombstone)
+        return None, "not-json"
+    except RecursionError:  # a poison pill: JSON nested deeper than the parser's stack
         return None, "not-json"
     if not isinstance(doc, dict):
         return None, "not-object"
@@ -373,8 +377,30 @@ class Pipeline:
         )
 
     def _write(self, valid: list) -> None:
+        """One transaction for the batch, retried on a fresh connection when the connection is lost
+        (a restarted or terminated backend, or a COMMIT whose answer never came). A retry is safe:
+        an in-doubt transaction that did commit makes the retry insert and count nothing new."""
         if not valid:
             return
+        for attempt in range(1, DB_ATTEMPTS + 1):
+            try:
+                self._write_once(valid)
+                return
+            except psycopg.OperationalError as e:
+                if attempt == DB_ATTEMPTS:
+                    raise
+                log.warning("postgres connection lost (%s); reconnecting, attempt %d", str(e).splitlines()[0], attempt)
+                time.sleep(min(0.2 * attempt, 2.0))
+                try:
+                    self.db.close()
+                except psycopg.Error:
+                    pass
+                try:
+                    self.db = self._connect()
+                except psycopg.OperationalError as again:
+                    log.warning("reconnecting failed (%s)", str(again).splitlines()[0])
+
+    def _write_once(self, valid: list) -> None:
         rows = [
             (d["order_id"], d["status"], d["version"], d["amount_cents"], d["updated_at"], part, off)
             for d, part, off in valid

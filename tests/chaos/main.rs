@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod defects;
 mod determinism;
+mod manifest;
 mod stall;
 mod suites;
 
@@ -36,6 +37,7 @@ pub fn options(target: &str, backend: BackendKind, out: &Path) -> SuiteOptions {
         out: out.to_path_buf(),
         shard: None,
         progress: false,
+        pipeline: None,
     }
 }
 

@@ -98,7 +98,11 @@ struct CheckFlags {
     /// auto, containers, processes or external; overrides the scenario's `infra.backend`.
     #[arg(long, env = "FAULTLINE_BACKEND")]
     backend: Option<String>,
-    /// A planted defect of the reference pipeline (needs a `planted-defects` build of ledger-worker).
+    /// The pipeline's manifest (faultline.toml beside it); default: the reference ledger pipeline's.
+    #[arg(long, env = "FAULTLINE_PIPELINE")]
+    pipeline: Option<PathBuf>,
+    /// A buggy variant the pipeline's manifest declares in [defects] (for the reference pipeline,
+    /// a planted defect; needs a `planted-defects` build of ledger-worker).
     #[arg(long)]
     defect: Option<String>,
 }
@@ -225,6 +229,7 @@ fn suite_options(
         out,
         shard: None,
         progress,
+        pipeline: flags.pipeline,
     })
 }
 

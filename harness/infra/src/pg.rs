@@ -65,6 +65,11 @@ impl PgConfig {
         ))
     }
 
+    /// The password, for handing to a pipeline process's environment only.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
     /// The full URL including the password, for handing to a pipeline process's environment only.
     pub fn url_with_password(&self) -> String {
         format!(

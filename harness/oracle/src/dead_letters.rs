@@ -6,11 +6,11 @@
 //! ([`SOURCE_TOPIC_HEADER`], [`SOURCE_PARTITION_HEADER`], [`SOURCE_OFFSET_HEADER`]); a dead letter
 //! without all three (or with one that does not parse) is matched by its key and value bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use faultline_report::{CheckResult, CheckStatus};
 use faultline_scenario::Guarantee;
-use faultline_workload::Workload;
+use faultline_workload::{Expectation, ReasonCode, Workload};
 
 use crate::anomaly::{position, position_key, Anomaly, AnomalyClass};
 use crate::state::Placement;
@@ -99,10 +99,35 @@ pub fn check_dead_letters(
     let mut expected: BTreeMap<(i32, i64), Expected<'_>> = BTreeMap::new();
     // Key and value bytes → the positions of malformed records carrying them, for header-less letters.
     let mut by_bytes: ByBytes<'_> = BTreeMap::new();
+    // The user's recorded records: the harness does not know which of them the pipeline rejects, so
+    // a dead letter for one is neither required nor unexpected, and is not judged. Nor are
+    // oversized copies of them: the size limit is the ledger contract's, not every pipeline's.
+    let mut unjudged_pos: BTreeSet<(i32, i64)> = BTreeSet::new();
+    let mut unjudged_bytes: BTreeSet<(Option<&[u8]>, &[u8])> = BTreeSet::new();
+    for r in &w.records {
+        if matches!(
+            r.expect,
+            Expectation::Recorded { .. } | Expectation::RecordedDuplicate { .. }
+        ) {
+            if let Some(&pos) = placement.get(&r.seq) {
+                unjudged_pos.insert(pos);
+            }
+            unjudged_bytes.insert((r.key.as_deref(), r.value.as_slice()));
+        }
+    }
+    let recorded = !unjudged_bytes.is_empty();
+    let mut unjudged = 0u64;
     for (seq, reason) in w.expected_quarantine() {
         let Some(r) = w.records.get(seq as usize) else {
             continue;
         };
+        if recorded && reason == ReasonCode::Oversized {
+            if let Some(&pos) = placement.get(&seq) {
+                unjudged_pos.insert(pos);
+            }
+            unjudged_bytes.insert((r.key.as_deref(), r.value.as_slice()));
+            continue;
+        }
         match placement.get(&seq) {
             Some(&pos) => {
                 expected.insert(
@@ -140,6 +165,7 @@ pub fn check_dead_letters(
             Some((t, p, o)) if t == topic && expected.contains_key(&(*p, *o)) => {
                 copies.entry((*p, *o)).or_default().push(l.at);
             }
+            Some((t, p, o)) if t == topic && unjudged_pos.contains(&(*p, *o)) => unjudged += 1,
             Some((t, p, o)) => {
                 foreign += 1;
                 anomalies.push(
@@ -163,6 +189,9 @@ pub fn check_dead_letters(
                         .min_by_key(|p| copies.get(p).map_or(0, Vec::len))
                         .expect("a byte match has at least one position");
                     copies.entry(pos).or_default().push(l.at);
+                }
+                None if unjudged_bytes.contains(&(l.key.as_deref(), l.value.as_slice())) => {
+                    unjudged += 1
                 }
                 None => unmatched_bytes
                     .entry((l.key.as_deref(), l.value.as_slice()))
@@ -235,7 +264,7 @@ pub fn check_dead_letters(
     anomalies.sort();
 
     let total = letters.len() as u64;
-    let distinct = copies.len() as u64 + foreign;
+    let distinct = copies.len() as u64 + foreign + unjudged;
     let extra: u64 = copies.values().map(|c| c.len() as u64 - 1).sum();
     let failed = anomalies.iter().any(|a| match a.class {
         AnomalyClass::DuplicateDeadLetter => guarantee.forbids_duplicates(),
@@ -266,6 +295,12 @@ pub fn check_dead_letters(
     }
     if foreign > 0 {
         detail.push_str(&format!("; {foreign} for no malformed record"));
+    }
+    if unjudged > 0 {
+        detail.push_str(&format!(
+            "; {unjudged} for the recorded input's own records (not judged: the pipeline decides \
+             which of them it rejects)"
+        ));
     }
     let status = if failed {
         CheckStatus::Fail
@@ -335,6 +370,60 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn letters_for_recorded_records_are_not_judged_but_an_injected_malformed_one_is_required() {
+        let dir = std::env::temp_dir().join(format!("fl-dl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("events.jsonl");
+        let lines: String = (0..50)
+            .map(|i| format!("{{\"key\":\"k{i}\",\"value\":{{\"n\":{i}}}}}\n"))
+            .collect();
+        std::fs::write(&file, lines).unwrap();
+        let spec = WorkloadSpec {
+            malformed_ratio: 0.1,
+            malformed_kinds: vec![ReasonCode::NotUtf8, ReasonCode::InvalidJson],
+            oversized: 1,
+            ..WorkloadSpec::default()
+        };
+        let w = faultline_workload::from_recorded(&file, &spec).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let placement: Placement = w
+            .records
+            .iter()
+            .map(|r| (r.seq, (0, r.seq as i64)))
+            .collect();
+        // The pipeline also rejects two of the user's own records, with its own headers (none of
+        // faultline's): matched by bytes, accepted, not judged.
+        let own: Vec<DeadLetter> = w
+            .records
+            .iter()
+            .filter(|r| matches!(r.expect, Expectation::Recorded { .. }))
+            .take(2)
+            .enumerate()
+            .map(|(i, r)| DeadLetter {
+                at: (0, 1000 + i as i64),
+                key: r.key.clone(),
+                value: r.value.clone(),
+                source: None,
+            })
+            .collect();
+        let mut all = letters(&w, &placement, false);
+        all.extend(own);
+        let r = check_dead_letters(&w, &placement, "in", &all, Guarantee::ExactlyOnce);
+        assert_eq!(r.check.status, CheckStatus::Pass, "{}", r.check.detail);
+        assert!(
+            r.check
+                .detail
+                .contains("3 for the recorded input's own records"),
+            "{}",
+            r.check.detail
+        );
+        // Without the injected ones' letters, they are missing.
+        let only_own: Vec<DeadLetter> = all.into_iter().filter(|l| l.at.1 >= 1000).collect();
+        let r = check_dead_letters(&w, &placement, "in", &only_own, Guarantee::ExactlyOnce);
+        assert_eq!(r.check.status, CheckStatus::Fail, "{}", r.check.detail);
     }
 
     #[test]

@@ -37,6 +37,7 @@ fn passing_run() -> RunReport {
         seed: 7,
         backend: "processes".into(),
         defect: None,
+        pipeline: None,
         verdict: Verdict::Pass,
         error: None,
         checks: vec![
@@ -133,6 +134,7 @@ fn failing_run() -> RunReport {
         seed: 42,
         backend: "processes".into(),
         defect: Some("commit-before-write".into()),
+        pipeline: None,
         verdict: Verdict::Fail,
         error: None,
         checks: vec![

@@ -29,6 +29,9 @@ pub struct RunReport {
     pub backend: String,
     /// The planted defect switched on, if any.
     pub defect: Option<String>,
+    /// The pipeline manifest given with `--pipeline`; absent for the reference ledger's built-in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
     /// `pass` when every error-severity check passed, `fail` when one failed, `error` when the run
     /// itself could not finish (infra or harness problem; see `error`), `interrupted` when a signal
     /// (SIGINT, SIGTERM) ended the harness while the run was under way.

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum RunnerError {
     #[error(transparent)]
     Scenario(#[from] faultline_scenario::ScenarioError),
+    #[error(transparent)]
+    Manifest(#[from] faultline_manifest::ManifestError),
     #[error("infrastructure: {0}")]
     Infra(#[from] faultline_infra::InfraError),
     #[error("workload: {0}")]
@@ -26,8 +28,9 @@ pub enum RunnerError {
     /// A `[compare]` model or policy file, or writing the comparison outputs.
     #[error("compare: {0}")]
     Models(#[from] faultline_models::ModelError),
-    /// The fault-free baseline run of `[compare] baseline = true` could not finish.
-    #[error("the fault-free baseline run ([compare] baseline = true) could not finish: {0}")]
+    /// A fault-free baseline run (`[compare] baseline = true`, or the differential check's)
+    /// could not finish or failed.
+    #[error("the fault-free baseline run could not finish: {0}")]
     Baseline(Box<RunnerError>),
     /// The pipeline under test could not run (bad command, configuration refused, all workers died).
     #[error("pipeline: {message}{}", tail(.log_tail))]

@@ -6,6 +6,7 @@
 //! - `run`        one run: stack, workers, workload, faults, catch-up, checks. `run::progress`
 //!   watches the pipeline's committed positions from its `ProgressSource` (Kafka group or SQL) and
 //!   judges the catch-up (`caught_up`, with the stall verdict).
+//! - `pipeline`   the pipeline under test from its manifest: placeholder values, setup, readiness.
 //! - `comparison` `[compare]`: labels, the models' statistics over what landed, the agreement check.
 //! - `profile`    the account profile the enrichment double serves, shared by run and comparison.
 //! - `error`      `RunnerError`.
@@ -18,6 +19,7 @@
 
 mod comparison;
 mod error;
+mod pipeline;
 mod profile;
 mod run;
 mod suite;

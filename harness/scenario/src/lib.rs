@@ -7,8 +7,9 @@
 //! - [`fault`]    one `[[faults]]` entry as written (`FaultEntry`), the table of kinds (`FaultKind`),
 //!   and the entry as validated (`FaultAction`).
 //! - [`toxic`]    network faults as the fault proxy applies them: `Toxic`, `ToxicKind`, `Direction`.
-//! - [`guarantee`] `Guarantee`: a pipeline's declared delivery guarantee (`[pipeline] guarantee`).
+//! - [`guarantee`] `Guarantee`: a pipeline's declared delivery guarantee (its manifest's `guarantee`).
 //! - [`data_check`] `[[checks.data]]`: `DataCheck`, `DataCheckKind`, `Severity` (the oracle runs them).
+//! - [`knob`]     `Knob`: tuning values scenarios set by name and manifests map to variables.
 //! - [`schedule`] the plan: fixed faults plus faults drawn from the seed, in start order.
 //! - [`load`]     reading files and directories, and validation (ranges, faults that can happen);
 //!   errors name the file, line, field and allowed values.
@@ -36,6 +37,7 @@ pub mod data_check;
 pub mod error;
 pub mod fault;
 pub mod guarantee;
+pub mod knob;
 pub mod load;
 pub mod name;
 pub mod scenario;
@@ -46,6 +48,7 @@ pub use data_check::{DataCheck, DataCheckKind, Severity};
 pub use error::ScenarioError;
 pub use fault::{BrokerSel, Family, FaultAction, FaultEntry, FaultKind, NetTarget, WorkerSel};
 pub use guarantee::Guarantee;
+pub use knob::Knob;
 pub use name::{safe_name, SAFE_NAME_RULE};
 pub use scenario::{BackendKind, Scenario, UnknownBackend};
 pub use schedule::{plan, PlannedFault, Trigger};

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::data_check::DataCheck;
 use crate::fault::FaultEntry;
-use crate::guarantee::Guarantee;
 
 /// One scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,8 +158,12 @@ pub struct PipelineSection {
     pub command: Vec<String>,
     /// Worker processes in one consumer group. Default 2; 1..=16.
     pub workers: u32,
-    /// Extra environment for every worker, e.g. `{ FAULTLINE_BATCH_MAX_RECORDS = "500" }`.
+    /// Extra environment for every worker, set as written (pipeline-specific; prefer `knobs`).
     pub env: BTreeMap<String, String>,
+    /// Tuning values by knob name, e.g. `{ batch_max_records = 500 }`; the pipeline's manifest
+    /// says which of its variables each one sets (see `Knob`). A knob the pipeline does not map
+    /// is reported as a warning naming the faults that may not bite.
+    pub knobs: BTreeMap<crate::knob::Knob, u64>,
     /// A planted defect of the reference pipeline (`--defect` overrides it). Default none.
     pub defect: Option<String>,
     /// Start the account-profile service double (wiremock) and pass `FAULTLINE_ENRICH_URL`.
@@ -173,12 +176,6 @@ pub struct PipelineSection {
     /// Challenger model file scored in shadow (`FAULTLINE_CHALLENGER_MODEL`); same formats and path
     /// rule as `champion`. Default: the pipeline's built-in challenger.
     pub challenger: Option<String>,
-    /// The delivery guarantee the pipeline declares: `exactly_once`, `effectively_once` or
-    /// `at_least_once`. The `dead_letters` check judges the dead-letter topic by it: a rejected
-    /// record dead-lettered twice fails under `exactly_once` and is reported (count, example keys
-    /// and offsets) but passes under the others; a missing dead letter always fails. Default
-    /// `exactly_once`.
-    pub guarantee: Guarantee,
 }
 
 impl Default for PipelineSection {
@@ -187,11 +184,11 @@ impl Default for PipelineSection {
             command: Vec::new(),
             workers: 2,
             env: BTreeMap::new(),
+            knobs: BTreeMap::new(),
             defect: None,
             enrichment: true,
             champion: None,
             challenger: None,
-            guarantee: Guarantee::ExactlyOnce,
         }
     }
 }

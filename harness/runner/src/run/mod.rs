@@ -7,6 +7,7 @@ pub mod dead_letters;
 pub mod enrichment;
 mod environment;
 mod faults;
+pub mod output;
 pub mod produce;
 pub mod progress;
 mod replay;
@@ -30,19 +31,23 @@ use self::checks::CheckInput;
 use self::enrichment::ProfileService;
 use self::environment::worker_spec;
 use self::faults::FaultEnv;
+use self::output::OutputState;
 use self::produce::produce;
 use self::progress::{
-    catch_up_budget, wait_caught_up, watch, Placeholders, ProgressReader, ProgressSource,
-    StallRule, Watch,
+    catch_up_budget, wait_caught_up, watch, ProgressReader, ProgressSource, StallRule, Watch,
 };
 use self::stack::{create_topics, Names};
 use self::timeline::Progress;
-use self::workers::{stop_gracefully, WorkerPool};
+use self::workers::{stop_gracefully, WorkerPool, WorkerSpec};
 use crate::comparison::{self, Baseline, CompareSetup, LiveComparison};
 use crate::error::{Result, RunnerError};
+use crate::pipeline::{ready, setup, Pipeline};
+use faultline_manifest::{Builtin, Placeholder, Progress as ManifestProgress};
 
 /// Everything one run is given.
 pub struct RunInput<'a> {
+    /// The pipeline under test.
+    pub pipeline: &'a Arc<Pipeline>,
     pub scenario: &'a Scenario,
     pub seed: u64,
     pub defect: Option<String>,
@@ -54,6 +59,9 @@ pub struct RunInput<'a> {
     pub progress: bool,
     /// `[compare] baseline = true`: the fault-free run's comparison this run must agree with.
     pub baseline: Option<&'a Baseline>,
+    /// The fault-free run's output tables (same workload and seed) this run's must equal: the
+    /// `differential` check. `None` skips it.
+    pub expected_output: Option<&'a OutputState>,
 }
 
 /// What a run found, before it becomes a report.
@@ -64,8 +72,48 @@ pub struct RunOutcome {
     pub samples: Vec<Sample>,
     /// `[compare]`: the models compared from what landed.
     pub comparison: Option<LiveComparison>,
-    /// The oracle's normalized summary of the end state (for golden snapshots).
+    /// The normalized summary of the end state (for golden snapshots): the ledger oracle's, or
+    /// the manifest's output tables.
     pub end_state: serde_json::Value,
+    /// The manifest's output tables as the run left them (empty without `[[output]]`).
+    pub output: OutputState,
+}
+
+/// Starts the run's first `count` workers and waits until each is ready (the manifest's `[ready]`).
+/// A worker that is not ready in time stops them all and fails the run with its last log lines.
+async fn start_workers(pool: &Arc<Mutex<WorkerPool>>, spec: &WorkerSpec, count: u32) -> Result<()> {
+    let mut started = Vec::new();
+    for _ in 0..count {
+        started.push(pool.lock().expect("pool").start()?);
+    }
+    for n in started {
+        let (values, log) = {
+            let p = pool.lock().expect("pool");
+            (
+                p.values_of(n).cloned().expect("a started worker"),
+                p.log_path(n),
+            )
+        };
+        let alive = || {
+            let mut p = pool.lock().expect("pool");
+            p.reap_exits();
+            p.is_live(n)
+        };
+        let waited = ready::wait(
+            &spec.pipeline.manifest.ready,
+            &spec.values,
+            &values,
+            &log,
+            alive,
+        )
+        .await;
+        if let Err(e) = waited {
+            let all = pool.lock().expect("pool").take_all();
+            stop_gracefully(all, Duration::from_secs(5)).await;
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// Runs the scenario on `infra`. Errors mean the run could not finish; failed checks are in the outcome.
@@ -83,6 +131,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         source: e,
     })?;
     let spec = worker_spec(
+        input.pipeline,
         infra,
         s,
         input.defect.as_deref(),
@@ -90,13 +139,15 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         profiles.as_deref(),
         &input.log_dir,
     )?;
+    setup::run(
+        &spec.pipeline,
+        infra.harness_pg(),
+        &names.schema,
+        &spec.values,
+    )
+    .await?;
     let pool = Arc::new(Mutex::new(WorkerPool::new(spec.clone())));
-    {
-        let mut p = pool.lock().expect("pool");
-        for _ in 0..s.pipeline.workers {
-            p.start()?;
-        }
-    }
+    start_workers(&pool, &spec, s.pipeline.workers).await?;
 
     let start = Instant::now();
     let produced_count = AtomicU64::new(0);
@@ -104,12 +155,20 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let stop_sampling = AtomicBool::new(false);
     let samples = Mutex::new(Vec::new());
     let seen = Mutex::new(Watch::default());
-    // The reference pipeline's source; the pipeline manifest (issue 14) will supply the others.
-    let source = ProgressSource::ledger().substitute(&Placeholders {
-        schema: &names.schema,
-        input_topic: &names.topic,
-        group_id: &names.group,
-    });
+    // How the manifest says progress is observed.
+    let source = match &spec.pipeline.manifest.progress {
+        ManifestProgress::KafkaGroup => ProgressSource::KafkaGroup {
+            group_id: names.group.clone(),
+        },
+        ManifestProgress::Sql(q) => ProgressSource::Sql {
+            query: spec.values.render(q, None, "progress.query")?,
+        },
+        ManifestProgress::Quiet(_) => {
+            return Err(RunnerError::Usage(
+                "progress source `quiet` is not supported yet; use kafka_group or sql".into(),
+            ))
+        }
+    };
     let reader = ProgressReader::new(
         &source,
         &infra.bootstrap(),
@@ -220,21 +279,67 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         high_watermarks: &caught_up.high_watermarks,
         events: &events,
     };
-    let oracle = checks::oracle(&ci).await?;
-    checks.extend(oracle.checks);
-    // Before the replay check, which runs the pipeline over its input again.
-    let (dead_letters, dlq_total, dlq_distinct) =
-        checks::dead_letters(&ci, &infra.bootstrap(), s.pipeline.guarantee).await?;
-    checks.push(dead_letters);
+    let m = &input.pipeline.manifest;
+    let output = {
+        let client = infra.harness_pg().connect().await?;
+        OutputState::read(&client, &names.schema, &m.outputs).await?
+    };
+    // `missing`: why checks that need the whole end state cannot run (no tables were written).
+    let (end_state, missing) = match m.expectations {
+        Some(Builtin::Ledger) => {
+            let oracle = checks::oracle(&ci).await?;
+            checks.extend(oracle.checks);
+            (oracle.end_state, oracle.missing)
+        }
+        None => {
+            let missing = (!output.missing.is_empty()).then(|| {
+                format!(
+                    "output tables {} do not exist in schema `{}`: the pipeline wrote nothing there",
+                    output.missing.join(", "),
+                    names.schema
+                )
+            });
+            (output.summary(), missing)
+        }
+    };
+    // Dead letters before the replay check, which runs the pipeline over its input again.
+    // Judged for the ledger and for any pipeline whose manifest hands it the dead-letter topic.
+    let (dlq_total, dlq_distinct) = if m.expectations.is_some() || m.uses(Placeholder::DlqTopic) {
+        let (dead_letters, total, distinct) =
+            checks::dead_letters(&ci, &infra.bootstrap(), m.guarantee).await?;
+        checks.push(dead_letters);
+        (total, distinct)
+    } else {
+        (0, 0)
+    };
+    if let Some(expected) = input.expected_output {
+        let by_position: std::collections::BTreeMap<(i32, i64), u64> = produced
+            .placement
+            .iter()
+            .map(|(seq, pos)| (*pos, *seq))
+            .collect();
+        let sent_at = |p: i32, o: i64| {
+            by_position
+                .get(&(p, o))
+                .and_then(|seq| produced.sent_at_ms.get(*seq as usize).copied())
+        };
+        checks.push(output::differential(
+            expected,
+            &output,
+            m.guarantee,
+            &sent_at,
+            &events,
+        ));
+    }
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
-    if s.checks.replay {
-        checks.push(match &oracle.missing {
+    if s.checks.replay && m.expectations == Some(Builtin::Ledger) {
+        checks.push(match &missing {
             Some(why) => checks::cannot_run("replay", why),
             None => replay::replay(&ci, &spec).await?,
         });
     }
     // The models compared from what landed; agreement with the fault-free baseline.
-    let comparison = match (CompareSetup::load(s, input.seed)?, &oracle.missing) {
+    let comparison = match (CompareSetup::load(s, input.seed)?, &missing) {
         (Some(_), Some(why)) => {
             checks.push(checks::cannot_run("model_comparison", why));
             None
@@ -268,6 +373,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         stats,
         samples,
         comparison,
-        end_state: oracle.end_state,
+        end_state,
+        output,
     })
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use faultline_infra::ready::kafka_client_config;
 use faultline_oracle::Placement;
 use faultline_workload::Workload;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use tokio::time::Instant;
 
@@ -50,6 +51,15 @@ pub async fn produce(
         let mut rec = FutureRecord::<[u8], [u8]>::to(topic).payload(&r.value[..]);
         if let Some(k) = &r.key {
             rec = rec.key(&k[..]);
+        }
+        if !r.headers.is_empty() {
+            let headers = r.headers.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(&v[..]),
+                })
+            });
+            rec = rec.headers(headers);
         }
         if let Some(p) = r.partition {
             rec = rec.partition(p);

@@ -1,4 +1,5 @@
-//! The replay check: the pipeline's idempotency, proven by running it over its own input again.
+//! The replay check of the reference ledger (its manifest's `expectations = "ledger"`): the
+//! pipeline's idempotency, proven by running it over its own input again.
 
 use std::time::Duration;
 
@@ -22,8 +23,9 @@ pub async fn replay(ci: &CheckInput<'_>, spec: &WorkerSpec) -> Result<CheckResul
         )
         .await?;
     let mut spec = spec.clone();
-    spec.env.insert("FAULTLINE_MODE".into(), "batch".into());
-    spec.env.insert(
+    spec.extra_env
+        .insert("FAULTLINE_MODE".into(), "batch".into());
+    spec.extra_env.insert(
         "FAULTLINE_GROUP_ID".into(),
         format!("{}.replay", ci.names.group),
     );

@@ -5,22 +5,37 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use faultline_infra::reaper::ManagedChild;
+use faultline_manifest::Placeholder;
 use faultline_scenario::WorkerSel;
 
 use crate::error::{Result, RunnerError};
+use crate::pipeline::env::{pg_app_name, RunValues, WorkerValues};
+use crate::pipeline::Pipeline;
 
 /// What every worker of a run is started with.
 #[derive(Debug, Clone)]
 pub struct WorkerSpec {
-    /// Program and arguments.
-    pub command: Vec<String>,
-    /// The contract's variables plus the scenario's extras.
-    pub env: BTreeMap<String, String>,
+    /// The manifest: command, cwd and the environment with placeholders.
+    pub pipeline: Arc<Pipeline>,
+    /// The run's placeholder values.
+    pub values: RunValues,
+    /// Set after the manifest's `env`: the scenario's knobs, the defect, the scenario's extras.
+    pub extra_env: BTreeMap<String, String>,
     /// Where `wN.log` files go.
     pub log_dir: PathBuf,
+}
+
+impl WorkerSpec {
+    /// The run id the placeholders were filled with.
+    fn run_id(&self) -> String {
+        self.values
+            .get(Placeholder::RunId, None)
+            .unwrap_or_else(|| "run".into())
+    }
 }
 
 /// The live workers of a run.
@@ -29,6 +44,8 @@ pub struct WorkerPool {
     spec: WorkerSpec,
     live: BTreeMap<u32, ManagedChild>,
     paused: BTreeSet<u32>,
+    /// The placeholder values each started worker got.
+    started: BTreeMap<u32, WorkerValues>,
     next: u32,
     /// Workers that exited without being told to: (id, exit status as text).
     pub unexpected_exits: Vec<(String, String)>,
@@ -40,51 +57,59 @@ impl WorkerPool {
             spec,
             live: BTreeMap::new(),
             paused: BTreeSet::new(),
+            started: BTreeMap::new(),
             next: 1,
             unexpected_exits: Vec::new(),
         }
     }
 
-    /// Starts one more worker; returns its id.
-    pub fn start(&mut self) -> Result<String> {
+    /// Starts one more worker; returns its number (its id is `w<number>`).
+    pub fn start(&mut self) -> Result<u32> {
         let n = self.next;
         self.next += 1;
-        let id = format!("w{n}");
-        let (program, args) = self
-            .spec
-            .command
-            .split_first()
-            .ok_or_else(|| RunnerError::Usage("pipeline.command is empty".into()))?;
-        let app = self.pg_app_name(n);
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .envs(&self.spec.env)
-            .env("FAULTLINE_WORKER_ID", &id)
-            .env("PGAPPNAME", &app);
-        if let Some(url) = self.spec.env.get("FAULTLINE_POSTGRES_URL") {
-            cmd.env("FAULTLINE_POSTGRES_URL", with_application_name(url, &app));
-        }
-        let log = self.spec.log_dir.join(format!("{id}.log"));
-        let child = ManagedChild::spawn(format!("worker {id}"), cmd, &log).map_err(|e| {
+        let w = WorkerValues::new(n, &self.spec.run_id())?;
+        let spec = &self.spec;
+        let m = &spec.pipeline.manifest;
+        let args: Vec<String> = m.command[1..]
+            .iter()
+            .map(|t| spec.values.render(t, Some(&w), "command"))
+            .collect::<Result<_>>()?;
+        let mut cmd = Command::new(&spec.pipeline.program);
+        cmd.args(&args)
+            .current_dir(&m.cwd)
+            .envs(spec.values.environment(&m.env, Some(&w))?)
+            .envs(&spec.extra_env)
+            .env("PGAPPNAME", &w.pg_app_name);
+        let log = self.log_path(n);
+        let child = ManagedChild::spawn(format!("worker {}", w.id), cmd, &log).map_err(|e| {
             RunnerError::Pipeline {
-                message: format!("cannot start worker {id}: {e}"),
+                message: format!(
+                    "cannot start worker {} ({}): {e}",
+                    w.id,
+                    spec.pipeline.program.display()
+                ),
                 log_tail: String::new(),
             }
         })?;
         self.live.insert(n, child);
-        Ok(id)
+        self.started.insert(n, w);
+        Ok(n)
     }
 
-    /// The Postgres `application_name` worker `n` is given (in `FAULTLINE_POSTGRES_URL` and
+    /// Worker `n`'s log file.
+    pub fn log_path(&self, n: u32) -> PathBuf {
+        self.spec.log_dir.join(format!("w{n}.log"))
+    }
+
+    /// The placeholder values worker `n` was started with.
+    pub fn values_of(&self, n: u32) -> Option<&WorkerValues> {
+        self.started.get(&n)
+    }
+
+    /// The Postgres `application_name` worker `n` is given (in `{postgres_url}` and
     /// `PGAPPNAME`): how `in_transaction` faults find its sessions in `pg_stat_activity`.
-    /// Unique per run, since several runs may share one Postgres.
     pub fn pg_app_name(&self, n: u32) -> String {
-        let run = self
-            .spec
-            .env
-            .get("FAULTLINE_RUN_ID")
-            .map_or("run", String::as_str);
-        format!("faultline-{run}-w{n}")
+        pg_app_name(&self.spec.run_id(), n)
     }
 
     /// True while worker `n` runs (started, not killed, taken or exited).
@@ -185,15 +210,6 @@ impl WorkerPool {
     }
 }
 
-/// `url` with `application_name` set, unless it already names one.
-fn with_application_name(url: &str, app: &str) -> String {
-    if url.contains("application_name=") {
-        return url.to_string();
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}application_name={app}")
-}
-
 fn gone(n: u32) -> RunnerError {
     RunnerError::Pipeline {
         message: format!("worker w{n} is not running"),
@@ -212,25 +228,4 @@ pub async fn stop_gracefully(children: Vec<ManagedChild>, grace: Duration) {
         }
     })
     .await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_application_name_joins_the_url_once() {
-        assert_eq!(
-            with_application_name("postgres://u:p@h:5/db", "a"),
-            "postgres://u:p@h:5/db?application_name=a"
-        );
-        assert_eq!(
-            with_application_name("postgres://h/db?sslmode=disable", "a"),
-            "postgres://h/db?sslmode=disable&application_name=a"
-        );
-        assert_eq!(
-            with_application_name("postgres://h/db?application_name=mine", "a"),
-            "postgres://h/db?application_name=mine"
-        );
-    }
 }

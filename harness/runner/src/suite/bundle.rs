@@ -19,6 +19,9 @@ pub struct BundleMeta {
     pub seed: u64,
     pub backend: String,
     pub defect: Option<String>,
+    /// The `--pipeline` manifest the run used (absent: the reference ledger's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
     /// SHA-256 of the workload bytes; `workload.jsonl` must match it.
     pub workload_digest: String,
     pub verdict: faultline_report::Verdict,
@@ -66,6 +69,7 @@ pub fn write(
         seed: report.seed,
         backend: report.backend.clone(),
         defect: report.defect.clone(),
+        pipeline: report.pipeline.clone(),
         workload_digest: report.stats.workload_digest.clone(),
         verdict: report.verdict,
         faultline_version: env!("CARGO_PKG_VERSION").into(),

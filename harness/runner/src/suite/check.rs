@@ -11,8 +11,10 @@ use faultline_infra::BackendKind;
 use faultline_scenario::{BrokerSel, FaultAction, NetTarget, PlannedFault, Trigger, WorkerSel};
 
 use super::execute::TIME_LIMIT_ALLOWANCE_S;
-use super::plan::{known_defect, prepare_one, seeds_of, shard, SuiteOptions};
+use super::plan::{prepare_one, seeds_of, shard, SuiteOptions};
 use crate::error::Result;
+use crate::pipeline::Pipeline;
+use std::sync::Arc;
 
 /// What `check` found: the runs that would start, and every problem that stops them.
 #[derive(Debug)]
@@ -176,21 +178,22 @@ fn target(action: &FaultAction) -> String {
     }
 }
 
-/// Flags that hold for the whole suite, checked once before any scenario: an unknown `--defect`
-/// is refused here with the message `run` gives. A `--pipeline <manifest>` flag would be loaded
-/// and validated here too, and passed on to every job with the options.
-fn check_suite_flags(opts: &SuiteOptions) -> Result<()> {
+/// Flags that hold for the whole suite, checked once before any scenario: the `--pipeline`
+/// manifest (or the reference ledger's) is loaded and its program found, and an unknown
+/// `--defect` is refused with the message `run` gives.
+fn check_suite_flags(opts: &SuiteOptions) -> Result<Arc<Pipeline>> {
+    let pipeline = Pipeline::load(opts.pipeline.as_deref())?;
     if let Some(d) = &opts.defect {
-        known_defect(d)?;
+        pipeline.check_defect(d)?;
     }
-    Ok(())
+    Ok(pipeline)
 }
 
 /// Validates `opts.target` as `run` would before starting anything, collecting every problem.
 /// `Err` is a problem with the flags or the target itself (nothing to check): an unknown
 /// `--defect`, a bad `--shard`, a missing file or an empty directory.
 pub fn check(opts: &SuiteOptions) -> Result<CheckReport> {
-    check_suite_flags(opts)?;
+    let pipeline = check_suite_flags(opts)?;
     let files = faultline_scenario::load::target_files(&opts.target, opts.prefix.as_deref())?;
     let count = files.len();
     let loaded = files.into_iter().map(|f| {
@@ -214,7 +217,7 @@ pub fn check(opts: &SuiteOptions) -> Result<CheckReport> {
         };
         for job in seeds_of(file.clone(), scenario, opts) {
             let seed = job.seed;
-            match prepare_one(job, opts) {
+            match prepare_one(job, opts, &pipeline) {
                 Ok(p) => report.runs.push(CheckedRun {
                     scenario: p.scenario.name.clone(),
                     seed: p.seed,
@@ -256,6 +259,7 @@ mod tests {
             out: target.join("never-created"),
             shard: None,
             progress: false,
+            pipeline: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use faultline_infra::BackendKind;
 use faultline_report::{SuiteReport, Verdict};
 
-use super::baseline::run_baseline;
+use super::baseline::{run_baseline, OutputBaselines};
 use super::interrupt::Ledger;
 use super::outputs::RunRecord;
 use super::plan::{prepare, Job, PlannedRun, SuiteOptions};
@@ -55,6 +55,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
     let ledger = Ledger::watch(&opts.target, started_at.clone(), t0, &opts.out);
     let total = prepared.len();
     let mut stack = SharedStack(None);
+    let mut fault_free = OutputBaselines::default();
     let mut runs = Vec::new();
     for (i, planned) in prepared.into_iter().enumerate() {
         let kind = resolve(planned.backend).await;
@@ -79,7 +80,9 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             Err(e) => record.report.error = Some(format!("could not start the stack: {e}")),
             Ok(infra) => {
                 infra.reset_proxies();
-                let result = run_with_baseline(infra, &planned, &record, opts.progress).await;
+                let result =
+                    run_with_baseline(infra, &planned, &record, opts.progress, &mut fault_free)
+                        .await;
                 record.finish(result);
                 if record.report.verdict != Verdict::Pass {
                     record.service_logs = infra.stack.logs().await;
@@ -103,6 +106,16 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
         duration_ms: t0.elapsed().as_millis() as u64,
         runs,
     };
+    if fault_free.made + fault_free.reused > 0 {
+        eprintln!(
+            "fault-free runs for the differential check: {} made ({:.1} s), {} reused from the \
+             cache (saving {:.1} s)",
+            fault_free.made,
+            fault_free.spent.as_secs_f64(),
+            fault_free.reused,
+            fault_free.saved.as_secs_f64()
+        );
+    }
     ledger.write_final(|| faultline_report::write_all(&suite, &opts.out))?;
     Ok(suite)
 }
@@ -144,11 +157,16 @@ async fn run_with_baseline(
     planned: &PlannedRun,
     record: &RunRecord,
     progress: bool,
+    fault_free: &mut OutputBaselines,
 ) -> Result<(RunOutcome, Option<crate::comparison::Baseline>)> {
     let s = &planned.scenario;
     let defect = record.report.defect.clone();
     let baseline = run_baseline(infra, planned, defect.clone(), &record.run_dir, progress).await?;
+    let expected_output = fault_free
+        .get(infra, planned, defect.clone(), &record.run_dir, progress)
+        .await?;
     let input = RunInput {
+        pipeline: &planned.pipeline,
         scenario: s,
         seed: planned.seed,
         defect,
@@ -157,8 +175,19 @@ async fn run_with_baseline(
         log_dir: record.run_dir.join("logs"),
         progress,
         baseline: baseline.as_ref(),
+        expected_output,
     };
-    let outcome = within_time_limit(s, "running", run(infra, &input)).await??;
+    let mut outcome = within_time_limit(s, "running", run(infra, &input)).await??;
+    if !planned.knob_warnings.is_empty() {
+        outcome
+            .checks
+            .push(faultline_report::CheckResult::from_rows(
+                "pipeline_knobs",
+                faultline_report::CheckStatus::Warn,
+                planned.knob_warnings.join("; "),
+                Vec::new(),
+            ));
+    }
     Ok((outcome, baseline))
 }
 

@@ -53,6 +53,9 @@ pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteRepor
     if opts.backend.is_none() {
         opts.backend = b.meta.backend.parse().ok();
     }
+    if opts.pipeline.is_none() {
+        opts.pipeline = b.meta.pipeline.as_ref().map(std::path::PathBuf::from);
+    }
     opts.target = b.dir.clone();
     let job = Job {
         file: bundle_dir.join(bundle::SCENARIO),

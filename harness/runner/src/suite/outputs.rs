@@ -34,13 +34,21 @@ impl RunRecord {
     ) -> Result<Self> {
         let (s, seed, workload) = (&planned.scenario, planned.seed, &planned.workload);
         let run_dir = claim_run_dir(out, &s.name, seed)?;
-        let repro = repro_command(&planned.file, seed, kind, defect.as_deref());
+        let pipeline = planned.pipeline.given_file();
+        let repro = repro_command(
+            &planned.file,
+            seed,
+            kind,
+            defect.as_deref(),
+            pipeline.as_deref(),
+        );
         let report = RunReport {
             scenario: s.name.clone(),
             scenario_file: planned.file.display().to_string(),
             seed,
             backend: kind.to_string(),
             defect,
+            pipeline: pipeline.map(|p| p.display().to_string()),
             verdict: Verdict::Error,
             error: None,
             checks: Vec::new(),
@@ -99,7 +107,37 @@ impl RunRecord {
     }
 }
 
-/// Removes a passed run's logs, or writes a failed run's bundle; prints the outcome.
+/// Most bytes a passing run keeps of each worker log: its last ones.
+pub(crate) const PASSING_LOG_CAP: u64 = 256 * 1024;
+
+/// Cuts every file in `dir` longer than `cap` bytes to its last `cap` bytes, after a line that
+/// says how much was cut. Best effort: a log that cannot be cut is left whole.
+fn cap_logs(dir: &Path, cap: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        if bytes.len() as u64 <= cap {
+            continue;
+        }
+        let cut = bytes.len() - cap as usize;
+        let start = bytes[cut..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(cut, |i| cut + i + 1);
+        let mut kept =
+            format!("[faultline: the first {start} bytes of this log were cut; the run passed]\n")
+                .into_bytes();
+        kept.extend_from_slice(&bytes[start..]);
+        let _ = std::fs::write(&path, kept);
+    }
+}
+
+/// Caps a passed run's logs, or writes a failed run's bundle; prints the outcome.
 pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
     let RunRecord {
         mut report,
@@ -112,7 +150,8 @@ pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
         report.stats.duration_ms = started.elapsed().as_millis() as u64;
     }
     if report.verdict == Verdict::Pass {
-        let _ = std::fs::remove_dir_all(run_dir.join("logs"));
+        // A passing run keeps its workers' logs too (what a newcomer reads first), each capped.
+        cap_logs(&run_dir.join("logs"), PASSING_LOG_CAP);
     } else {
         report.bundle = Some(run_dir.display().to_string());
         let (file, w, plan) = (&planned.file, &planned.workload, &planned.plan);
@@ -160,10 +199,23 @@ pub(crate) fn claim_run_dir(out: &Path, name: &str, seed: u64) -> Result<PathBuf
     unreachable!("u32 suffixes run out before directories do")
 }
 
-/// The one command that reruns a run: scenario file, seed, backend and defect, quoted for a shell.
-fn repro_command(file: &Path, seed: u64, kind: BackendKind, defect: Option<&str>) -> String {
+/// The one command that reruns a run: scenario file, seed, backend, pipeline manifest and defect,
+/// quoted for a shell.
+fn repro_command(
+    file: &Path,
+    seed: u64,
+    kind: BackendKind,
+    defect: Option<&str>,
+    pipeline: Option<&Path>,
+) -> String {
     let file = shell_quote(&file.display().to_string());
     let mut cmd = format!("faultline run {file} --seed {seed} --backend {kind}");
+    if let Some(p) = pipeline {
+        cmd.push_str(&format!(
+            " --pipeline {}",
+            shell_quote(&p.display().to_string())
+        ));
+    }
     if let Some(d) = defect {
         cmd.push_str(&format!(" --defect {}", shell_quote(d)));
     }
@@ -265,11 +317,31 @@ mod tests {
     }
 
     #[test]
+    fn passing_logs_keep_their_last_bytes_from_a_line_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let long: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(dir.path().join("w1.log"), &long).unwrap();
+        std::fs::write(dir.path().join("w2.log"), "short\n").unwrap();
+        cap_logs(dir.path(), 100);
+        let kept = std::fs::read_to_string(dir.path().join("w1.log")).unwrap();
+        assert!(kept.starts_with("[faultline: the first "), "{kept}");
+        assert!(kept.ends_with("line 999\n"), "{kept}");
+        let body: Vec<&str> = kept.lines().skip(1).collect();
+        assert!(body.iter().all(|l| l.starts_with("line ")), "{kept}");
+        assert!(kept.len() < 200);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("w2.log")).unwrap(),
+            "short\n"
+        );
+    }
+
+    #[test]
     fn rerun_commands_quote_what_a_shell_would_split() {
         let cmd = repro_command(
             Path::new("my scenarios/it's.toml"),
             7,
             BackendKind::Processes,
+            None,
             None,
         );
         assert_eq!(
@@ -281,6 +353,7 @@ mod tests {
             1,
             BackendKind::Processes,
             Some("no-fencing"),
+            None,
         );
         assert_eq!(
             plain,

@@ -2,6 +2,7 @@
 //! (workload generated, faults planned, backend and model files checked) before any stack starts.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use faultline_infra::BackendKind;
 use faultline_scenario::{PlannedFault, Scenario, Trigger};
@@ -9,6 +10,7 @@ use faultline_workload::Workload;
 
 use crate::comparison::CompareSetup;
 use crate::error::{Result, RunnerError};
+use crate::pipeline::Pipeline;
 use crate::run::check_backend_supports;
 
 /// What `faultline run` was asked.
@@ -32,6 +34,8 @@ pub struct SuiteOptions {
     pub shard: Option<(u32, u32)>,
     /// Print progress lines.
     pub progress: bool,
+    /// The pipeline's manifest (`--pipeline`); the reference ledger's when `None`.
+    pub pipeline: Option<PathBuf>,
 }
 
 /// One planned run.
@@ -95,14 +99,19 @@ pub(crate) struct PlannedRun {
     pub plan: Vec<PlannedFault>,
     /// The backend asked for (`auto` still unresolved).
     pub backend: BackendKind,
+    /// The pipeline under test.
+    pub pipeline: Arc<Pipeline>,
+    /// Knobs the scenario sets that the pipeline does not map (report warnings).
+    pub knob_warnings: Vec<String>,
 }
 
 /// Makes every job ready, so a bad scenario costs no time; in broker-count order, so runs
 /// needing the same stack follow each other. Starts nothing and writes nothing.
 pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<PlannedRun>> {
+    let pipeline = Pipeline::load(opts.pipeline.as_deref())?;
     let mut prepared = jobs
         .into_iter()
-        .map(|job| prepare_one(job, opts))
+        .map(|job| prepare_one(job, opts, &pipeline))
         .collect::<Result<Vec<_>>>()?;
     prepared.sort_by_key(|p| p.scenario.infra.brokers);
     Ok(prepared)
@@ -111,22 +120,21 @@ pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<Planned
 /// One job made ready: the defect is known, the workload generated, the faults planned and each
 /// trigger reachable, the backend able to inject them, the `[compare]` model and policy files
 /// loaded. Everything `run` and `check` validate before any stack; touches no infra, no `--out`.
-pub(crate) fn prepare_one(job: Job, opts: &SuiteOptions) -> Result<PlannedRun> {
+pub(crate) fn prepare_one(
+    job: Job,
+    opts: &SuiteOptions,
+    pipeline: &Arc<Pipeline>,
+) -> Result<PlannedRun> {
     let defect = opts
         .defect
         .as_deref()
         .or(job.scenario.pipeline.defect.as_deref());
     if let Some(d) = defect {
-        known_defect(d)?;
+        pipeline.check_defect(d)?;
     }
     let workload = match job.workload {
         Some(w) => w,
-        None => {
-            let mut spec = job.scenario.workload.clone();
-            spec.seed = job.seed;
-            spec.partitions = job.scenario.infra.partitions;
-            faultline_workload::generate(&spec)?
-        }
+        None => workload(&job.scenario, job.seed, pipeline, false)?,
     };
     let plan = match job.plan {
         Some(p) => p,
@@ -140,7 +148,17 @@ pub(crate) fn prepare_one(job: Job, opts: &SuiteOptions) -> Result<PlannedRun> {
     check_backend_supports(backend, &plan)?;
     // [compare] model and policy files are readable before any stack starts.
     CompareSetup::load(&job.scenario, job.seed)?;
+    if job.scenario.checks.replay && pipeline.manifest.expectations.is_none() {
+        return Err(RunnerError::Usage(format!(
+            "{}: `[checks] replay` runs the reference ledger's replay, and pipeline `{}` is not \
+             the ledger; remove it (replay for other pipelines is not built yet)",
+            job.file.display(),
+            pipeline.manifest.name
+        )));
+    }
     Ok(PlannedRun {
+        knob_warnings: pipeline.knob_warnings(&job.scenario, &plan),
+        pipeline: pipeline.clone(),
         file: job.file,
         scenario: job.scenario,
         seed: job.seed,
@@ -150,16 +168,30 @@ pub(crate) fn prepare_one(job: Job, opts: &SuiteOptions) -> Result<PlannedRun> {
     })
 }
 
-/// A planted defect of the reference pipeline, or a usage error listing the known ones.
-pub(crate) fn known_defect(name: &str) -> Result<()> {
-    let known = faultline_pipeline::defects::Defect::NAMES;
-    if known.contains(&name) {
-        return Ok(());
+/// The records a run of `s` with `seed` sends: the manifest's recorded events (`[input]`) or the
+/// generated ledger events, with the scenario's record faults on top; or, with `clean`, without
+/// them (no duplicates, malformed records, poison pills, oversized records or reordering): what
+/// the differential check's fault-free run sends.
+pub(crate) fn workload(
+    s: &Scenario,
+    seed: u64,
+    pipeline: &Pipeline,
+    clean: bool,
+) -> Result<Workload> {
+    let mut spec = s.workload.clone();
+    spec.seed = seed;
+    spec.partitions = s.infra.partitions;
+    if clean {
+        spec.duplicate_ratio = 0.0;
+        spec.malformed_ratio = 0.0;
+        spec.poison_pills = 0;
+        spec.oversized = 0;
+        spec.out_of_order_window = 0;
     }
-    Err(RunnerError::Usage(format!(
-        "--defect `{name}` is not a planted defect of the reference pipeline; known: {}",
-        known.join(", ")
-    )))
+    Ok(match &pipeline.manifest.input {
+        Some(records) => faultline_workload::from_recorded(records, &spec)?,
+        None => faultline_workload::generate(&spec)?,
+    })
 }
 
 /// An `after_records` trigger beyond what this seed's workload sends would never fire: refused
@@ -186,16 +218,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_defects_are_refused_naming_the_known_ones() {
-        let err = known_defect("bogus").unwrap_err().to_string();
-        assert!(
-            err.contains("`bogus`") && err.contains("no-fencing"),
-            "{err}"
-        );
-        known_defect("no-fencing").unwrap();
-    }
-
-    #[test]
     fn prepare_refuses_a_trigger_past_the_workload_and_a_bad_defect() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("late.toml");
@@ -214,6 +236,7 @@ mod tests {
             out: dir.path().join("out"),
             shard: None,
             progress: false,
+            pipeline: None,
         };
         let planned = prepare(jobs(&opts).unwrap(), &opts).unwrap().remove(0);
         let sent = planned.workload.records.len() as u64;

@@ -52,13 +52,15 @@ pub struct Placeholders<'a> {
 }
 
 impl ProgressSource {
-    /// The reference ledger pipeline's source: its `partition_offsets` table, narrowed to the
-    /// run's input topic. The one place the runner chooses a source; the manifest will supply others.
+    /// The reference ledger pipeline's source, as its manifest (harness/pipeline/faultline.toml)
+    /// declares it: its `partition_offsets` table, narrowed to the run's input topic. Runs take
+    /// their source from the manifest; this is for tests of the ledger's query.
     pub fn ledger() -> Self {
-        ProgressSource::Sql {
-            query: "SELECT partition, next_offset FROM {schema}.partition_offsets \
-                    WHERE topic = '{input_topic}'"
-                .into(),
+        match crate::pipeline::Pipeline::ledger_manifest().progress {
+            faultline_manifest::Progress::Sql(q) => ProgressSource::Sql {
+                query: q.to_string(),
+            },
+            _ => unreachable!("the ledger's manifest reads its progress with SQL"),
         }
     }
 

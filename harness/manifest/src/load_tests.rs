@@ -1,0 +1,251 @@
+use std::path::Path;
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn err(text: &str) -> ManifestError {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "faultline.toml", text);
+    load(&p).unwrap_err()
+}
+
+#[test]
+fn a_full_manifest_is_read_with_paths_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "schema.sql",
+        "CREATE TABLE {schema}.t (id int);",
+    );
+    write(dir.path(), "events.jsonl", "{\"key\":\"a\",\"value\":{}}\n");
+    let p = write(
+        dir.path(),
+        "faultline.toml",
+        r#"
+name = "orders"
+command = ["python3", "p.py", "--id={worker_id}"]
+guarantee = "effectively_once"
+
+[env]
+DATABASE_URL = "{postgres_url}"
+
+[setup]
+sql = ["schema.sql"]
+
+[ready]
+http = "http://127.0.0.1:{metrics_port}/ready"
+timeout_s = 30
+
+[progress]
+source = "sql"
+query = "SELECT partition, next_offset FROM {schema}.offsets"
+
+[[output]]
+table = "orders"
+key = ["order_id"]
+ignore = ["updated_at"]
+
+[knobs]
+batch_max_records = "BATCH"
+
+[input]
+records = "events.jsonl"
+
+[defects]
+variable = "BUG"
+names = ["commit-before-db"]
+"#,
+    );
+    let m = load(&p).unwrap();
+    assert_eq!(m.name, "orders");
+    assert_eq!(m.guarantee, Guarantee::EffectivelyOnce);
+    assert_eq!(m.setup.sql[0].0, dir.path().join("schema.sql"));
+    assert_eq!(
+        m.input.as_deref(),
+        Some(dir.path().join("events.jsonl").as_path())
+    );
+    assert!(matches!(m.ready.probe, Probe::Http(_)));
+    assert_eq!(m.ready.timeout, Duration::from_secs(30));
+    assert!(matches!(&m.progress, Progress::Sql(q) if q.to_string().contains("{schema}.offsets")));
+    assert_eq!(m.knobs[&Knob::BatchMaxRecords], "BATCH");
+    assert_eq!(m.outputs[0].ignore, vec!["updated_at"]);
+    assert_eq!(m.defects.unwrap().variable, "BUG");
+    assert_eq!(m.digest.len(), 64);
+}
+
+#[test]
+fn defaults_for_a_minimal_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "faultline.toml", "command = [\"./run.sh\"]\n");
+    let m = load(&p).unwrap();
+    assert_eq!(m.guarantee, Guarantee::ExactlyOnce);
+    assert!(matches!(m.progress, Progress::KafkaGroup));
+    assert!(matches!(m.ready.probe, Probe::None));
+    assert_eq!(
+        m.ready.timeout,
+        Duration::from_secs(DEFAULT_READY_TIMEOUT_S)
+    );
+    assert!(matches!(m.replay, Replay::Earliest));
+    // The name defaults to the directory's.
+    let dir_name = std::fs::canonicalize(dir.path()).unwrap();
+    let dir_name = dir_name.file_name().unwrap().to_string_lossy();
+    assert_eq!(m.name, dir_name.trim_start_matches('.'));
+}
+
+#[test]
+fn a_missing_command_names_the_field_and_the_fix() {
+    let e = err("name = \"x\"\n");
+    assert_eq!(e.field, "command");
+    assert!(e.message.contains("command = ["), "{e}");
+}
+
+#[test]
+fn an_unknown_placeholder_names_its_line_and_the_known_ones() {
+    let e = err("command = [\"x\"]\n\n[env]\nKAFKA = \"{kafka_brokers}\"\n");
+    assert_eq!(e.line, Some(4), "{e}");
+    assert_eq!(e.field, "env.KAFKA");
+    assert!(
+        e.message.contains("unknown placeholder `{kafka_brokers}`"),
+        "{e}"
+    );
+    assert!(e.message.contains("{kafka_bootstrap}"), "{e}");
+    assert!(e.to_string().starts_with("manifest "), "{e}");
+}
+
+#[test]
+fn placeholders_are_refused_where_they_have_no_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.sql", "-- {worker_id}\n");
+    let p = write(
+        dir.path(),
+        "faultline.toml",
+        "command = [\"x\"]\n[setup]\nsql = [\"s.sql\"]\n",
+    );
+    let e = load(&p).unwrap_err();
+    assert_eq!(e.field, "setup.sql[0]");
+    assert!(e.message.contains("{worker_id} has no value here"), "{e}");
+    let e =
+        err("command = [\"x\"]\n[progress]\nsource = \"sql\"\nquery = \"SELECT {enrich_url}\"\n");
+    assert!(e.message.contains("{enrich_url} has no value here"), "{e}");
+}
+
+#[test]
+fn a_setup_file_that_is_missing_is_named() {
+    let e = err("command = [\"x\"]\n[setup]\nsql = [\"nope.sql\"]\n");
+    assert_eq!(e.field, "setup.sql[0]");
+    assert_eq!(e.line, Some(3));
+    assert!(e.message.contains("nope.sql"), "{e}");
+}
+
+#[test]
+fn choices_and_ranges_are_checked() {
+    for (text, field, words) in [
+        (
+            "command = [\"x\"]\n[progress]\nsource = \"offsets\"\n",
+            "progress.source",
+            "kafka_group, sql, quiet",
+        ),
+        (
+            "command = [\"x\"]\n[progress]\nsource = \"sql\"\n",
+            "progress.query",
+            "is missing",
+        ),
+        (
+            "command = [\"x\"]\n[progress]\nsource = \"quiet\"\n",
+            "progress.source",
+            "no [[output]]",
+        ),
+        (
+            "command = [\"x\"]\n[ready]\nlog = \"a\"\ntcp = \"b\"\n",
+            "ready",
+            "more than one",
+        ),
+        (
+            "command = [\"x\"]\n[ready]\nlog = \"(\"\n",
+            "ready.log",
+            "regular expression",
+        ),
+        ("command = []\n", "command", "is empty"),
+        (
+            "command = [\"{schema}\"]\n",
+            "command",
+            "cannot use placeholders",
+        ),
+        (
+            "command = [\"x\"]\n[[output]]\ntable = \"a.b\"\nkey = [\"id\"]\n",
+            "output[0].table",
+            "without its schema",
+        ),
+        (
+            "command = [\"x\"]\n[[output]]\ntable = \"a\"\nkey = []\n",
+            "output[0].key",
+            "is empty",
+        ),
+        (
+            "command = [\"x\"]\n[[output]]\ntable = \"a\"\nkey = [\"id\"]\nignore = [\"id\"]\n",
+            "output[0].ignore",
+            "part of the key",
+        ),
+        (
+            "command = [\"x\"]\n[env]\n\"1X\" = \"a\"\n",
+            "env.1X",
+            "not an environment variable",
+        ),
+        (
+            "command = [\"x\"]\n[replay]\nreset = \"latest\"\n",
+            "replay.reset",
+            "earliest",
+        ),
+        ("command = [\"x\"]\nname = \"../up\"\n", "name", "contains"),
+    ] {
+        let e = err(text);
+        assert_eq!(e.field, field, "{text}: {e}");
+        assert!(e.message.contains(words), "{text}: {e}");
+        assert!(e.line.is_some(), "{text}: {e}");
+    }
+}
+
+#[test]
+fn unknown_fields_and_knobs_are_refused_by_the_schema() {
+    let e = err("command = [\"x\"]\ncomand = 1\n");
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.message.contains("comand"), "{e}");
+    let e = err("command = [\"x\"]\n[knobs]\nbatch_size = \"B\"\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("batch_max_records"), "{e}");
+    let e = err("command = [\"x\"]\nguarantee = \"once\"\n");
+    assert_eq!(e.line, Some(2), "{e}");
+    for g in faultline_scenario::Guarantee::ALL {
+        assert!(e.message.contains(g), "{e}");
+    }
+}
+
+#[test]
+fn the_program_is_found_or_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "faultline.toml",
+        "command = [\"no-such-program-xyz\"]\n",
+    );
+    let m = load(&p).unwrap();
+    let e = find_program(&m, &[]).unwrap_err();
+    assert_eq!(e.field, "command");
+    assert_eq!(e.line, Some(1));
+    assert!(
+        e.message.contains("`no-such-program-xyz` is not found"),
+        "{e}"
+    );
+    let p = write(dir.path(), "faultline.toml", "command = [\"sh\"]\n");
+    assert!(find_program(&load(&p).unwrap(), &[])
+        .unwrap()
+        .ends_with("sh"));
+    let p = write(dir.path(), "faultline.toml", "command = [\"./run.sh\"]\n");
+    let e = find_program(&load(&p).unwrap(), &[]).unwrap_err();
+    assert!(e.message.contains("relative to `cwd`"), "{e}");
+}

@@ -1,0 +1,287 @@
+//! A pipeline's end state as its manifest's `[[output]]` tables say: every row as JSON, the ignored
+//! columns left out, keyed by its key columns; and the differential check that compares two end
+//! states row by row (a run under faults against the same workload's fault-free run).
+
+use std::collections::BTreeMap;
+
+use faultline_manifest::{Guarantee, OutputTable};
+use faultline_report::{CheckResult, CheckStatus, FaultEvent};
+use serde_json::{Map, Value};
+
+use super::timeline::active_at;
+use crate::error::{Result, RunnerError};
+use crate::pipeline::setup::pg_message;
+
+/// One output row: column → value, ignored columns left out.
+pub type OutputRow = Map<String, Value>;
+
+/// Rows by table, then by key (the key columns' values as a JSON array, rendered).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputState {
+    pub tables: BTreeMap<String, BTreeMap<String, Map<String, Value>>>,
+    /// Tables that do not exist (the pipeline never created them).
+    pub missing: Vec<String>,
+    /// (table, key) → the row's source (partition, offset), from its `source_partition` and
+    /// `source_offset` columns when it has them (kept even when they are ignored).
+    pub lineage: BTreeMap<(String, String), (i32, i64)>,
+}
+
+impl OutputState {
+    /// Reads every output table of `schema`. A table that does not exist is recorded as missing;
+    /// any other error stops the run naming the table and Postgres' message.
+    pub async fn read(
+        client: &tokio_postgres::Client,
+        schema: &str,
+        outputs: &[OutputTable],
+    ) -> Result<Self> {
+        let mut state = OutputState::default();
+        for o in outputs {
+            let sql = format!("SELECT row_to_json(t)::text FROM {schema}.{} t", o.table);
+            let rows = match client.query(&sql, &[]).await {
+                Ok(rows) => rows,
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+                    state.missing.push(o.table.clone());
+                    continue;
+                }
+                Err(e) => {
+                    return Err(RunnerError::Usage(format!(
+                        "reading output table {schema}.{} ([[output]] of the manifest): {}",
+                        o.table,
+                        pg_message(&e)
+                    )))
+                }
+            };
+            let mut by_key = BTreeMap::new();
+            for r in rows {
+                let text: String = r.get(0);
+                let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                let missing_key: Vec<&String> =
+                    o.key.iter().filter(|k| !m.contains_key(*k)).collect();
+                if !missing_key.is_empty() {
+                    return Err(RunnerError::Usage(format!(
+                        "output table {schema}.{} has no column {} named in its `key`; fix \
+                         [[output]] in the manifest",
+                        o.table,
+                        missing_key
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                let key = Value::Array(o.key.iter().map(|k| m[k].clone()).collect()).to_string();
+                let source = m
+                    .get("source_partition")
+                    .and_then(Value::as_i64)
+                    .zip(m.get("source_offset").and_then(Value::as_i64));
+                if let Some((p, off)) = source {
+                    state
+                        .lineage
+                        .insert((o.table.clone(), key.clone()), (p as i32, off));
+                }
+                for c in &o.ignore {
+                    m.remove(c);
+                }
+                by_key.insert(key, m);
+            }
+            state.tables.insert(o.table.clone(), by_key);
+        }
+        Ok(state)
+    }
+
+    /// Row counts by table, and the rows themselves, as the run's end state (golden snapshots).
+    pub fn summary(&self) -> Value {
+        let mut out = Map::new();
+        for (t, rows) in &self.tables {
+            out.insert(
+                t.clone(),
+                Value::Array(rows.values().cloned().map(Value::Object).collect()),
+            );
+        }
+        for t in &self.missing {
+            out.insert(t.clone(), Value::Null);
+        }
+        Value::Object(out)
+    }
+}
+
+/// The `differential` check: `actual` (under faults) must equal `expected` (fault-free, same
+/// workload and seed), row by row. Each difference is a row naming the table, key and kind; where
+/// the row has lineage columns (`source_partition`, `source_offset`) the faults active when that
+/// record was sent are named.
+/// Under `at_least_once` only missing rows are violations: extra and changed rows (effects that
+/// landed twice) are listed, and the check passes with a note.
+pub fn differential(
+    expected: &OutputState,
+    actual: &OutputState,
+    guarantee: Guarantee,
+    sent_at: &dyn Fn(i32, i64) -> Option<u64>,
+    events: &[FaultEvent],
+) -> CheckResult {
+    let mut rows = Vec::new();
+    for t in &actual.missing {
+        if !expected.missing.contains(t) {
+            let mut m = Map::new();
+            m.insert("table".into(), t.clone().into());
+            m.insert("difference".into(), "table missing".into());
+            rows.push(m);
+        }
+    }
+    let empty = BTreeMap::new();
+    for (table, want) in &expected.tables {
+        let got = actual.tables.get(table).unwrap_or(&empty);
+        for (key, w) in want {
+            match got.get(key) {
+                None => rows.push(diff_row(
+                    (table, key),
+                    "missing",
+                    (Some(w), None),
+                    expected.lineage.get(&(table.clone(), key.clone())),
+                    sent_at,
+                    events,
+                )),
+                Some(g) if g != w => rows.push(diff_row(
+                    (table, key),
+                    "changed",
+                    (Some(w), Some(g)),
+                    actual.lineage.get(&(table.clone(), key.clone())),
+                    sent_at,
+                    events,
+                )),
+                Some(_) => {}
+            }
+        }
+        for (key, g) in got {
+            if !want.contains_key(key) {
+                rows.push(diff_row(
+                    (table, key),
+                    "extra",
+                    (None, Some(g)),
+                    actual.lineage.get(&(table.clone(), key.clone())),
+                    sent_at,
+                    events,
+                ));
+            }
+        }
+    }
+    let compared: usize = expected.tables.values().map(BTreeMap::len).sum();
+    if rows.is_empty() {
+        CheckResult::from_rows(
+            "differential",
+            CheckStatus::Pass,
+            format!(
+                "the output tables equal the fault-free run's ({compared} rows in {} tables)",
+                expected.tables.len()
+            ),
+            rows,
+        )
+    } else {
+        let count = |kind: &str| rows.iter().filter(|r| r["difference"] == kind).count();
+        let detail = format!(
+            "the output tables differ from the fault-free run's: {} missing, {} extra, {} changed \
+             rows (of {compared})",
+            count("missing"),
+            count("extra"),
+            count("changed")
+        );
+        let tolerated = guarantee == Guarantee::AtLeastOnce && count("missing") == 0;
+        if tolerated {
+            let detail = format!("{detail}; allowed by the pipeline's at_least_once guarantee");
+            CheckResult::from_rows("differential", CheckStatus::Pass, detail, rows)
+        } else {
+            CheckResult::from_rows("differential", CheckStatus::Fail, detail, rows)
+        }
+    }
+}
+
+fn diff_row(
+    (table, key): (&str, &str),
+    kind: &str,
+    (expected, actual): (Option<&OutputRow>, Option<&OutputRow>),
+    lineage: Option<&(i32, i64)>,
+    sent_at: &dyn Fn(i32, i64) -> Option<u64>,
+    events: &[FaultEvent],
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("table".into(), table.into());
+    m.insert("key".into(), key.into());
+    m.insert("difference".into(), kind.into());
+    m.insert(
+        "expected".into(),
+        expected.map_or(Value::Null, |r| Value::Object(r.clone())),
+    );
+    m.insert(
+        "actual".into(),
+        actual.map_or(Value::Null, |r| Value::Object(r.clone())),
+    );
+    // Only the actual run's lineage points into this run's topic.
+    if let Some((p, o)) = lineage.filter(|_| actual.is_some()) {
+        m.insert("source".into(), format!("p{p}@{o}").into());
+        if let Some(t_ms) = sent_at(*p, *o) {
+            m.insert("sent_at_ms".into(), t_ms.into());
+            m.insert("fault".into(), active_at(events, t_ms).join(", ").into());
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(rows: &[(&str, i64)]) -> OutputState {
+        let mut t = BTreeMap::new();
+        for (k, v) in rows {
+            let mut m = Map::new();
+            m.insert("id".into(), (*k).into());
+            m.insert("n".into(), (*v).into());
+            t.insert(Value::Array(vec![(*k).into()]).to_string(), m);
+        }
+        OutputState {
+            tables: [("orders".to_string(), t)].into_iter().collect(),
+            ..OutputState::default()
+        }
+    }
+
+    #[test]
+    fn differences_are_listed_by_key_and_kind() {
+        let want = state(&[("a", 1), ("b", 2), ("c", 3)]);
+        let got = state(&[("a", 1), ("b", 5), ("d", 4)]);
+        let c = differential(&want, &got, Guarantee::ExactlyOnce, &|_, _| None, &[]);
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert!(
+            c.detail.contains("1 missing, 1 extra, 1 changed"),
+            "{}",
+            c.detail
+        );
+        let kinds: Vec<(String, String)> = c
+            .failing_rows
+            .iter()
+            .map(|r| {
+                (
+                    r["key"].as_str().unwrap().to_string(),
+                    r["difference"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert!(kinds.contains(&("[\"c\"]".into(), "missing".into())));
+        assert!(kinds.contains(&("[\"b\"]".into(), "changed".into())));
+        assert!(kinds.contains(&("[\"d\"]".into(), "extra".into())));
+        let same = differential(&want, &want, Guarantee::ExactlyOnce, &|_, _| None, &[]);
+        assert_eq!(same.status, CheckStatus::Pass);
+        // At least once: extra and changed rows are allowed, missing ones are not.
+        let lenient = differential(&want, &got, Guarantee::AtLeastOnce, &|_, _| None, &[]);
+        assert_eq!(lenient.status, CheckStatus::Fail);
+        let only_extra = state(&[("a", 1), ("b", 2), ("c", 3), ("z", 9)]);
+        let lenient = differential(
+            &want,
+            &only_extra,
+            Guarantee::AtLeastOnce,
+            &|_, _| None,
+            &[],
+        );
+        assert_eq!(lenient.status, CheckStatus::Pass);
+    }
+}
