@@ -87,6 +87,10 @@ impl Pipeline {
         let m = &self.manifest;
         match &m.defects {
             Some(d) if d.names.iter().any(|n| n == name) => Ok(()),
+            Some(d) if self.builtin => Err(RunnerError::Usage(format!(
+                "--defect `{name}` is not a planted defect of the reference pipeline; known: {}",
+                d.names.join(", ")
+            ))),
             Some(d) => Err(RunnerError::Usage(format!(
                 "--defect `{name}` is not a variant of pipeline `{}` ({}); known: {}",
                 m.name,
