@@ -179,13 +179,15 @@ fn each_buggy_orders_variant_fails_with_the_rows_it_got_wrong() -> Result<()> {
     )
 }
 
+/// `commit-before-db` is left out: it loses a batch only when a kill lands between the offset
+/// commit and the Postgres COMMIT, and on this seed the JVM's timing makes that 1 run in 2 on
+/// smoke-2 alone (the README's table gives the counts).
 #[test]
 fn each_buggy_payments_variant_fails_with_the_rows_it_got_wrong() -> Result<()> {
     buggy_variants_fail(
         "payments-java",
         PAYMENTS,
         &[
-            ("commit-before-db", "smoke-2-kill-workers", None, "missing"),
             (
                 "non-idempotent",
                 "smoke-1-records",
