@@ -3,8 +3,9 @@
 //!
 //! - `orders`: driving examples/orders-python and the expected end state computed from its events
 //! - `orders_python`: the tests: kill and replace, forced redelivery, one test per planted bug
-//! - `manifest`: the same pipeline driven by `faultline run --pipeline` on the smoke suite, and
-//!   each buggy variant caught by the differential check
+//! - `manifest`: orders-python and payments-java (Java, kafka-clients and JDBC) driven by
+//!   `faultline run --pipeline` on the smoke suite, and each buggy variant caught by the
+//!   differential check
 
 mod manifest;
 mod orders;
