@@ -44,6 +44,8 @@ use crate::sink::Range;
 
 /// How long the transactional calls and the stable offset read may take.
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the worker keeps retrying to initialize its transactions while Kafka is unreachable.
+const INIT_DEADLINE: Duration = Duration::from_secs(300);
 /// The broker aborts a transaction its producer left open (killed mid-batch) after this long.
 const TRANSACTION_TIMEOUT_MS: &str = "10000";
 
@@ -250,10 +252,22 @@ fn start(
 ) -> Result<ThreadedProducer<rdkafka::producer::DefaultProducerContext>> {
     let producer: ThreadedProducer<_> =
         config.create().context("create the dead-letter producer")?;
-    producer
-        .init_transactions(TXN_TIMEOUT)
-        .context("initialize the dead-letter producer's transactions")?;
-    Ok(producer)
+    // A broker that is down (restarting after a crash) makes the call time out with an error that
+    // says to retry; a worker that gave up then would turn a broker restart into a dead pipeline.
+    let deadline = std::time::Instant::now() + INIT_DEADLINE;
+    loop {
+        match producer.init_transactions(TXN_TIMEOUT) {
+            Ok(()) => return Ok(producer),
+            Err(KafkaError::Transaction(e))
+                if e.is_retriable() && std::time::Instant::now() < deadline =>
+            {
+                tracing::warn!("initialize the dead-letter producer's transactions: {e}; retrying");
+            }
+            Err(e) => {
+                return Err(e).context("initialize the dead-letter producer's transactions");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -182,6 +182,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         kafka_proxies: &infra.kafka_proxies,
         postgres_proxy: infra.postgres_proxy.as_ref(),
         profiles: profiles.clone(),
+        gates: Default::default(),
     };
     let counter = Arc::new(AtomicU64::new(0));
     let progress = Progress {

@@ -1,6 +1,7 @@
 //! Executes the fault plan on the run's clock and records each fault's window. Every planned fault
-//! waits for its trigger, is injected, lasts its duration and is healed; overlapping faults run
-//! side by side. Everything is healed before this returns.
+//! waits for its trigger and its turn (a broker or Postgres is taken down by one fault at a time),
+//! is injected, lasts its duration and is healed; other overlapping faults run side by side.
+//! Everything is healed before this returns.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -90,6 +91,7 @@ async fn run_one(
             tokio::time::sleep(Duration::from_millis(10)).await;
         },
     }
+    fault.claim(env).await;
     let start_ms = ms(progress.start);
     let target = match fault.inject(env).await {
         Ok(t) => t,

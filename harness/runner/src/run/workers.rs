@@ -113,6 +113,15 @@ impl WorkerPool {
     }
 
     /// True while worker `n` runs (started, not killed, taken or exited).
+    /// The live workers that are not paused, in id order.
+    pub fn unpaused(&self) -> Vec<u32> {
+        self.live
+            .keys()
+            .copied()
+            .filter(|n| !self.paused.contains(n))
+            .collect()
+    }
+
     pub fn is_live(&self, n: u32) -> bool {
         self.live.contains_key(&n)
     }
@@ -127,12 +136,7 @@ impl WorkerPool {
         match sel {
             WorkerSel::Id(id) => id[1..].parse().ok().filter(|n| self.live.contains_key(n)),
             WorkerSel::Any => {
-                let candidates: Vec<u32> = self
-                    .live
-                    .keys()
-                    .copied()
-                    .filter(|n| !self.paused.contains(n))
-                    .collect();
+                let candidates = self.unpaused();
                 (!candidates.is_empty())
                     .then(|| candidates[(pick % candidates.len() as u64) as usize])
             }

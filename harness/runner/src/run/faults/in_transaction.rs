@@ -31,9 +31,10 @@ const TRANSACTION_WAIT: Duration = Duration::from_secs(10);
 /// found in `pg_stat_activity` by its application name. A session counts as inside a transaction
 /// when it is idle in one, or runs a statement of a transaction that began before it (a lone
 /// autocommit statement does not count). After the stop the session must settle idle in that same
-/// transaction; one that commits or ends instead is let go (SIGCONT) and the watch goes on. If
-/// another fault kills or replaces the worker meanwhile, the selector is resolved again (`any`
-/// finds another; a named worker that is gone is an error). Returns the worker and a note for the
+/// transaction; one that commits or ends instead is let go (SIGCONT) and the watch goes on. A
+/// named worker is watched alone (one that is gone is an error); `any` watches every live,
+/// unpaused worker and takes one seen inside a transaction (the seed's pick among those seen at
+/// once), so a worker that holds no partitions is never the one waited for. Returns the worker and a note for the
 /// fault's target. If none is seen within [`TRANSACTION_WAIT`], the worker is frozen wherever it
 /// is and the note says so; the caller then kills it or leaves it paused.
 pub(super) async fn freeze_in_transaction(
@@ -42,8 +43,10 @@ pub(super) async fn freeze_in_transaction(
     pick: u64,
     id: &str,
 ) -> Result<(u32, String)> {
-    const OPEN: &str = "SELECT pid, xact_start::text, left(query, 40) FROM pg_stat_activity WHERE application_name = $1 \
-                        AND (state = 'idle in transaction' OR (state = 'active' AND xact_start < query_start))";
+    const OPEN: &str = "SELECT pid, xact_start::text, left(query, 40), application_name FROM pg_stat_activity \
+                        WHERE application_name = ANY($1) \
+                        AND (state = 'idle in transaction' OR (state = 'active' AND xact_start < query_start)) \
+                        ORDER BY application_name, pid";
     const STATE: &str =
         "SELECT state FROM pg_stat_activity WHERE pid = $1 AND xact_start::text = $2";
     let pg = env.stack.postgres().connect().await?;
@@ -52,26 +55,35 @@ pub(super) async fn freeze_in_transaction(
     let mut n = resolve(env, sel, pick, id)?;
     let mut let_go = 0u32;
     while tokio::time::Instant::now() < deadline {
-        let app = {
+        let watched: Vec<(u32, String)> = {
             let pool = env.workers.lock().expect("worker pool lock");
-            if !pool.is_live(n) {
-                drop(pool);
-                n = resolve(env, sel, pick, id)?;
-                tracing::info!(
-                    fault = id,
-                    worker = n,
-                    "the worker went while waiting for its transaction; now watching this one"
-                );
-                continue;
+            match sel {
+                WorkerSel::Any => pool
+                    .unpaused()
+                    .into_iter()
+                    .map(|w| (w, pool.pg_app_name(w)))
+                    .collect(),
+                WorkerSel::Id(_) if !pool.is_live(n) => {
+                    drop(pool);
+                    n = resolve(env, sel, pick, id)?;
+                    continue;
+                }
+                WorkerSel::Id(_) => vec![(n, pool.pg_app_name(n))],
             }
-            pool.pg_app_name(n)
         };
-        let Some(row) = pg.query(OPEN, &[&app]).await?.into_iter().next() else {
+        let apps: Vec<&str> = watched.iter().map(|(_, a)| a.as_str()).collect();
+        let rows = pg.query(OPEN, &[&apps]).await?;
+        if rows.is_empty() {
             tokio::time::sleep(Duration::from_millis(2)).await;
             continue;
+        }
+        let row = &rows[(pick % rows.len() as u64) as usize];
+        let (backend, started, query, app): (i32, String, Option<String>, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let Some(&(found, _)) = watched.iter().find(|(_, a)| *a == app) else {
+            continue;
         };
-        let (backend, started, query): (i32, String, Option<String>) =
-            (row.get(0), row.get(1), row.get(2));
+        n = found;
         {
             let mut pool = env.workers.lock().expect("worker pool lock");
             if !pool.is_live(n) {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use faultline_infra::BrokerId;
 use faultline_scenario::BrokerSel;
 
-use super::fault::{Fault, FaultEnv};
+use super::fault::{Fault, FaultEnv, GateGuard};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +20,8 @@ pub struct BrokerDown {
     sel: BrokerSel,
     pick: u64,
     hit: Option<BrokerId>,
+    /// The broker's gate, held from `claim` until it is back.
+    gate: Option<GateGuard>,
 }
 
 impl BrokerDown {
@@ -29,6 +31,7 @@ impl BrokerDown {
             sel,
             pick,
             hit: None,
+            gate: None,
         }
     }
     pub fn stop(sel: BrokerSel, pick: u64) -> Self {
@@ -37,6 +40,7 @@ impl BrokerDown {
             sel,
             pick,
             hit: None,
+            gate: None,
         }
     }
     pub fn pause(sel: BrokerSel, pick: u64) -> Self {
@@ -45,18 +49,29 @@ impl BrokerDown {
             sel,
             pick,
             hit: None,
+            gate: None,
+        }
+    }
+}
+
+impl BrokerDown {
+    fn target(&self, env: &FaultEnv<'_>) -> BrokerId {
+        let ids = env.stack.broker_ids();
+        match self.sel {
+            BrokerSel::Id(id) => id,
+            BrokerSel::Any => ids[(self.pick % ids.len() as u64) as usize],
         }
     }
 }
 
 #[async_trait]
 impl Fault for BrokerDown {
+    async fn claim(&mut self, env: &FaultEnv<'_>) {
+        let id = self.target(env);
+        self.gate = Some(env.gates.hold(&format!("broker:{id}")).await);
+    }
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
-        let ids = env.stack.broker_ids();
-        let id = match self.sel {
-            BrokerSel::Id(id) => id,
-            BrokerSel::Any => ids[(self.pick % ids.len() as u64) as usize],
-        };
+        let id = self.target(env);
         match self.how {
             Down::Kill => env.stack.kill_broker(id).await?,
             Down::Stop => env.stack.stop_broker(id).await?,
@@ -67,13 +82,15 @@ impl Fault for BrokerDown {
     }
     async fn heal(&mut self, env: &FaultEnv<'_>) -> Result<()> {
         let Some(id) = self.hit.take() else {
+            self.gate = None;
             return Ok(());
         };
-        match self.how {
-            Down::Kill | Down::Stop => env.stack.start_broker(id).await?,
-            Down::Pause => env.stack.unpause_broker(id).await?,
-        }
-        Ok(())
+        let back = match self.how {
+            Down::Kill | Down::Stop => env.stack.start_broker(id).await,
+            Down::Pause => env.stack.unpause_broker(id).await,
+        };
+        self.gate = None;
+        Ok(back?)
     }
     fn describe(&self) -> String {
         match self.how {
@@ -89,6 +106,8 @@ impl Fault for BrokerDown {
 pub struct PostgresDown {
     kill: bool,
     down: bool,
+    /// Postgres' gate, held from `claim` until it is back.
+    gate: Option<GateGuard>,
 }
 
 impl PostgresDown {
@@ -96,32 +115,42 @@ impl PostgresDown {
         Self {
             kill: true,
             down: false,
+            gate: None,
         }
     }
     pub fn restart() -> Self {
         Self {
             kill: false,
             down: false,
+            gate: None,
         }
     }
 }
 
 #[async_trait]
 impl Fault for PostgresDown {
+    async fn claim(&mut self, env: &FaultEnv<'_>) {
+        self.gate = Some(env.gates.hold("postgres").await);
+    }
     async fn inject(&mut self, env: &FaultEnv<'_>) -> Result<String> {
         if self.kill {
             env.stack.kill_postgres().await?;
             self.down = true;
         } else {
-            env.stack.restart_postgres().await?;
+            let restarted = env.stack.restart_postgres().await;
+            self.gate = None;
+            restarted?;
         }
         Ok("postgres".into())
     }
     async fn heal(&mut self, env: &FaultEnv<'_>) -> Result<()> {
-        if std::mem::take(&mut self.down) {
-            env.stack.start_postgres().await?;
-        }
-        Ok(())
+        let back = if std::mem::take(&mut self.down) {
+            env.stack.start_postgres().await
+        } else {
+            Ok(())
+        };
+        self.gate = None;
+        Ok(back?)
     }
     fn describe(&self) -> String {
         if self.kill {

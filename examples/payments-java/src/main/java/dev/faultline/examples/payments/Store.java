@@ -67,6 +67,8 @@ final class Store implements AutoCloseable {
                 }
             }
         }
+        // Autocommit is off: end the check's transaction rather than sit idle in it until the first batch.
+        conn.rollback();
     }
 
     private Connection connect() throws SQLException {
