@@ -232,7 +232,10 @@ fn orders_manifest_with_golden(dir: &Path) -> Result<PathBuf> {
             format!("{l}\n")
         })
         .collect();
-    ensure!(replaced == 4, "examples/orders-python/faultline.toml changed: {replaced} of 4 lines found");
+    ensure!(
+        replaced == 4,
+        "examples/orders-python/faultline.toml changed: {replaced} of 4 lines found"
+    );
     let path = dir.join("faultline.toml");
     std::fs::write(&path, text)?;
     Ok(path)
@@ -288,12 +291,20 @@ fn golden_snapshot_is_pending_then_accepted_then_catches_a_stale_overwrite() -> 
         .args(["golden", "accept"])
         .arg(&manifest)
         .output()?;
-    ensure!(accept.status.success(), "{}", String::from_utf8_lossy(&accept.stderr));
+    ensure!(
+        accept.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accept.stderr)
+    );
     ensure!(snap.exists() && !pending.exists());
 
     let (code, report) = run_manifest(&manifest, scenario, None)?;
     let run = &report["runs"][0];
-    ensure!(check(run, "golden")?["status"] == "pass", "{}", check(run, "golden")?);
+    ensure!(
+        check(run, "golden")?["status"] == "pass",
+        "{}",
+        check(run, "golden")?
+    );
     ensure!(code == 0, "exit {code}");
 
     let (code, report) = run_manifest(&manifest, scenario, Some("stale-overwrite"))?;
@@ -304,12 +315,23 @@ fn golden_snapshot_is_pending_then_accepted_then_catches_a_stale_overwrite() -> 
     ensure!(!rows.is_empty(), "{g}");
     for r in rows {
         // An order left at an older version: same key, another digest, the row as it is now.
-        ensure!(r["table"] == "orders" && r["difference"] == "changed", "{r}");
+        ensure!(
+            r["table"] == "orders" && r["difference"] == "changed",
+            "{r}"
+        );
         let key = r["key"].as_str().context("key")?;
         ensure!(key.starts_with("[\"o-"), "{r}");
         let diff = r["diff"].as_str().context("diff")?;
-        ensure!(diff.starts_with(&format!("- {key} #")) && diff.contains(&format!("\n+ {key} #")), "{r}");
-        ensure!(r["now"]["order_id"].as_str().is_some_and(|o| key.contains(o)), "{r}");
+        ensure!(
+            diff.starts_with(&format!("- {key} #")) && diff.contains(&format!("\n+ {key} #")),
+            "{r}"
+        );
+        ensure!(
+            r["now"]["order_id"]
+                .as_str()
+                .is_some_and(|o| key.contains(o)),
+            "{r}"
+        );
     }
     ensure!(pending.exists(), "a drift leaves the new state to review");
     Ok(())

@@ -435,27 +435,31 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         }
     };
 
-    let golden_dir = match raw.golden_dir.as_deref() {
-        None => None,
-        Some("") => return Err(bad("golden_dir", "is empty; name a directory, e.g. \"golden\"".into())),
-        Some(_) if outputs.is_empty() => {
-            return Err(bad(
+    let golden_dir =
+        match raw.golden_dir.as_deref() {
+            None => None,
+            Some("") => {
+                return Err(bad(
+                    "golden_dir",
+                    "is empty; name a directory, e.g. \"golden\"".into(),
+                ))
+            }
+            Some(_) if outputs.is_empty() => return Err(bad(
                 "golden_dir",
                 "needs [[output]] tables: the golden snapshot is their fault-free end state; add \
                  [[output]] or remove golden_dir"
                     .into(),
-            ))
-        }
-        Some(_) if raw.expectations.is_some() => {
-            return Err(bad(
-                "golden_dir",
-                "cannot be used with `expectations`: the builtin expectations keep their own \
+            )),
+            Some(_) if raw.expectations.is_some() => {
+                return Err(bad(
+                    "golden_dir",
+                    "cannot be used with `expectations`: the builtin expectations keep their own \
                  snapshots (golden/snapshots); remove golden_dir"
-                    .into(),
-            ))
-        }
-        Some(d) => Some(std::path::absolute(dir.join(d)).unwrap_or_else(|_| dir.join(d))),
-    };
+                        .into(),
+                ))
+            }
+            Some(d) => Some(std::path::absolute(dir.join(d)).unwrap_or_else(|_| dir.join(d))),
+        };
 
     let m = Manifest {
         file: path.to_path_buf(),

@@ -264,7 +264,13 @@ fn golden_dir_is_taken_from_the_manifest_directory_and_needs_output_tables() {
 
     let e = err("command = [\"python3\"]\ngolden_dir = \"snapshots\"\n");
     assert_eq!((e.field.as_str(), e.line), ("golden_dir", Some(2)));
-    assert!(e.message.contains("needs [[output]] tables"), "{}", e.message);
-    let e = err("command = [\"python3\"]\ngolden_dir = \"\"\n[[output]]\ntable = \"t\"\nkey = [\"id\"]\n");
+    assert!(
+        e.message.contains("needs [[output]] tables"),
+        "{}",
+        e.message
+    );
+    let e = err(
+        "command = [\"python3\"]\ngolden_dir = \"\"\n[[output]]\ntable = \"t\"\nkey = [\"id\"]\n",
+    );
     assert!(e.message.contains("is empty"), "{}", e.message);
 }

@@ -289,7 +289,10 @@ mod tests {
         struck.target = "worker:w1 (in a transaction, 40 ms after the trigger; backend 7, after \
                          `INSERT`)"
             .into();
-        assert_eq!(super::in_transaction_missed(std::slice::from_ref(&struck)), None);
+        assert_eq!(
+            super::in_transaction_missed(std::slice::from_ref(&struck)),
+            None
+        );
         let mut missed = event("pause_worker#2", injected);
         missed.kind = "pause_worker".into();
         missed.target = format!(

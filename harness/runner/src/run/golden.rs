@@ -57,7 +57,9 @@ pub fn render(state: &OutputState) -> String {
     }
     for (table, rows) in tables {
         let Some(rows) = rows else {
-            out.push_str(&format!("table {table}: missing (the pipeline never created it)\n"));
+            out.push_str(&format!(
+                "table {table}: missing (the pipeline never created it)\n"
+            ));
             continue;
         };
         let n = rows.len();
@@ -79,23 +81,6 @@ pub fn render(state: &OutputState) -> String {
                  rows)\n"
             ));
             let mut chunk: Vec<(&String, &Map<String, Value>)> = Vec::new();
-            let mut flush = |chunk: &mut Vec<(&String, &Map<String, Value>)>, out: &mut String| {
-                if let (Some(first), Some(last)) = (chunk.first(), chunk.last()) {
-                    let mut h = Sha256::new();
-                    for (k, r) in chunk.iter() {
-                        h.update(k.as_bytes());
-                        h.update(Value::Object((*r).clone()).to_string().as_bytes());
-                    }
-                    out.push_str(&format!(
-                        "{} .. {}: {} rows #{}\n",
-                        first.0,
-                        last.0,
-                        chunk.len(),
-                        &hex(&h.finalize())[..12]
-                    ));
-                }
-                chunk.clear();
-            };
             for (key, row) in rows {
                 chunk.push((key, row));
                 if key_hash(key) % CHUNK_ONE_IN == 0 {
@@ -106,6 +91,25 @@ pub fn render(state: &OutputState) -> String {
         }
     }
     out
+}
+
+/// Writes one chunk line for `chunk` (if it has rows) and empties it.
+fn flush(chunk: &mut Vec<(&String, &Map<String, Value>)>, out: &mut String) {
+    if let (Some(first), Some(last)) = (chunk.first(), chunk.last()) {
+        let mut h = Sha256::new();
+        for (k, r) in chunk.iter() {
+            h.update(k.as_bytes());
+            h.update(Value::Object((*r).clone()).to_string().as_bytes());
+        }
+        out.push_str(&format!(
+            "{} .. {}: {} rows #{}\n",
+            first.0,
+            last.0,
+            chunk.len(),
+            &hex(&h.finalize())[..12]
+        ));
+    }
+    chunk.clear();
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -179,8 +183,9 @@ pub fn check(input: &GoldenInput, state: &OutputState) -> Result<CheckResult> {
             Vec::new(),
         ));
     }
-    let old = insta::Snapshot::from_file(&snap)
-        .map_err(|e| RunnerError::Usage(format!("reading golden snapshot {}: {e}", snap.display())))?;
+    let old = insta::Snapshot::from_file(&snap).map_err(|e| {
+        RunnerError::Usage(format!("reading golden snapshot {}: {e}", snap.display()))
+    })?;
     let old = old.as_text().map(ToString::to_string).ok_or_else(|| {
         RunnerError::Usage(format!(
             "golden snapshot {} is a binary snapshot; delete it and accept a new one",
@@ -207,8 +212,12 @@ pub fn check(input: &GoldenInput, state: &OutputState) -> Result<CheckResult> {
     std::fs::write(&diff_path, unified_diff(&old, &now, &snap)).map_err(|e| io(&diff_path, e))?;
     let rows = drift_rows(&old, &now, state);
     let count = |kind: &str| rows.iter().filter(|r| r["difference"] == kind).count();
-    let mut tables: Vec<&str> = rows.iter().filter_map(|r| r["table"].as_str()).collect();
-    tables.dedup();
+    let tables: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["table"].as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     Ok(CheckResult::from_rows(
         "golden",
         CheckStatus::Fail,
@@ -220,7 +229,11 @@ pub fn check(input: &GoldenInput, state: &OutputState) -> Result<CheckResult> {
             count("missing"),
             count("extra"),
             count("changed"),
-            if tables.is_empty() { "none: only table headers".into() } else { tables.join(", ") },
+            if tables.is_empty() {
+                "none: only table headers".into()
+            } else {
+                tables.join(", ")
+            },
             diff_path.display(),
             pending.display(),
             accept_command(dir)
@@ -246,11 +259,12 @@ fn io(path: &Path, source: std::io::Error) -> RunnerError {
 pub fn unified_diff(old: &str, new: &str, snap: &Path) -> String {
     let old = format!("{old}\n");
     let new = format!("{new}\n");
+    let name = snap.display().to_string();
     let diff = similar::TextDiff::from_lines(&old, &new);
     let text = diff
         .unified_diff()
         .context_radius(1)
-        .header(&snap.display().to_string(), "fault-free run")
+        .header(&name, "fault-free run")
         .to_string();
     let total = text.lines().count();
     if total <= MAX_DIFF_LINES {
@@ -309,17 +323,21 @@ pub fn drift_rows(old: &str, new: &str, state: &OutputState) -> Vec<Row> {
                 (old_lines[i], &old_tables[i], true)
             }
             similar::ChangeTag::Insert => {
-                let i = change.new_index().expect("an inserted line has a new index");
+                let i = change
+                    .new_index()
+                    .expect("an inserted line has a new index");
                 (new_lines[i], &new_tables[i], false)
             }
         };
         let Some((table, key, rest)) = split_line(table, line) else {
             continue;
         };
-        let slot = *index.entry((table.clone(), key.clone())).or_insert_with(|| {
-            by_key.push(((table, key), (None, None)));
-            by_key.len() - 1
-        });
+        let slot = *index
+            .entry((table.clone(), key.clone()))
+            .or_insert_with(|| {
+                by_key.push(((table, key), (None, None)));
+                by_key.len() - 1
+            });
         let entry = &mut by_key[slot].1;
         if removed {
             entry.0 = Some(rest.to_string());

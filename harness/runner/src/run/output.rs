@@ -322,7 +322,8 @@ mod tests {
         got.tables.insert("a".into(), changed(2));
         let c = differential(&want, &got, Guarantee::ExactlyOnce, &|_, _| None, &[]);
         assert!(
-            c.detail.contains("2 missing, 1 extra, 60 changed rows (of 63; listed missing first"),
+            c.detail
+                .contains("2 missing, 1 extra, 60 changed rows (of 63; listed missing first"),
             "{}",
             c.detail
         );
@@ -331,7 +332,12 @@ mod tests {
             .failing_rows
             .iter()
             .take(4)
-            .map(|r| (r["table"].as_str().unwrap(), r["difference"].as_str().unwrap()))
+            .map(|r| {
+                (
+                    r["table"].as_str().unwrap(),
+                    r["difference"].as_str().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             kinds,

@@ -183,10 +183,10 @@ async fn run_with_baseline(
         // its own fault-free twin (no faults, no record faults).
         let fault_free_state = expected_output.unwrap_or(&outcome.output);
         let m = &planned.pipeline.manifest;
-        let source = m
-            .file
-            .file_name()
-            .map_or_else(|| m.file.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let source = m.file.file_name().map_or_else(
+            || m.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let golden = crate::run::golden::GoldenInput {
             dir,
             source: &source,
