@@ -62,7 +62,8 @@ fn run_manifest(manifest: &Path, target: &str, defect: Option<&str>) -> Result<(
     cmd.current_dir(repo())
         .args(["run", target, "--backend", "processes", "--quiet", "--out"])
         .arg(out.path())
-        .args(["--pipeline", manifest]);
+        .arg("--pipeline")
+        .arg(manifest);
     if let Some(d) = defect {
         cmd.args(["--defect", d]);
     }
