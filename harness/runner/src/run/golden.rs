@@ -28,6 +28,11 @@ pub const CHUNK_ONE_IN: u64 = 256;
 /// Most lines of the unified diff a drift writes to `golden.diff` in the run directory.
 pub const MAX_DIFF_LINES: usize = 2_000;
 
+/// One table's rows by key, as [`OutputState`] keeps them.
+type TableRows = BTreeMap<String, Map<String, Value>>;
+/// A key's line in the accepted snapshot and now (the part after the key), when it has one.
+type SnapshotAndNow = (Option<String>, Option<String>);
+
 /// What one snapshot is of, for its file name and its header.
 pub struct SnapshotId<'a> {
     pub pipeline: &'a str,
@@ -47,7 +52,7 @@ impl SnapshotId<'_> {
 /// Nothing in it depends on the run (ids, times, workers are ignored columns or not read).
 pub fn render(state: &OutputState) -> String {
     let mut out = String::new();
-    let mut tables: BTreeMap<&str, Option<&BTreeMap<String, Map<String, Value>>>> = state
+    let mut tables: BTreeMap<&str, Option<&TableRows>> = state
         .tables
         .iter()
         .map(|(t, rows)| (t.as_str(), Some(rows)))
@@ -83,7 +88,7 @@ pub fn render(state: &OutputState) -> String {
             let mut chunk: Vec<(&String, &Map<String, Value>)> = Vec::new();
             for (key, row) in rows {
                 chunk.push((key, row));
-                if key_hash(key) % CHUNK_ONE_IN == 0 {
+                if key_hash(key).is_multiple_of(CHUNK_ONE_IN) {
                     flush(&mut chunk, &mut out);
                 }
             }
@@ -312,7 +317,7 @@ pub fn drift_rows(old: &str, new: &str, state: &OutputState) -> Vec<Row> {
     let old_lines: Vec<&str> = old.lines().collect();
     let new_lines: Vec<&str> = new.lines().collect();
     // (table, key) → (line in the snapshot, line now), in the order of the diff.
-    let mut by_key: Vec<((String, String), (Option<String>, Option<String>))> = Vec::new();
+    let mut by_key: Vec<((String, String), SnapshotAndNow)> = Vec::new();
     let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     let diff = similar::TextDiff::from_slices(&old_lines, &new_lines);
     for change in diff.iter_all_changes() {
