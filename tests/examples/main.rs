@@ -5,7 +5,7 @@
 //! - `orders_python`: the tests: kill and replace, forced redelivery, one test per planted bug
 //! - `manifest`: orders-python and payments-java (Java, kafka-clients and JDBC) driven by
 //!   `faultline run --pipeline` on the smoke suite, and each buggy variant caught by the
-//!   differential check
+//!   differential check; the golden snapshot cycle (pending, accepted, drift) on orders-python
 
 mod manifest;
 mod orders;

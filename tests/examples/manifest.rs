@@ -1,7 +1,7 @@
 //! The example pipelines driven by faultline itself through their manifests: the smoke suite passes
 //! against each correct pipeline, and each buggy variant (`--defect`, the pipeline's own switch:
 //! ORDERS_BUG, PAYMENTS_BUG) makes `faultline run` exit 1 with a `differential` check that names the
-//! offending rows.
+//! offending rows; the `golden` check's snapshot cycle (pending, accepted, drift) on orders-python.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,12 +74,23 @@ fn run_example(
     defect: Option<&str>,
 ) -> Result<(i32, Value)> {
     provisioned(manifest)?;
+    run_manifest(Path::new(manifest), target, backend, defect)
+}
+
+/// [`run_example`] with any manifest file (relative paths from the repository).
+fn run_manifest(
+    manifest: &Path,
+    target: &str,
+    backend: &str,
+    defect: Option<&str>,
+) -> Result<(i32, Value)> {
     let out = tempfile::tempdir()?;
     let mut cmd = faultline()?;
     cmd.current_dir(repo())
         .args(["run", target, "--backend", backend, "--quiet", "--out"])
         .arg(out.path())
-        .args(["--pipeline", manifest]);
+        .arg("--pipeline")
+        .arg(manifest);
     if let Some(d) = defect {
         cmd.args(["--defect", d]);
     }
@@ -224,4 +235,132 @@ fn each_buggy_payments_variant_fails_with_the_rows_it_got_wrong() -> Result<()> 
             ),
         ],
     )
+}
+
+/// The orders example's manifest, written into `dir` with absolute paths back to the example and
+/// `golden_dir = "golden"`: a user's manifest beside their pipeline, snapshots beside it.
+fn orders_manifest_with_golden(dir: &Path) -> Result<PathBuf> {
+    let example = repo().join("examples/orders-python").canonicalize()?;
+    let text = std::fs::read_to_string(example.join("faultline.toml"))?;
+    let abs = |f: &str| example.join(f).display().to_string();
+    let mut replaced = 0;
+    let text: String = text
+        .lines()
+        .map(|l| {
+            let l = match l {
+                "cwd = \".\"" => format!("cwd = \"{}\"", example.display()),
+                "sql = [\"schema.sql\"]" => format!("sql = [\"{}\"]", abs("schema.sql")),
+                "records = \"events.jsonl\"" => format!("records = \"{}\"", abs("events.jsonl")),
+                "guarantee = \"effectively_once\"" => {
+                    format!("{l}\ngolden_dir = \"golden\"")
+                }
+                _ => return format!("{l}\n"),
+            };
+            replaced += 1;
+            format!("{l}\n")
+        })
+        .collect();
+    ensure!(
+        replaced == 4,
+        "examples/orders-python/faultline.toml changed: {replaced} of 4 lines found"
+    );
+    let path = dir.join("faultline.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// The `golden` check through a user's manifest that names a `golden_dir`, on smoke-1-records
+/// (record faults only: the quickest smoke scenario, and a fault-free twin run plus the run
+/// itself). Needed because only a real run shows that the fault-free end state of a real pipeline
+/// is stable enough to snapshot, and that the stale-overwrite bug (wrong in fault-free runs too)
+/// shows in the snapshot's order rows: the first run leaves a pending snapshot and warns, the run
+/// after `faultline golden accept` passes, and the buggy variant fails naming the rows.
+#[test]
+fn golden_snapshot_is_pending_then_accepted_then_catches_a_stale_overwrite() -> Result<()> {
+    provisioned(ORDERS)?;
+    let dir = tempfile::tempdir()?;
+    let manifest = orders_manifest_with_golden(dir.path())?;
+    let golden = dir.path().join("golden");
+    let scenario = "scenarios/smoke/smoke-1-records.toml";
+    let snap = golden.join("orders-python__smoke-1-records-101.snap");
+    let pending = golden.join("orders-python__smoke-1-records-101.snap.new");
+
+    let (code, report) = run_manifest(&manifest, scenario, "processes", None)?;
+    let run = &report["runs"][0];
+    let g = check(run, "golden")?;
+    ensure!(g["status"] == "warn", "{g}");
+    ensure!(
+        g["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("faultline golden accept {}", golden.display())),
+        "{g}"
+    );
+    ensure!(code == 0 && run["verdict"] == "pass", "exit {code}: {run}");
+    ensure!(!snap.exists(), "a run wrote an accepted snapshot");
+    let text = std::fs::read_to_string(&pending)?;
+    ensure!(
+        text.starts_with(
+            "---\nsource: faultline.toml\ndescription: fault-free end state of pipeline \
+             orders-python, scenario smoke-1-records, seed 101\n---\n"
+        ),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    // 2000 orders: one line per order, key and digest; the status counts in full.
+    ensure!(
+        text.contains("table orders: 2000 rows, each as its key and a digest"),
+        "{text:.2000}"
+    );
+    ensure!(text.contains("[\"o-000001\"] #"), "{text:.2000}");
+    ensure!(text.contains("[\"shipped\"] {\""), "{text:.2000}");
+
+    let accept = faultline()?
+        .args(["golden", "accept"])
+        .arg(&manifest)
+        .output()?;
+    ensure!(
+        accept.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accept.stderr)
+    );
+    ensure!(snap.exists() && !pending.exists());
+
+    let (code, report) = run_manifest(&manifest, scenario, "processes", None)?;
+    let run = &report["runs"][0];
+    ensure!(
+        check(run, "golden")?["status"] == "pass",
+        "{}",
+        check(run, "golden")?
+    );
+    ensure!(code == 0, "exit {code}");
+
+    let (code, report) = run_manifest(&manifest, scenario, "processes", Some("stale-overwrite"))?;
+    let run = &report["runs"][0];
+    let g = check(run, "golden")?;
+    ensure!(code == 1 && g["status"] == "fail", "exit {code}: {g}");
+    let rows = g["failing_rows"].as_array().context("failing_rows")?;
+    ensure!(!rows.is_empty(), "{g}");
+    for r in rows {
+        // An order left at an older version: same key, another digest, the row as it is now.
+        ensure!(
+            r["table"] == "orders" && r["difference"] == "changed",
+            "{r}"
+        );
+        let key = r["key"].as_str().context("key")?;
+        ensure!(key.starts_with("[\"o-"), "{r}");
+        let diff = r["diff"].as_str().context("diff")?;
+        ensure!(
+            diff.starts_with(&format!("- {key} #")) && diff.contains(&format!("\n+ {key} #")),
+            "{r}"
+        );
+        ensure!(
+            r["now"]["order_id"]
+                .as_str()
+                .is_some_and(|o| key.contains(o)),
+            "{r}"
+        );
+    }
+    ensure!(pending.exists(), "a drift leaves the new state to review");
+    Ok(())
 }

@@ -74,6 +74,21 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Golden snapshots of a pipeline's fault-free end state (the manifest's `golden_dir`).
+    Golden {
+        #[command(subcommand)]
+        command: GoldenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GoldenCommand {
+    /// Accept every pending snapshot: each `<name>.snap.new` becomes `<name>.snap`; exit 0, or 2
+    /// when the directory cannot be read or the manifest names no `golden_dir`.
+    Accept {
+        /// The snapshot directory, or the pipeline's manifest (its `golden_dir` is taken).
+        path: PathBuf,
+    },
 }
 
 /// What `run` and `check` cover: the target, its seeds and the shard.
@@ -176,6 +191,50 @@ fn main() -> ExitCode {
             out,
             seed,
         } => compare(&champion, &challenger, &data, policy.as_deref(), &out, seed),
+        Command::Golden {
+            command: GoldenCommand::Accept { path },
+        } => golden_accept(&path),
+    }
+}
+
+/// `faultline golden accept <dir or manifest>`.
+fn golden_accept(path: &std::path::Path) -> ExitCode {
+    let dir = if path.is_file() {
+        match faultline_manifest::load::load(path) {
+            Ok(m) => match m.golden_dir {
+                Some(d) => d,
+                None => {
+                    eprintln!(
+                        "faultline golden accept: manifest {} names no golden_dir; add \
+                         `golden_dir = \"golden\"` to it, or give the snapshot directory",
+                        path.display()
+                    );
+                    return ExitCode::from(2);
+                }
+            },
+            Err(e) => {
+                eprintln!("faultline golden accept: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        path.to_path_buf()
+    };
+    match faultline_runner::golden::accept(&dir) {
+        Ok(accepted) if accepted.is_empty() => {
+            println!("no pending snapshot (*.snap.new) in {}", dir.display());
+            ExitCode::SUCCESS
+        }
+        Ok(accepted) => {
+            for a in &accepted {
+                println!("accepted {}", a.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("faultline golden accept: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -42,6 +42,7 @@ struct Raw {
     #[serde(default)]
     replay: RawReplay,
     expectations: Option<Builtin>,
+    golden_dir: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -434,6 +435,32 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         }
     };
 
+    let golden_dir =
+        match raw.golden_dir.as_deref() {
+            None => None,
+            Some("") => {
+                return Err(bad(
+                    "golden_dir",
+                    "is empty; name a directory, e.g. \"golden\"".into(),
+                ))
+            }
+            Some(_) if outputs.is_empty() => return Err(bad(
+                "golden_dir",
+                "needs [[output]] tables: the golden snapshot is their fault-free end state; add \
+                 [[output]] or remove golden_dir"
+                    .into(),
+            )),
+            Some(_) if raw.expectations.is_some() => {
+                return Err(bad(
+                    "golden_dir",
+                    "cannot be used with `expectations`: the builtin expectations keep their own \
+                 snapshots (golden/snapshots); remove golden_dir"
+                        .into(),
+                ))
+            }
+            Some(d) => Some(std::path::absolute(dir.join(d)).unwrap_or_else(|_| dir.join(d))),
+        };
+
     let m = Manifest {
         file: path.to_path_buf(),
         name,
@@ -456,6 +483,7 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         defects,
         replay,
         expectations: raw.expectations,
+        golden_dir,
         digest: hex(&digest.finalize()),
     };
     Ok(m)

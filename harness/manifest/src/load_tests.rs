@@ -62,6 +62,7 @@ names = ["commit-before-db"]
 "#,
     );
     let m = load(&p).unwrap();
+    assert_eq!(m.golden_dir, None);
     assert_eq!(m.name, "orders");
     assert_eq!(m.guarantee, Guarantee::EffectivelyOnce);
     assert_eq!(m.setup.sql[0].0, dir.path().join("schema.sql"));
@@ -248,4 +249,28 @@ fn the_program_is_found_or_named() {
     let p = write(dir.path(), "faultline.toml", "command = [\"./run.sh\"]\n");
     let e = find_program(&load(&p).unwrap(), &[]).unwrap_err();
     assert!(e.message.contains("relative to `cwd`"), "{e}");
+}
+
+#[test]
+fn golden_dir_is_taken_from_the_manifest_directory_and_needs_output_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "faultline.toml",
+        "command = [\"python3\"]\ngolden_dir = \"snapshots\"\n[[output]]\ntable = \"t\"\nkey = [\"id\"]\n",
+    );
+    let m = load(&p).unwrap();
+    assert_eq!(m.golden_dir, Some(dir.path().join("snapshots")));
+
+    let e = err("command = [\"python3\"]\ngolden_dir = \"snapshots\"\n");
+    assert_eq!((e.field.as_str(), e.line), ("golden_dir", Some(2)));
+    assert!(
+        e.message.contains("needs [[output]] tables"),
+        "{}",
+        e.message
+    );
+    let e = err(
+        "command = [\"python3\"]\ngolden_dir = \"\"\n[[output]]\ntable = \"t\"\nkey = [\"id\"]\n",
+    );
+    assert!(e.message.contains("is empty"), "{}", e.message);
 }

@@ -44,6 +44,9 @@ pub struct Manifest {
     pub replay: Replay,
     /// Expectations built into faultline that also judge the end state.
     pub expectations: Option<Builtin>,
+    /// `golden_dir`: where the golden snapshots of the fault-free end state are kept (absolute;
+    /// relative in the file to the manifest's directory). `None`: no `golden` check.
+    pub golden_dir: Option<PathBuf>,
     /// Hex SHA-256 of the manifest and the files it names (setup SQL, input), for caches.
     pub digest: String,
 }

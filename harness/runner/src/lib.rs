@@ -5,7 +5,9 @@
 //!   `check` (validation and fault plans without a stack), the `interrupted` reports on a signal.
 //! - `run`        one run: stack, workers, workload, faults, catch-up, checks. `run::progress`
 //!   watches the pipeline's committed positions from its `ProgressSource` (Kafka group or SQL) and
-//!   judges the catch-up (`caught_up`, with the stall verdict).
+//!   judges the catch-up (`caught_up`, with the stall verdict); `run::output` reads the manifest's
+//!   output tables and makes the `differential` check; `run::golden` keeps their fault-free end
+//!   state as insta snapshots (the `golden` check, `faultline golden accept`).
 //! - `pipeline`   the pipeline under test from its manifest: placeholder values, setup, readiness.
 //! - `comparison` `[compare]`: labels, the models' statistics over what landed, the agreement check.
 //! - `profile`    the account profile the enrichment double serves, shared by run and comparison.
@@ -15,7 +17,8 @@
 //! [`check`] ([`CheckReport`], [`CheckedRun`]), [`SuiteOptions`], [`produce`] (sending a workload),
 //! [`enrichment`] (the profile service), [`ProgressSource`] with its [`ProgressReader`] (where a
 //! pipeline's committed positions are read), [`dead_letters`] (reading a dead-letter topic
-//! read_committed) and [`check_role`] (the role data checks run as).
+//! read_committed), [`check_role`] (the role data checks run as) and [`golden`] (the snapshot
+//! format, and accepting pending snapshots).
 
 mod comparison;
 mod error;
@@ -26,5 +29,5 @@ mod suite;
 
 pub use error::{Result, RunnerError};
 pub use run::progress::{Observed, Placeholders, ProgressReader, ProgressSource};
-pub use run::{check_role, dead_letters, enrichment, produce};
+pub use run::{check_role, dead_letters, enrichment, golden, produce};
 pub use suite::{check, repro, run_suite, CheckReport, CheckedRun, SuiteOptions};

@@ -152,6 +152,34 @@ pub async fn data_checks(ci: &CheckInput<'_>, checks: &[DataCheck]) -> Result<Ve
     super::check_role::run_data_checks(ci.pg, &ci.names.schema, &ci.names.run_id, checks).await
 }
 
+/// A warning for each `in_transaction` fault that found no open transaction of its worker and
+/// struck anyway: it may not have bitten (a zombie or a crash mid-commit needs the worker inside
+/// a transaction). `None` when every such fault found one, or there were none.
+pub fn in_transaction_missed(events: &[FaultEvent]) -> Option<CheckResult> {
+    let missed: Vec<String> = events
+        .iter()
+        .filter(|e| e.target.contains(super::faults::NO_TRANSACTION_SEEN))
+        .map(|e| {
+            let worker = e.target.split(' ').next().unwrap_or(&e.target);
+            format!(
+                "fault {} ({}, {worker}) found no open transaction of its worker within 10 s and \
+                 struck anyway, so it may not have bitten: a zombie or a crash mid-commit needs the \
+                 worker inside a transaction (does the pipeline keep the application_name the \
+                 harness gives it? see docs/PIPELINE-CONTRACT.md)",
+                e.id, e.kind
+            )
+        })
+        .collect();
+    (!missed.is_empty()).then(|| {
+        CheckResult::from_rows(
+            "in_transaction",
+            CheckStatus::Warn,
+            missed.join("; "),
+            Vec::new(),
+        )
+    })
+}
+
 /// Every planned fault was injected (a skipped one means the scenario did not do what it says).
 pub fn faults_injected(events: &[FaultEvent]) -> CheckResult {
     let skipped: Vec<Row> = events
@@ -250,5 +278,37 @@ mod tests {
         assert_eq!(c.detail, "1 of 2 planned faults could not be injected");
         assert_eq!(c.failing_rows.len(), 1);
         assert_eq!(c.failing_rows[0]["fault"], "kill_worker#2");
+    }
+
+    #[test]
+    fn an_in_transaction_fault_that_found_no_transaction_warns() {
+        let injected = FaultOutcome::Injected {
+            detail: "SIGKILL inside a Postgres transaction".into(),
+        };
+        let mut struck = event("kill_worker#1", injected.clone());
+        struck.target = "worker:w1 (in a transaction, 40 ms after the trigger; backend 7, after \
+                         `INSERT`)"
+            .into();
+        assert_eq!(
+            super::in_transaction_missed(std::slice::from_ref(&struck)),
+            None
+        );
+        let mut missed = event("pause_worker#2", injected);
+        missed.kind = "pause_worker".into();
+        missed.target = format!(
+            "worker:w2 ({}: does the pipeline keep application_name?)",
+            crate::run::faults::NO_TRANSACTION_SEEN
+        );
+        let c = super::in_transaction_missed(&[struck, missed]).expect("a warning");
+        assert_eq!(c.name, "in_transaction");
+        assert_eq!(c.status, CheckStatus::Warn);
+        assert!(
+            c.detail.starts_with(
+                "fault pause_worker#2 (pause_worker, worker:w2) found no open transaction of its \
+                 worker within 10 s and struck anyway, so it may not have bitten"
+            ),
+            "{}",
+            c.detail
+        );
     }
 }

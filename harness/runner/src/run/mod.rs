@@ -7,6 +7,7 @@ pub mod dead_letters;
 pub mod enrichment;
 mod environment;
 mod faults;
+pub mod golden;
 pub mod output;
 pub mod produce;
 pub mod progress;
@@ -271,6 +272,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let mut checks = Vec::new();
     checks.push(caught_up.check);
     checks.push(checks::faults_injected(&events));
+    checks.extend(checks::in_transaction_missed(&events));
     checks.push(checks::workers_stayed_up(&unexpected));
     let ci = CheckInput {
         pg: infra.harness_pg(),

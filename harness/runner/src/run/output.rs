@@ -35,6 +35,17 @@ impl OutputState {
         outputs: &[OutputTable],
     ) -> Result<Self> {
         let mut state = OutputState::default();
+        // Timestamps as text in UTC, whatever the server's TimeZone: golden snapshots of the same
+        // end state must be equal on every backend.
+        client
+            .batch_execute("SET TIME ZONE 'UTC'")
+            .await
+            .map_err(|e| {
+                RunnerError::Usage(format!(
+                    "setting the time zone to read the output tables: {}",
+                    pg_message(&e)
+                ))
+            })?;
         for o in outputs {
             let sql = format!("SELECT row_to_json(t)::text FROM {schema}.{} t", o.table);
             let rows = match client.query(&sql, &[]).await {
@@ -166,6 +177,14 @@ pub fn differential(
             }
         }
     }
+    // Reports keep the first rows only: a missing row matters most, then an extra one, and a
+    // few hundred missing rows must not hide behind the changed rows of another table.
+    rows.sort_by_key(|r| match r["difference"].as_str() {
+        Some("table missing") => 0,
+        Some("missing") => 1,
+        Some("extra") => 2,
+        _ => 3,
+    });
     let compared: usize = expected.tables.values().map(BTreeMap::len).sum();
     if rows.is_empty() {
         CheckResult::from_rows(
@@ -181,7 +200,7 @@ pub fn differential(
         let count = |kind: &str| rows.iter().filter(|r| r["difference"] == kind).count();
         let detail = format!(
             "the output tables differ from the fault-free run's: {} missing, {} extra, {} changed \
-             rows (of {compared})",
+             rows (of {compared}; listed missing first, then extra, then changed)",
             count("missing"),
             count("extra"),
             count("changed")
@@ -283,5 +302,52 @@ mod tests {
             &[],
         );
         assert_eq!(lenient.status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn missing_rows_are_listed_before_extra_and_changed_rows_of_any_table() {
+        // Table `a` sorts first and has only changed rows; table `orders` has the missing ones.
+        let mut want = state(&[("m1", 1), ("m2", 2), ("x", 3)]);
+        let mut got = state(&[("x", 3), ("e1", 9)]);
+        let changed = |n: i64| {
+            (0..60)
+                .map(|i| {
+                    let mut m = Map::new();
+                    m.insert("n".into(), n.into());
+                    (format!("[{i}]"), m)
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        want.tables.insert("a".into(), changed(1));
+        got.tables.insert("a".into(), changed(2));
+        let c = differential(&want, &got, Guarantee::ExactlyOnce, &|_, _| None, &[]);
+        assert!(
+            c.detail
+                .contains("2 missing, 1 extra, 60 changed rows (of 63; listed missing first"),
+            "{}",
+            c.detail
+        );
+        let c = c.capped();
+        let kinds: Vec<(&str, &str)> = c
+            .failing_rows
+            .iter()
+            .take(4)
+            .map(|r| {
+                (
+                    r["table"].as_str().unwrap(),
+                    r["difference"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("orders", "missing"),
+                ("orders", "missing"),
+                ("orders", "extra"),
+                ("a", "changed")
+            ]
+        );
+        assert_eq!(c.failing_total, 63);
     }
 }

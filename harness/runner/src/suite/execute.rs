@@ -178,6 +178,28 @@ async fn run_with_baseline(
         expected_output,
     };
     let mut outcome = within_time_limit(s, "running", run(infra, &input)).await??;
+    if let Some(dir) = &planned.pipeline.manifest.golden_dir {
+        // The fault-free end state: the cached fault-free run's, or this run's own when it is
+        // its own fault-free twin (no faults, no record faults).
+        let fault_free_state = expected_output.unwrap_or(&outcome.output);
+        let m = &planned.pipeline.manifest;
+        let source = m.file.file_name().map_or_else(
+            || m.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let golden = crate::run::golden::GoldenInput {
+            dir,
+            source: &source,
+            id: crate::run::golden::SnapshotId {
+                pipeline: &m.name,
+                scenario: &s.name,
+                seed: planned.seed,
+            },
+            run_dir: &record.run_dir,
+        };
+        let check = crate::run::golden::check(&golden, fault_free_state)?;
+        outcome.checks.push(check.capped());
+    }
     if !planned.knob_warnings.is_empty() {
         outcome
             .checks

@@ -27,6 +27,10 @@ pub(super) fn resolve(env: &FaultEnv<'_>, sel: &WorkerSel, pick: u64, id: &str) 
 /// How long an `in_transaction` fault waits for the worker to open a transaction.
 const TRANSACTION_WAIT: Duration = Duration::from_secs(10);
 
+/// What the target of an `in_transaction` fault says when no transaction was seen in time (the
+/// run's report turns it into the `in_transaction` warning).
+pub(crate) const NO_TRANSACTION_SEEN: &str = "no transaction seen in 10 s";
+
 /// Leaves the worker `sel` means frozen (SIGSTOP) inside an open Postgres transaction of its own,
 /// found in `pg_stat_activity` by its application name. A session counts as inside a transaction
 /// when it is idle in one, or runs a statement of a transaction that began before it (a lone
@@ -137,6 +141,6 @@ pub(super) async fn freeze_in_transaction(
     pool.pause(n)?;
     Ok((
         n,
-        " (no transaction seen in 10 s: does the pipeline keep application_name?)".into(),
+        format!(" ({NO_TRANSACTION_SEEN}: does the pipeline keep application_name?)"),
     ))
 }

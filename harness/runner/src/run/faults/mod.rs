@@ -18,6 +18,7 @@ mod process;
 use faultline_scenario::{FaultAction, PlannedFault};
 
 pub(crate) use fault::{Fault, FaultEnv};
+pub(crate) use in_transaction::NO_TRANSACTION_SEEN;
 
 /// The fault implementing a planned fault.
 pub fn fault_for(planned: &PlannedFault) -> Box<dyn Fault> {
