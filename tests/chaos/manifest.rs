@@ -71,6 +71,40 @@ fn manifests_that_cannot_work_are_refused_by_check_naming_file_line_field_and_fi
         .unwrap();
     let (_, stderr) = exited(&out, 2);
     assert!(stderr.contains("known: double-count"), "{stderr}");
+    // `[checks] replay` on a pipeline that keeps its offsets in its own table and gives no way to
+    // rewind them, and on one without output tables: refused before anything starts.
+    let scenario = write(
+        dir.path(),
+        "replay.toml",
+        &format!(
+            "{}\n[checks]\nreplay = true\n",
+            std::fs::read_to_string(repo().join("scenarios/smoke/smoke-1-records.toml")).unwrap()
+        ),
+    );
+    let cases = [
+        (
+            "sql-offsets.toml",
+            "command = [\"sh\"]\n[progress]\nsource = \"sql\"\nquery = \"SELECT p, n FROM {schema}.offsets\"\n[[output]]\ntable = \"t\"\nkey = [\"id\"]\n",
+            "resetting its consumer group would not rewind it; give [replay] sql",
+        ),
+        (
+            "no-output.toml",
+            "command = [\"sh\"]\n",
+            "the manifest has none; add [[output]] tables or remove the check",
+        ),
+    ];
+    for (file, text, words) in cases {
+        let m = write(dir.path(), file, text);
+        let out = faultline()
+            .args(["check", "--pipeline"])
+            .arg(&m)
+            .arg(&scenario)
+            .output()
+            .unwrap();
+        let (_, stderr) = exited(&out, 2);
+        assert!(stderr.contains(words), "{file}: {stderr}");
+        assert!(stderr.contains("replay.toml"), "{file}: {stderr}");
+    }
 }
 
 /// A pipeline whose `setup` SQL Postgres refuses, and one whose progress query it refuses: the run

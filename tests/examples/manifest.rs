@@ -1,7 +1,8 @@
 //! The example pipelines driven by faultline itself through their manifests: the smoke suite passes
 //! against each correct pipeline, and each buggy variant (`--defect`, the pipeline's own switch:
 //! ORDERS_BUG, PAYMENTS_BUG) makes `faultline run` exit 1 with a `differential` check that names the
-//! offending rows; the `golden` check's snapshot cycle (pending, accepted, drift) on orders-python.
+//! offending rows; the `golden` check's snapshot cycle (pending, accepted, drift) on orders-python;
+//! the `replay` check and the `quiet` progress source on orders-python.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -133,6 +134,10 @@ fn smoke_suite_passes(manifest: &str, tables: usize) -> Result<()> {
                 .contains(&format!("rows in {tables} tables")),
             "{d}"
         );
+        if manifest == ORDERS {
+            let e = check(run, "expectations")?;
+            ensure!(e["status"] == "pass", "{e}");
+        }
         // It is handed {dlq_topic}: every malformed record is dead-lettered.
         ensure!(check(run, "dead_letters")?["status"] == "pass", "{run}");
         ensure!(run["pipeline"] == manifest, "{run}");
@@ -152,15 +157,16 @@ fn the_smoke_suite_passes_against_the_correct_payments_sink() -> Result<()> {
     smoke_suite_passes(PAYMENTS, 3)
 }
 
-/// One planted bug: the smoke scenario (file stem) that catches it on this seed, and the failing row
-/// expected (a table, or any, and the kind of difference).
-type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+/// One planted bug: the smoke scenario (file stem) that catches it on this seed, the failing row
+/// expected (a table, or any, and the kind of difference), and for a manifest with `[expect]` the
+/// anomaly class the `expectations` check must find.
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, Option<&'a str>);
 
 /// Each variant on the smoke scenario that catches it (the README's table of the examples' variants
 /// says the same); the failing rows name the table, the key and what differs.
 fn buggy_variants_fail(example: &str, manifest: &str, cases: &[Case]) -> Result<()> {
     let readme = std::fs::read_to_string(repo().join("README.md"))?;
-    for &(defect, scenario, table, difference) in cases {
+    for &(defect, scenario, table, difference, class) in cases {
         let row = readme
             .lines()
             .find(|l| l.starts_with(&format!("| `{example}` | `{defect}` |")))
@@ -187,6 +193,17 @@ fn buggy_variants_fail(example: &str, manifest: &str, cases: &[Case]) -> Result<
             "{defect}: {hit}"
         );
         ensure!(!hit["expected"].is_null(), "{defect}: {hit}");
+        if let Some(class) = class {
+            let e = check(run, "expectations")?;
+            ensure!(e["status"] == "fail", "{defect}: {e}");
+            let rows = e["failing_rows"].as_array().context("failing_rows")?;
+            let hit = rows.iter().find(|r| r["class"] == class);
+            let hit = hit.with_context(|| format!("{defect}: no {class} row in {e}"))?;
+            ensure!(
+                hit["source"].as_str().is_some_and(|s| s.starts_with('p')),
+                "{defect}: {hit}"
+            );
+        }
     }
     Ok(())
 }
@@ -197,18 +214,26 @@ fn each_buggy_orders_variant_fails_with_the_rows_it_got_wrong() -> Result<()> {
         "orders-python",
         ORDERS,
         &[
-            ("commit-before-db", "smoke-2-kill-workers", None, "missing"),
+            (
+                "commit-before-db",
+                "smoke-2-kill-workers",
+                None,
+                "missing",
+                Some("lost"),
+            ),
             (
                 "non-idempotent",
                 "smoke-1-records",
                 Some("order_status_counts"),
                 "changed",
+                Some("wrong_aggregate"),
             ),
             (
                 "stale-overwrite",
                 "smoke-1-records",
                 Some("orders"),
                 "changed",
+                Some("stale_value"),
             ),
         ],
     )
@@ -220,26 +245,35 @@ fn each_buggy_payments_variant_fails_with_the_rows_it_got_wrong() -> Result<()> 
         "payments-java",
         PAYMENTS,
         &[
-            ("commit-before-db", "smoke-7-early-kill", None, "missing"),
+            (
+                "commit-before-db",
+                "smoke-7-early-kill",
+                None,
+                "missing",
+                None,
+            ),
             (
                 "non-idempotent",
                 "smoke-1-records",
                 Some("account_totals"),
                 "changed",
+                None,
             ),
             (
                 "older-overwrites-newer",
                 "smoke-1-records",
                 Some("payments"),
                 "changed",
+                None,
             ),
         ],
     )
 }
 
-/// The orders example's manifest, written into `dir` with absolute paths back to the example and
-/// `golden_dir = "golden"`: a user's manifest beside their pipeline, snapshots beside it.
-fn orders_manifest_with_golden(dir: &Path) -> Result<PathBuf> {
+/// The orders example's manifest, written into `dir` with absolute paths back to the example:
+/// a user's manifest beside their pipeline. `top` is added after the `guarantee` line; the
+/// `[progress]` source line becomes `progress`.
+fn orders_manifest(dir: &Path, top: &str, progress: &str) -> Result<PathBuf> {
     let example = repo().join("examples/orders-python").canonicalize()?;
     let text = std::fs::read_to_string(example.join("faultline.toml"))?;
     let abs = |f: &str| example.join(f).display().to_string();
@@ -251,9 +285,8 @@ fn orders_manifest_with_golden(dir: &Path) -> Result<PathBuf> {
                 "cwd = \".\"" => format!("cwd = \"{}\"", example.display()),
                 "sql = [\"schema.sql\"]" => format!("sql = [\"{}\"]", abs("schema.sql")),
                 "records = \"events.jsonl\"" => format!("records = \"{}\"", abs("events.jsonl")),
-                "guarantee = \"effectively_once\"" => {
-                    format!("{l}\ngolden_dir = \"golden\"")
-                }
+                "guarantee = \"effectively_once\"" => format!("{l}\n{top}"),
+                "source = \"kafka_group\"" => progress.to_string(),
                 _ => return format!("{l}\n"),
             };
             replaced += 1;
@@ -261,12 +294,79 @@ fn orders_manifest_with_golden(dir: &Path) -> Result<PathBuf> {
         })
         .collect();
     ensure!(
-        replaced == 4,
-        "examples/orders-python/faultline.toml changed: {replaced} of 4 lines found"
+        replaced == 5,
+        "examples/orders-python/faultline.toml changed: {replaced} of 5 lines found"
     );
     let path = dir.join("faultline.toml");
     std::fs::write(&path, text)?;
     Ok(path)
+}
+
+/// [`orders_manifest`] with `golden_dir = "golden"`: snapshots beside the user's manifest.
+fn orders_manifest_with_golden(dir: &Path) -> Result<PathBuf> {
+    orders_manifest(dir, "golden_dir = \"golden\"", "source = \"kafka_group\"")
+}
+
+/// The `replay` check and the `quiet` progress source judge a pipeline by its output tables
+/// alone. smoke-1-records with `[checks] replay = true`:
+/// - the orders pipeline with `progress.source = "quiet"` (the harness reads no offsets at all):
+///   `caught_up` passes once the tables stood still, and the replay (its consumer group reset to
+///   the earliest offsets, the workers started again) leaves the tables as they were;
+/// - its non-idempotent variant counts every redelivery: the replay changes `order_status_counts`,
+///   and the check names the rows with their counts before and after.
+#[test]
+fn replay_and_quiet_progress_judge_a_pipeline_by_its_output_tables() -> Result<()> {
+    provisioned(ORDERS)?;
+    let dir = tempfile::tempdir()?;
+    let scenario = dir.path().join("smoke-1-replay.toml");
+    let base = std::fs::read_to_string(repo().join("scenarios/smoke/smoke-1-records.toml"))?;
+    std::fs::write(&scenario, format!("{base}\n[checks]\nreplay = true\n"))?;
+    let scenario = scenario.display().to_string();
+
+    let quiet = orders_manifest(dir.path(), "", "source = \"quiet\"\nquiet_s = 5")?;
+    let (code, report) = run_manifest(&quiet, &scenario, "processes", None)?;
+    let run = &report["runs"][0];
+    let c = check(run, "caught_up")?;
+    ensure!(c["status"] == "pass", "{c}");
+    ensure!(
+        c["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rows) stood still for 5 s"),
+        "{c}"
+    );
+    let r = check(run, "replay")?;
+    ensure!(r["status"] == "pass", "{r}");
+    ensure!(
+        r["detail"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("reprocessing the whole input (consumer group `")
+            && r["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("reset to the earliest offsets) left the output tables unchanged"),
+        "{r}"
+    );
+    ensure!(check(run, "differential")?["status"] == "pass", "{run}");
+    ensure!(code == 0 && run["verdict"] == "pass", "exit {code}: {run}");
+    let (code, report) = run_example(ORDERS, &scenario, "processes", Some("non-idempotent"))?;
+    ensure!(code == 1, "exit {code}");
+    let run = &report["runs"][0];
+    let r = check(run, "replay")?;
+    ensure!(r["status"] == "fail", "{r}");
+    let rows = r["failing_rows"].as_array().context("failing_rows")?;
+    ensure!(!rows.is_empty(), "{r}");
+    for row in rows {
+        ensure!(row["table"] == "order_status_counts", "{row}");
+        ensure!(row["difference"] == "changed", "{row}");
+        let before = row["expected"]["events"]
+            .as_i64()
+            .context("events before")?;
+        let after = row["actual"]["events"].as_i64().context("events after")?;
+        ensure!(after > before, "{row}");
+    }
+    Ok(())
 }
 
 /// The `golden` check through a user's manifest that names a `golden_dir`, on smoke-1-records

@@ -42,6 +42,7 @@ struct Raw {
     #[serde(default)]
     replay: RawReplay,
     expectations: Option<Builtin>,
+    expect: Option<faultline_expect::ExpectSpec>,
     golden_dir: Option<String>,
 }
 
@@ -99,6 +100,7 @@ struct RawReplay {
     reset: Option<String>,
     #[serde(default)]
     command: Vec<String>,
+    sql: Option<String>,
 }
 
 /// Default `ready.timeout_s`.
@@ -412,26 +414,48 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         None => None,
     };
 
-    let replay = match (raw.replay.reset.as_deref(), raw.replay.command.is_empty()) {
-        (None | Some("earliest"), true) => Replay::Earliest,
-        (None, false) => Replay::Command(templates(
-            &raw.replay.command,
-            "replay.command",
-            &[Scope::Run],
-        )?),
-        (Some("earliest"), false) => {
+    let replay = {
+        let r = &raw.replay;
+        let given: Vec<&str> = [
+            ("reset", r.reset.is_some()),
+            ("command", !r.command.is_empty()),
+            ("sql", r.sql.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect();
+        if given.len() > 1 {
             return Err(bad(
                 "replay",
-                "sets both `reset` and `command`; keep one".into(),
-            ))
-        }
-        (Some(other), _) => {
-            return Err(bad(
-                "replay.reset",
                 format!(
-                    "`{other}` is not known; the only reset is \"earliest\" (or give `command`)"
+                    "sets {}; keep one (reset = \"earliest\" rewinds the consumer group, sql \
+                     rewinds offsets kept in the database, command does anything else)",
+                    given
+                        .iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
-            ))
+            ));
+        }
+        match (r.reset.as_deref(), &r.sql) {
+            (Some("earliest") | None, None) if r.command.is_empty() => Replay::Earliest,
+            (Some(other), _) if other != "earliest" => {
+                return Err(bad(
+                    "replay.reset",
+                    format!(
+                        "`{other}` is not known; the only reset is \"earliest\" (or give `sql` \
+                         or `command`)"
+                    ),
+                ))
+            }
+            (_, Some(q)) => {
+                let t = Template::parse(q).map_err(|m| bad("replay.sql", m))?;
+                only_scopes(&t, "replay.sql", &[Scope::Run])?;
+                Replay::Sql(t)
+            }
+            _ => Replay::Command(templates(&r.command, "replay.command", &[Scope::Run])?),
         }
     };
 
@@ -461,6 +485,18 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
             Some(d) => Some(std::path::absolute(dir.join(d)).unwrap_or_else(|_| dir.join(d))),
         };
 
+    if let Some(spec) = &raw.expect {
+        if raw.expectations.is_some() {
+            return Err(bad(
+                "expect",
+                "cannot be used with `expectations`: the builtin expectations judge the end \
+                 state already; keep one"
+                    .into(),
+            ));
+        }
+        spec.validate().map_err(expect_problem)?;
+    }
+
     let m = Manifest {
         file: path.to_path_buf(),
         name,
@@ -483,10 +519,31 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         defects,
         replay,
         expectations: raw.expectations,
+        expect: raw.expect,
         golden_dir,
         digest: hex(&digest.finalize()),
     };
     Ok(m)
+}
+
+/// An `[expect]` error as (field, message): the field is the declaration's path without the
+/// table's name (`expect.table[1].key`), so that the line can be found.
+fn expect_problem(e: faultline_expect::ExpectError) -> Problem {
+    use faultline_expect::ExpectError;
+    match &e {
+        ExpectError::Invalid { location, problem } => {
+            let field = match location.split_once(" (") {
+                Some((head, rest)) => match rest.split_once(')') {
+                    Some((_, tail)) => format!("{head}{tail}"),
+                    None => head.to_string(),
+                },
+                None => location.clone(),
+            };
+            (field, problem.clone())
+        }
+        ExpectError::NoTables => ("expect.table".into(), e.to_string()),
+        _ => ("expect".into(), e.to_string()),
+    }
 }
 
 fn templates(items: &[String], field: &str, scopes: &[Scope]) -> Result<Vec<Template>, Problem> {

@@ -80,6 +80,20 @@ names = ["commit-before-db"]
 }
 
 #[test]
+fn replay_sql_rewinds_offsets_kept_in_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "faultline.toml",
+        "command = [\"x\"]\n[replay]\nsql = \"UPDATE {schema}.offsets SET next_offset = 0\"\n",
+    );
+    let m = load(&p).unwrap();
+    assert!(
+        matches!(&m.replay, Replay::Sql(t) if t.to_string() == "UPDATE {schema}.offsets SET next_offset = 0")
+    );
+}
+
+#[test]
 fn defaults_for_a_minimal_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "faultline.toml", "command = [\"./run.sh\"]\n");
@@ -201,6 +215,16 @@ fn choices_and_ranges_are_checked() {
             "command = [\"x\"]\n[replay]\nreset = \"latest\"\n",
             "replay.reset",
             "earliest",
+        ),
+        (
+            "command = [\"x\"]\n[replay]\nsql = \"UPDATE {schema}.o SET n = 0\"\ncommand = [\"y\"]\n",
+            "replay",
+            "sets `command` and `sql`; keep one",
+        ),
+        (
+            "command = [\"x\"]\n[replay]\nsql = \"UPDATE {worker_id}.o SET n = 0\"\n",
+            "replay.sql",
+            "worker_id",
         ),
         ("command = [\"x\"]\nname = \"../up\"\n", "name", "contains"),
     ] {

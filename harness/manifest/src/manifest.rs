@@ -44,6 +44,9 @@ pub struct Manifest {
     pub replay: Replay,
     /// Expectations built into faultline that also judge the end state.
     pub expectations: Option<Builtin>,
+    /// `[expect]`: the user's declarations of what the output tables must hold, computed from
+    /// the records sent (the `expectations` check).
+    pub expect: Option<faultline_expect::ExpectSpec>,
     /// `golden_dir`: where the golden snapshots of the fault-free end state are kept (absolute;
     /// relative in the file to the manifest's directory). `None`: no `golden` check.
     pub golden_dir: Option<PathBuf>,
@@ -134,6 +137,9 @@ pub enum Replay {
     /// Reset the consumer group to the earliest offsets.
     #[default]
     Earliest,
+    /// Run this statement on the run's database: for pipelines that keep their offsets in their
+    /// own table, e.g. `UPDATE {schema}.offsets SET next_offset = 0`.
+    Sql(Template),
     /// Run this command (with the workers' environment) instead.
     Command(Vec<Template>),
 }

@@ -5,6 +5,7 @@
 use std::process::Stdio;
 
 use faultline_infra::PgConfig;
+use faultline_manifest::Template;
 
 use super::env::RunValues;
 use super::Pipeline;
@@ -32,38 +33,50 @@ pub async fn run(p: &Pipeline, pg: &PgConfig, schema: &str, values: &RunValues) 
         }
     }
     if !m.setup.command.is_empty() {
-        let argv: Vec<String> = m
-            .setup
-            .command
-            .iter()
-            .map(|t| values.render(t, None, "setup.command"))
-            .collect::<Result<_>>()?;
-        let env = values.environment(&m.env, None)?;
-        let mut cmd = tokio::process::Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .envs(&env)
-            .current_dir(&m.cwd)
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        let out = cmd.output().await.map_err(|e| {
-            RunnerError::Usage(format!(
-                "manifest {}: field `setup.command`: cannot start `{}`: {e}",
-                m.file.display(),
-                argv[0]
-            ))
-        })?;
-        if !out.status.success() {
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            let tail: Vec<&str> = text.lines().rev().take(20).collect();
-            return Err(RunnerError::Usage(format!(
-                "manifest {}: field `setup.command`: `{}` exited with {}; its last lines:\n{}",
-                m.file.display(),
-                argv.join(" "),
-                out.status,
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            )));
-        }
+        run_command(p, &m.setup.command, "setup.command", values).await?;
+    }
+    Ok(())
+}
+
+/// Runs a manifest command (`setup.command`, `replay.command`) in the manifest's `cwd` with the
+/// workers' environment, to its end. Not found, or a non-zero exit, stops the run naming `field`
+/// and, for an exit, the command's last 20 lines of output.
+pub async fn run_command(
+    p: &Pipeline,
+    command: &[Template],
+    field: &str,
+    values: &RunValues,
+) -> Result<()> {
+    let m = &p.manifest;
+    let argv: Vec<String> = command
+        .iter()
+        .map(|t| values.render(t, None, field))
+        .collect::<Result<_>>()?;
+    let env = values.environment(&m.env, None)?;
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .envs(&env)
+        .current_dir(&m.cwd)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let out = cmd.output().await.map_err(|e| {
+        RunnerError::Usage(format!(
+            "manifest {}: field `{field}`: cannot start `{}`: {e}",
+            m.file.display(),
+            argv[0]
+        ))
+    })?;
+    if !out.status.success() {
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        let tail: Vec<&str> = text.lines().rev().take(20).collect();
+        return Err(RunnerError::Usage(format!(
+            "manifest {}: field `{field}`: `{}` exited with {}; its last lines:\n{}",
+            m.file.display(),
+            argv.join(" "),
+            out.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )));
     }
     Ok(())
 }

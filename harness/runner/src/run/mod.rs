@@ -6,6 +6,7 @@ mod checks;
 pub mod dead_letters;
 pub mod enrichment;
 mod environment;
+pub mod expectations;
 mod faults;
 pub mod golden;
 pub mod output;
@@ -164,11 +165,16 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         ManifestProgress::Sql(q) => ProgressSource::Sql {
             query: spec.values.render(q, None, "progress.query")?,
         },
-        ManifestProgress::Quiet(_) => {
-            return Err(RunnerError::Usage(
-                "progress source `quiet` is not supported yet; use kafka_group or sql".into(),
-            ))
-        }
+        ManifestProgress::Quiet(quiet) => ProgressSource::Quiet {
+            tables: spec
+                .pipeline
+                .manifest
+                .outputs
+                .iter()
+                .map(|o| format!("{}.{}", names.schema, o.table))
+                .collect(),
+            quiet: *quiet,
+        },
     };
     let reader = ProgressReader::new(
         &source,
@@ -224,6 +230,10 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
         let stall = StallRule {
             limit: Duration::from_secs(s.stall_limit_s()),
             healed_ms: timeline.healed_ms,
+            quiet: match &source {
+                ProgressSource::Quiet { quiet, .. } => Some(*quiet),
+                _ => None,
+            },
         };
         let caught_up = wait_caught_up(
             infra,
@@ -268,6 +278,7 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let children = pool.lock().expect("pool").take_all();
     stop_gracefully(children, Duration::from_secs(20)).await;
     let unexpected = pool.lock().expect("pool").unexpected_exits.clone();
+    let next_worker = pool.lock().expect("pool").next_number();
 
     let mut checks = Vec::new();
     checks.push(caught_up.check);
@@ -334,11 +345,37 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             &events,
         ));
     }
+    if let Some(spec) = &m.expect {
+        let client = infra.harness_pg().connect().await?;
+        let (tables, missing) =
+            expectations::read_tables(&client, &names.schema, spec, &m.file).await?;
+        let records = expectations::input_records(input.workload, &produced);
+        checks.push(expectations::check(
+            spec,
+            &records,
+            &tables,
+            &missing,
+            m.guarantee,
+            &events,
+        )?);
+    }
     checks.extend(checks::data_checks(&ci, &s.checks.data).await?);
-    if s.checks.replay && m.expectations == Some(Builtin::Ledger) {
-        checks.push(match &missing {
-            Some(why) => checks::cannot_run("replay", why),
-            None => replay::replay(&ci, &spec).await?,
+    if s.checks.replay {
+        checks.push(match (&missing, m.expectations) {
+            (Some(why), _) => checks::cannot_run("replay", why),
+            (None, Some(Builtin::Ledger)) => replay::replay(&ci, &spec, next_worker).await?,
+            (None, None) => {
+                replay::replay_outputs(&replay::ReplayInput {
+                    infra,
+                    names: &names,
+                    scenario: s,
+                    spec: &spec,
+                    first_worker: next_worker,
+                    source: &source,
+                    before: &output,
+                })
+                .await?
+            }
         });
     }
     // The models compared from what landed; agreement with the fault-free baseline.

@@ -24,6 +24,9 @@ pub struct OutputState {
     /// (table, key) → the row's source (partition, offset), from its `source_partition` and
     /// `source_offset` columns when it has them (kept even when they are ignored).
     pub lineage: BTreeMap<(String, String), (i32, i64)>,
+    /// (table, key) → how many rows share that key, for keys held by more than one row (a table
+    /// without a primary key that received an effect twice). `tables` keeps one of them.
+    pub duplicates: BTreeMap<(String, String), usize>,
 }
 
 impl OutputState {
@@ -95,7 +98,9 @@ impl OutputState {
                 for c in &o.ignore {
                     m.remove(c);
                 }
-                by_key.insert(key, m);
+                if by_key.insert(key.clone(), m).is_some() {
+                    *state.duplicates.entry((o.table.clone(), key)).or_insert(1) += 1;
+                }
             }
             state.tables.insert(o.table.clone(), by_key);
         }
@@ -122,8 +127,9 @@ impl OutputState {
 /// workload and seed), row by row. Each difference is a row naming the table, key and kind; where
 /// the row has lineage columns (`source_partition`, `source_offset`) the faults active when that
 /// record was sent are named.
-/// Under `at_least_once` only missing rows are violations: extra and changed rows (effects that
-/// landed twice) are listed, and the check passes with a note.
+/// A key held by more than one row (a table without a primary key) is a `duplicated` row.
+/// Under `at_least_once` only missing rows are violations: duplicated, extra and changed rows
+/// (effects that landed twice) are listed, and the check passes with a note.
 pub fn differential(
     expected: &OutputState,
     actual: &OutputState,
@@ -131,6 +137,62 @@ pub fn differential(
     sent_at: &dyn Fn(i32, i64) -> Option<u64>,
     events: &[FaultEvent],
 ) -> CheckResult {
+    let rows = differences(expected, actual, sent_at, events);
+    let compared: usize = expected.tables.values().map(BTreeMap::len).sum();
+    verdict(
+        "differential",
+        rows,
+        guarantee,
+        format!(
+            "the output tables equal the fault-free run's ({compared} rows in {} tables)",
+            expected.tables.len()
+        ),
+        (
+            "the output tables differ from the fault-free run's",
+            compared,
+        ),
+    )
+}
+
+/// The `replay` check of a pipeline the harness knows only by its output tables: after the
+/// pipeline re-read its whole input (`after`), the tables must be as the run left them (`before`).
+/// Under `at_least_once` extra and changed rows are tolerated, as in [`differential`].
+pub fn replay_difference(
+    before: &OutputState,
+    after: &OutputState,
+    guarantee: Guarantee,
+    how: &str,
+) -> CheckResult {
+    let rows = differences(before, after, &|_, _| None, &[]);
+    let compared: usize = before.tables.values().map(BTreeMap::len).sum();
+    verdict(
+        "replay",
+        rows,
+        guarantee,
+        format!(
+            "reprocessing the whole input ({how}) left the output tables unchanged ({compared} rows \
+             in {} tables)",
+            before.tables.len()
+        ),
+        (
+            &format!(
+                "reprocessing the whole input ({how}) changed the output tables (`expected`: the \
+                 row before the replay, `actual`: after it)"
+            ),
+            compared,
+        ),
+    )
+}
+
+/// The rows that differ, listed missing first, then duplicated, extra and changed: reports keep the first
+/// rows only, a missing row matters most, and a few hundred missing rows must not hide behind the
+/// changed rows of another table.
+fn differences(
+    expected: &OutputState,
+    actual: &OutputState,
+    sent_at: &dyn Fn(i32, i64) -> Option<u64>,
+    events: &[FaultEvent],
+) -> Vec<Map<String, Value>> {
     let mut rows = Vec::new();
     for t in &actual.missing {
         if !expected.missing.contains(t) {
@@ -139,6 +201,26 @@ pub fn differential(
             m.insert("difference".into(), "table missing".into());
             rows.push(m);
         }
+    }
+    for ((table, key), n) in &actual.duplicates {
+        let before = expected.duplicates.get(&(table.clone(), key.clone()));
+        if before.is_some_and(|b| b >= n) {
+            continue;
+        }
+        let mut m = diff_row(
+            (table, key),
+            "duplicated",
+            (None, actual.tables.get(table).and_then(|t| t.get(key))),
+            actual.lineage.get(&(table.clone(), key.clone())),
+            sent_at,
+            events,
+        );
+        m.insert(
+            "expected".into(),
+            format!("{} row(s)", before.copied().unwrap_or(1)).into(),
+        );
+        m.insert("rows".into(), (*n).into());
+        rows.push(m);
     }
     let empty = BTreeMap::new();
     for (table, want) in &expected.tables {
@@ -177,41 +259,45 @@ pub fn differential(
             }
         }
     }
-    // Reports keep the first rows only: a missing row matters most, then an extra one, and a
-    // few hundred missing rows must not hide behind the changed rows of another table.
     rows.sort_by_key(|r| match r["difference"].as_str() {
         Some("table missing") => 0,
         Some("missing") => 1,
-        Some("extra") => 2,
-        _ => 3,
+        Some("duplicated") => 2,
+        Some("extra") => 3,
+        _ => 4,
     });
-    let compared: usize = expected.tables.values().map(BTreeMap::len).sum();
+    rows
+}
+
+/// Pass with `same` when nothing differs; otherwise `differ` with the counts, a failure unless
+/// the guarantee is `at_least_once` and no row is missing.
+fn verdict(
+    name: &str,
+    rows: Vec<Map<String, Value>>,
+    guarantee: Guarantee,
+    same: String,
+    (differ, compared): (&str, usize),
+) -> CheckResult {
     if rows.is_empty() {
-        CheckResult::from_rows(
-            "differential",
-            CheckStatus::Pass,
-            format!(
-                "the output tables equal the fault-free run's ({compared} rows in {} tables)",
-                expected.tables.len()
-            ),
-            rows,
-        )
+        return CheckResult::from_rows(name, CheckStatus::Pass, same, rows);
+    }
+    let count = |kind: &str| rows.iter().filter(|r| r["difference"] == kind).count();
+    let missing = count("missing") + count("table missing");
+    let duplicated = match count("duplicated") {
+        0 => String::new(),
+        n => format!("{n} duplicated, "),
+    };
+    let detail = format!(
+        "{differ}: {missing} missing, {duplicated}{} extra, {} changed rows (of {compared}; listed \
+         missing first, then duplicated, extra and changed)",
+        count("extra"),
+        count("changed")
+    );
+    if guarantee == Guarantee::AtLeastOnce && missing == 0 {
+        let detail = format!("{detail}; allowed by the pipeline's at_least_once guarantee");
+        CheckResult::from_rows(name, CheckStatus::Pass, detail, rows)
     } else {
-        let count = |kind: &str| rows.iter().filter(|r| r["difference"] == kind).count();
-        let detail = format!(
-            "the output tables differ from the fault-free run's: {} missing, {} extra, {} changed \
-             rows (of {compared}; listed missing first, then extra, then changed)",
-            count("missing"),
-            count("extra"),
-            count("changed")
-        );
-        let tolerated = guarantee == Guarantee::AtLeastOnce && count("missing") == 0;
-        if tolerated {
-            let detail = format!("{detail}; allowed by the pipeline's at_least_once guarantee");
-            CheckResult::from_rows("differential", CheckStatus::Pass, detail, rows)
-        } else {
-            CheckResult::from_rows("differential", CheckStatus::Fail, detail, rows)
-        }
+        CheckResult::from_rows(name, CheckStatus::Fail, detail, rows)
     }
 }
 
@@ -302,6 +388,41 @@ mod tests {
             &[],
         );
         assert_eq!(lenient.status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn a_key_held_by_two_rows_is_a_duplicated_row_unless_the_fault_free_run_had_it_too() {
+        let want = state(&[("a", 1), ("b", 2)]);
+        let mut got = state(&[("a", 1), ("b", 2)]);
+        got.duplicates
+            .insert(("orders".into(), "[\"b\"]".into()), 2);
+        let c = differential(&want, &got, Guarantee::ExactlyOnce, &|_, _| None, &[]);
+        assert_eq!(c.status, CheckStatus::Fail);
+        assert!(
+            c.detail
+                .contains("0 missing, 1 duplicated, 0 extra, 0 changed rows (of 2;"),
+            "{}",
+            c.detail
+        );
+        let r = &c.failing_rows[0];
+        assert_eq!(
+            (&r["key"], &r["difference"], &r["rows"], &r["expected"]),
+            (
+                &Value::from("[\"b\"]"),
+                &Value::from("duplicated"),
+                &Value::from(2),
+                &Value::from("1 row(s)")
+            )
+        );
+        // Under at_least_once a second copy is allowed.
+        let c = differential(&want, &got, Guarantee::AtLeastOnce, &|_, _| None, &[]);
+        assert_eq!(c.status, CheckStatus::Pass);
+        // The fault-free run had the same two rows: not this run's doing.
+        let mut want = want;
+        want.duplicates
+            .insert(("orders".into(), "[\"b\"]".into()), 2);
+        let c = differential(&want, &got, Guarantee::ExactlyOnce, &|_, _| None, &[]);
+        assert_eq!(c.status, CheckStatus::Pass);
     }
 
     #[test]

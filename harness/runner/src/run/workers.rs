@@ -63,6 +63,20 @@ impl WorkerPool {
         }
     }
 
+    /// A pool for a later phase of the same run (the replay's workers) whose first worker is
+    /// number `first` (the run's pool's [`WorkerPool::next_number`]), so that their logs go to
+    /// new files beside the first ones.
+    pub fn numbered_from(spec: WorkerSpec, first: u32) -> Self {
+        let mut pool = Self::new(spec);
+        pool.next = first;
+        pool
+    }
+
+    /// The number the next worker started will have.
+    pub fn next_number(&self) -> u32 {
+        self.next
+    }
+
     /// Starts one more worker; returns its number (its id is `w<number>`).
     pub fn start(&mut self) -> Result<u32> {
         let n = self.next;

@@ -13,6 +13,9 @@ use crate::error::{Result, RunnerError};
 use crate::run::output::OutputState;
 use crate::run::{run, Infra, RunInput};
 
+/// The checks whose failure means the fault-free run did not finish, so it is no reference.
+const COMPLETION_CHECKS: [&str; 3] = ["caught_up", "workers_stayed_up", "faults_injected"];
+
 /// For `[compare] baseline = true`: runs the scenario's fault-free twin
 /// ([`faultline_scenario::Scenario::fault_free_baseline`]) with the same seed and workload on the same stack, and
 /// keeps its comparison. Its logs go to `<run_dir>/baseline/logs`, removed when it passed.
@@ -122,6 +125,8 @@ impl OutputBaselines {
         let mut clean = planned.scenario.clone();
         clean.faults.clear();
         clean.random = None;
+        // The faulted run judges idempotency itself; the reference needs only its end state.
+        clean.checks.replay = false;
         eprintln!(
             "  fault-free run of {} seed {} for the differential check (cached for the suite)",
             clean.name, planned.seed
@@ -151,10 +156,15 @@ impl OutputBaselines {
                 return Err(RunnerError::Baseline(Box::new(e)));
             }
         };
+        // Only a run that did not finish is no reference. A pipeline that is wrong without faults
+        // (its `expectations`, `dead_letters` or data checks fail) is judged by the faulted run's
+        // own checks, and its differential compares like with like.
         let failed: Vec<String> = outcome
             .checks
             .iter()
-            .filter(|c| c.status == CheckStatus::Fail)
+            .filter(|c| {
+                c.status == CheckStatus::Fail && COMPLETION_CHECKS.contains(&c.name.as_str())
+            })
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect();
         if !failed.is_empty() {

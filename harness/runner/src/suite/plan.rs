@@ -1,6 +1,7 @@
 //! What a suite will run: the scenarios of the target, sharded, times the seeds; each made ready
 //! (workload generated, faults planned, backend and model files checked) before any stack starts.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -144,17 +145,15 @@ pub(crate) fn prepare_one(
         })?,
     };
     reachable_triggers(&job.file, job.seed, &plan, workload.records.len() as u64)?;
+    if let Some(spec) = &pipeline.manifest.expect {
+        fields_seen(spec, &workload, &pipeline.manifest.file)?;
+    }
     let backend = opts.backend.unwrap_or(job.scenario.infra.backend);
     check_backend_supports(backend, &plan)?;
     // [compare] model and policy files are readable before any stack starts.
     CompareSetup::load(&job.scenario, job.seed)?;
-    if job.scenario.checks.replay && pipeline.manifest.expectations.is_none() {
-        return Err(RunnerError::Usage(format!(
-            "{}: `[checks] replay` runs the reference ledger's replay, and pipeline `{}` is not \
-             the ledger; remove it (replay for other pipelines is not built yet)",
-            job.file.display(),
-            pipeline.manifest.name
-        )));
+    if job.scenario.checks.replay {
+        replay_possible(&job.file, &pipeline.manifest)?;
     }
     Ok(PlannedRun {
         knob_warnings: pipeline.knob_warnings(&job.scenario, &plan),
@@ -166,6 +165,65 @@ pub(crate) fn prepare_one(
         plan,
         backend,
     })
+}
+
+/// Every field an `[expect]` expression reads appears in at least one record the run sends:
+/// a field no record has is a typo (or the wrong input), refused before anything starts.
+fn fields_seen(
+    spec: &faultline_expect::ExpectSpec,
+    workload: &Workload,
+    manifest: &Path,
+) -> Result<()> {
+    let placement: BTreeMap<u64, (i32, i64)> = workload
+        .records
+        .iter()
+        .map(|r| (r.seq, (0, r.seq as i64)))
+        .collect();
+    let produced = crate::run::produce::Produced {
+        placement,
+        sent_at_ms: Vec::new(),
+    };
+    let records = crate::run::expectations::input_records(workload, &produced);
+    let unseen = spec.fields_never_seen(&records);
+    if unseen.is_empty() {
+        return Ok(());
+    }
+    Err(RunnerError::Usage(format!(
+        "manifest {}: [expect] reads field(s) {} that none of the {} records sent has; fix the \
+         field path (a.b.c, items[0].sku) or the input",
+        manifest.display(),
+        unseen
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        records.len()
+    )))
+}
+
+/// `[checks] replay` on a pipeline that is not the ledger compares its `[[output]]` tables before
+/// and after it re-read its input; refused up front where that cannot work.
+fn replay_possible(file: &Path, m: &faultline_manifest::Manifest) -> Result<()> {
+    use faultline_manifest::{Progress, Replay};
+    if m.expectations.is_some() {
+        return Ok(());
+    }
+    let why = if m.outputs.is_empty() {
+        "the replay compares the [[output]] tables before and after the pipeline re-reads its \
+         input, and the manifest has none; add [[output]] tables or remove the check"
+    } else if matches!(m.progress, Progress::Sql(_)) && matches!(m.replay, Replay::Earliest) {
+        "the pipeline keeps its offsets in its own table (progress.source = \"sql\"), so \
+         resetting its consumer group would not rewind it; give [replay] sql = \"UPDATE \
+         {schema}.<offsets table> SET <offset column> = 0\" or a [replay] command"
+    } else {
+        return Ok(());
+    };
+    Err(RunnerError::Usage(format!(
+        "{}: `[checks] replay` with pipeline `{}` ({}): {why}",
+        file.display(),
+        m.name,
+        m.file.display()
+    )))
 }
 
 /// The records a run of `s` with `seed` sends: the manifest's recorded events (`[input]`) or the

@@ -24,6 +24,9 @@ pub struct StallRule {
     /// ms since the run's start when the last planned fault had healed. Before that a fault may
     /// hold the pipeline, so the stall clock starts no earlier.
     pub healed_ms: u64,
+    /// `progress.source = "quiet"`: the source has no positions, and standing still this long is
+    /// the end of the wait rather than a stall.
+    pub quiet: Option<Duration>,
 }
 
 /// The result of waiting for the pipeline.
@@ -51,6 +54,14 @@ enum Short {
     },
 }
 
+/// How a wait on a `quiet` source ended without running short: the output tables stood still
+/// for the quiet time from `since_ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Quieted {
+    since_ms: u64,
+    quiet: Duration,
+}
+
 /// Waits until the positions `watch` sees reach the high watermarks, every worker exited, the
 /// budget ran out, or the position stood still for `stall.limit` after the last fault healed.
 /// The error is the progress source's, when it failed for good (see `source`).
@@ -67,7 +78,9 @@ pub async fn wait_caught_up(
 ) -> Result<CaughtUp> {
     let hw = high_watermarks(&infra.bootstrap(), &names.topic, partitions).await?;
     let began = Instant::now();
+    let began_ms = start.elapsed().as_millis() as u64;
     let deadline = began + budget;
+    let mut quieted = None;
     let short = loop {
         let (positions, moved_ms) = {
             let mut w = watch.lock().expect("watch");
@@ -76,7 +89,16 @@ pub async fn wait_caught_up(
             }
             (w.positions.clone(), w.moved_ms)
         };
-        if pending(&hw, &positions).is_empty() {
+        if let Some(quiet) = stall.quiet {
+            // Every record was sent before the wait began; the clock starts at the latest of
+            // that, the last heal and the last change.
+            let since_ms = moved_ms.max(stall.healed_ms).max(began_ms);
+            let now_ms = start.elapsed().as_millis() as u64;
+            if now_ms.saturating_sub(since_ms) >= quiet.as_millis() as u64 {
+                quieted = Some(Quieted { since_ms, quiet });
+                break None;
+            }
+        } else if pending(&hw, &positions).is_empty() {
             break None;
         }
         let alive = {
@@ -95,7 +117,7 @@ pub async fn wait_caught_up(
         let now_ms = start.elapsed().as_millis() as u64;
         let since_ms = moved_ms.max(stall.healed_ms);
         let for_ms = now_ms.saturating_sub(since_ms);
-        if for_ms >= stall.limit.as_millis() as u64 {
+        if stall.quiet.is_none() && for_ms >= stall.limit.as_millis() as u64 {
             break Some(Short::Stalled {
                 since_ms,
                 for_ms,
@@ -107,7 +129,10 @@ pub async fn wait_caught_up(
     };
     let w = watch.lock().expect("watch");
     let committed = w.committed();
-    let check = verdict(&hw, &w, short.as_ref());
+    let check = match (quieted, &short) {
+        (Some(q), None) => quiet_verdict(&w, q),
+        _ => verdict(&hw, &w, short.as_ref()),
+    };
     Ok(CaughtUp {
         check,
         high_watermarks: hw,
@@ -121,6 +146,40 @@ fn pending(hw: &BTreeMap<i32, i64>, positions: &BTreeMap<i32, i64>) -> Vec<(i32,
         .map(|(p, h)| (*p, positions.get(p).copied().unwrap_or(0), *h))
         .filter(|(_, pos, h)| pos < h)
         .collect()
+}
+
+/// `caught_up` for a `quiet` source: the tables stood still, which proves the pipeline stopped,
+/// not that it read everything (the data checks judge that). Empty or missing output tables mean
+/// it made no progress at all.
+fn quiet_verdict(w: &Watch, q: Quieted) -> CheckResult {
+    let quiet_s = q.quiet.as_secs_f64();
+    match &w.fingerprint {
+        Some((rows, _)) if *rows > 0 => CheckResult::from_rows(
+            "caught_up",
+            CheckStatus::Pass,
+            format!(
+                "the output tables ({rows} rows) stood still for {quiet_s:.0} s from t={:.1} s, \
+                 after the last record was sent and the last fault healed (progress.source = \
+                 \"quiet\" proves the pipeline stopped; the data checks judge what it wrote)",
+                secs(q.since_ms)
+            ),
+            Vec::new(),
+        ),
+        _ => {
+            let mut detail = format!(
+                "no progress: the output tables were still empty {quiet_s:.0} s after the last \
+                 record was sent and the last fault healed (t={:.1} s)",
+                secs(q.since_ms)
+            );
+            if let Some(m) = &w.not_created {
+                detail.push_str(&format!("; an output table does not exist: {m}"));
+            }
+            if let Some(m) = &w.unavailable {
+                detail.push_str(&format!("; the last read failed: {m}"));
+            }
+            CheckResult::from_rows("caught_up", CheckStatus::Fail, detail, Vec::new())
+        }
+    }
 }
 
 fn secs(ms: u64) -> f64 {
@@ -253,6 +312,42 @@ mod tests {
                 .starts_with("no progress for 30 s since t=0.0 s (the start): committed 0 of 2000"),
             "{}",
             c.detail
+        );
+    }
+
+    #[test]
+    fn a_quiet_source_passes_on_rows_that_stood_still_and_fails_on_empty_tables() {
+        let q = Quieted {
+            since_ms: 31_500,
+            quiet: Duration::from_secs(10),
+        };
+        let w = Watch {
+            fingerprint: Some((1200, "-48213".into())),
+            ..Watch::default()
+        };
+        let c = quiet_verdict(&w, q);
+        assert_eq!(c.status, CheckStatus::Pass);
+        assert!(
+            c.detail
+                .starts_with("the output tables (1200 rows) stood still for 10 s from t=31.5 s"),
+            "{}",
+            c.detail
+        );
+        let w = Watch {
+            fingerprint: Some((0, "0".into())),
+            ..Watch::default()
+        };
+        assert_eq!(quiet_verdict(&w, q).status, CheckStatus::Fail);
+        let w = Watch {
+            not_created: Some("relation \"s.orders\" does not exist".into()),
+            ..Watch::default()
+        };
+        let c = quiet_verdict(&w, q);
+        assert_eq!(
+            c.detail,
+            "no progress: the output tables were still empty 10 s after the last record was sent \
+             and the last fault healed (t=31.5 s); an output table does not exist: relation \
+             \"s.orders\" does not exist"
         );
     }
 

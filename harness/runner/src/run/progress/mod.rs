@@ -30,6 +30,8 @@ use crate::error::{Result, RunnerError};
 pub struct Watch {
     /// The latest positions read (partitions that committed nothing are absent).
     pub positions: BTreeMap<i32, i64>,
+    /// With a `quiet` source: the output tables' row count and fingerprint at the latest read.
+    pub fingerprint: Option<(u64, String)>,
     /// ms since the run's start when the positions last changed (0: never, since the start).
     pub moved_ms: u64,
     /// The progress query's table did not exist at the last read (Postgres' words).
@@ -44,6 +46,16 @@ impl Watch {
     /// Records one read at `t_ms`.
     pub fn observe(&mut self, t_ms: u64, observed: Observed) {
         let positions = match observed {
+            Observed::Fingerprint { rows, digest } => {
+                self.not_created = None;
+                self.unavailable = None;
+                let now = Some((rows, digest));
+                if now != self.fingerprint {
+                    self.fingerprint = now;
+                    self.moved_ms = t_ms;
+                }
+                return;
+            }
             Observed::Positions(p) => {
                 self.not_created = None;
                 self.unavailable = None;
@@ -65,9 +77,13 @@ impl Watch {
         }
     }
 
-    /// Records committed so far: the positions added up.
+    /// Records committed so far: the positions added up (with a `quiet` source, which knows no
+    /// positions: the rows in the output tables).
     pub fn committed(&self) -> u64 {
-        self.positions.values().map(|&n| n.max(0) as u64).sum()
+        match &self.fingerprint {
+            Some((rows, _)) => *rows,
+            None => self.positions.values().map(|&n| n.max(0) as u64).sum(),
+        }
     }
 }
 

@@ -34,10 +34,13 @@ pub enum ProgressSource {
     /// `int` or `bigint` each; a partition listed twice counts with its lower offset, a partition
     /// not listed has committed nothing). For pipelines that keep their offsets in their database.
     Sql { query: String },
-    // A third variant, `Quiet { quiet_s }`, comes with the pipeline manifest (issue 14): "the end
-    // state did not change for `quiet_s` seconds", for pipelines that keep no offsets anywhere. It
-    // needs the manifest's output tables to fingerprint, and has no positions per partition, so the
-    // catch-up wait will end on quiet instead of comparing positions with the high watermarks.
+    /// No positions at all: a fingerprint of the output tables (`schema.table` each), for
+    /// pipelines that keep their offsets nowhere the harness can read. The catch-up wait ends when
+    /// it stood still for `quiet` after the last record was sent and the last fault healed.
+    Quiet {
+        tables: Vec<String>,
+        quiet: Duration,
+    },
 }
 
 /// The run's names that `{schema}`, `{input_topic}` and `{group_id}` stand for in a source.
@@ -78,6 +81,10 @@ impl ProgressSource {
                 group_id: fill(group_id),
             },
             ProgressSource::Sql { query } => ProgressSource::Sql { query: fill(query) },
+            ProgressSource::Quiet { tables, quiet } => ProgressSource::Quiet {
+                tables: tables.iter().map(|t| fill(t)).collect(),
+                quiet: *quiet,
+            },
         }
     }
 }
@@ -87,6 +94,8 @@ impl ProgressSource {
 pub enum Observed {
     /// The next offset of each partition that has committed anything.
     Positions(BTreeMap<i32, i64>),
+    /// `Quiet`: how many rows the output tables hold, and a fingerprint of their contents.
+    Fingerprint { rows: u64, digest: String },
     /// The query reads a table (or schema) that does not exist yet: nothing is committed.
     /// `message` is Postgres' words.
     NotCreated { message: String },
@@ -107,6 +116,8 @@ enum How {
         group_id: String,
     },
     Sql(Box<SqlReader>),
+    /// The fingerprint query over the output tables.
+    Quiet(Box<SqlReader>),
 }
 
 /// The query, where to run it, and the connection with the query prepared on it.
@@ -141,6 +152,11 @@ impl ProgressReader {
                 pg: pg.clone(),
                 session: None,
             })),
+            ProgressSource::Quiet { tables, .. } => How::Quiet(Box::new(SqlReader {
+                query: fingerprint_query(tables),
+                pg: pg.clone(),
+                session: None,
+            })),
         };
         Ok(ProgressReader {
             topic: topic.to_string(),
@@ -155,18 +171,8 @@ impl ProgressReader {
             How::Kafka { consumer, group_id } => {
                 read_group(consumer.clone(), group_id, &self.topic, self.partitions).await
             }
-            How::Sql(sql) => {
-                let SqlReader { query, pg, session } = &mut **sql;
-                match tokio::time::timeout(READ_TIMEOUT, read_sql(query, pg, session)).await {
-                    Ok(r) => r?,
-                    Err(_) => {
-                        *session = None;
-                        Observed::Unavailable {
-                            message: format!("no answer within {} s", READ_TIMEOUT.as_secs()),
-                        }
-                    }
-                }
-            }
+            How::Sql(sql) => sql.read(Shape::Positions).await?,
+            How::Quiet(sql) => sql.read(Shape::Fingerprint).await?,
         };
         // Only the input topic's partitions count (a shared table may list others).
         Ok(match observed {
@@ -212,10 +218,48 @@ async fn read_group(
     Observed::Positions(positions)
 }
 
+/// What a query's rows are.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// `(partition, next_offset)` rows.
+    Positions,
+    /// One row `(rows bigint, digest text)`: the fingerprint query's.
+    Fingerprint,
+}
+
+impl SqlReader {
+    async fn read(&mut self, shape: Shape) -> Result<Observed> {
+        let SqlReader { query, pg, session } = self;
+        match tokio::time::timeout(READ_TIMEOUT, read_sql(query, pg, session, shape)).await {
+            Ok(r) => r,
+            Err(_) => {
+                *session = None;
+                Ok(Observed::Unavailable {
+                    message: format!("no answer within {} s", READ_TIMEOUT.as_secs()),
+                })
+            }
+        }
+    }
+}
+
+/// One query over every output table: the row count and an order-independent digest of the rows'
+/// text (the sum of their hashes), so a change to any row shows.
+fn fingerprint_query(tables: &[String]) -> String {
+    let parts: Vec<String> = tables
+        .iter()
+        .map(|t| format!("SELECT hashtext(x::text)::numeric AS h FROM {t} x"))
+        .collect();
+    format!(
+        "SELECT count(*)::bigint, coalesce(sum(h), 0)::text FROM ({}) f",
+        parts.join(" UNION ALL ")
+    )
+}
+
 async fn read_sql(
     query: &str,
     pg: &PgConfig,
     session: &mut Option<(tokio_postgres::Client, tokio_postgres::Statement)>,
+    shape: Shape,
 ) -> Result<Observed> {
     if session.as_ref().is_some_and(|(c, _)| c.is_closed()) {
         *session = None;
@@ -239,10 +283,12 @@ async fn read_sql(
             .iter()
             .map(|c| (c.name(), c.type_()))
             .collect();
-        check_columns(&columns).map_err(|message| RunnerError::ProgressQuery {
-            query: query.to_string(),
-            message,
-        })?;
+        if matches!(shape, Shape::Positions) {
+            check_columns(&columns).map_err(|message| RunnerError::ProgressQuery {
+                query: query.to_string(),
+                message,
+            })?;
+        }
         *session = Some((client, statement));
     }
     let (client, statement) = session.as_ref().expect("connected above");
@@ -256,6 +302,16 @@ async fn read_sql(
             return r;
         }
     };
+    if matches!(shape, Shape::Fingerprint) {
+        let row = rows.first().ok_or_else(|| RunnerError::ProgressQuery {
+            query: query.to_string(),
+            message: "returned no row".into(),
+        })?;
+        return Ok(Observed::Fingerprint {
+            rows: row.get::<_, i64>(0).max(0) as u64,
+            digest: row.get(1),
+        });
+    }
     let values = rows.iter().map(|r| (int_at(r, 0), int_at(r, 1)));
     positions_from(values)
         .map(Observed::Positions)

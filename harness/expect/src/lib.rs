@@ -1,0 +1,106 @@
+//! Declarative expected output for faultline's Kafka → Postgres chaos tests.
+//!
+//! The user declares, in the manifest's `[expect]` section, how each output
+//! table follows from the input records: one row per event (`insert`), the
+//! latest record per key (`upsert`) or aggregates per group (`aggregate`).
+//! [`check`] computes what the tables must hold from the records the harness
+//! sent and compares it with the rows they hold, reporting each difference as
+//! an [`Anomaly`]. The crate does no I/O: the harness reads Kafka and Postgres.
+//!
+//! # Module map
+//! - `spec` — [`ExpectSpec`], [`TableSpec`]: the serde model of `[expect]`,
+//!   plus `validate`, `columns` and `fields_never_seen`.
+//! - `mode` — [`Mode`]: insert, upsert or aggregate.
+//! - `validate` — turns a spec into a plan, with located, actionable errors.
+//! - `plan` — the parsed, validated declarations the builders use.
+//! - `expr` — [`Expr`], [`FieldPath`]: the expression language (lexer,
+//!   parser, evaluator, field paths).
+//! - `aggregate` — count, sum, min, max, avg and their running state.
+//! - `record` — [`InputRecord`] and folding duplicates into logical events.
+//! - `expected` — builds the expected rows per mode (`insert`, `upsert`, `aggregate`).
+//! - `compare` — lines expected and actual rows up by key and classifies differences.
+//! - `normal` — [`cells_equal`]: the normal form cells are compared in.
+//! - `key` — row keys in normal form (so `3`, `3.0` and `"3"` line up).
+//! - `num` — exact-integer-or-float numbers for arithmetic and comparison.
+//! - `anomaly` — [`Anomaly`], [`AnomalyClass`].
+//! - `outcome` — [`Outcome`], [`TableSummary`].
+//! - `error` — [`ExpectError`], [`ParseError`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod aggregate;
+mod anomaly;
+mod compare;
+mod error;
+mod expected;
+mod expr;
+mod key;
+mod mode;
+mod normal;
+mod num;
+mod outcome;
+mod plan;
+mod record;
+mod spec;
+mod validate;
+
+#[cfg(test)]
+mod check_tests;
+#[cfg(test)]
+mod test_support;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+pub use anomaly::{Anomaly, AnomalyClass};
+pub use error::{ExpectError, ParseError};
+pub use expr::{Expr, FieldPath};
+pub use mode::Mode;
+pub use normal::cells_equal;
+pub use outcome::{Outcome, TableSummary};
+pub use record::InputRecord;
+pub use spec::{ExpectSpec, TableSpec};
+
+use plan::Plan;
+
+/// Computes what every declared table must hold from `records` (valid
+/// records only, in send order) and compares it with `actual` (table name →
+/// rows as `row_to_json` gives them). Fails if the spec is invalid or a
+/// declared table is missing from `actual`; tables not declared are ignored.
+pub fn check(
+    spec: &ExpectSpec,
+    records: &[InputRecord],
+    actual: &BTreeMap<String, Vec<Map<String, Value>>>,
+) -> Result<Outcome, ExpectError> {
+    let plan = Plan::compile(spec)?;
+    let valid: Vec<InputRecord>;
+    let records = match &plan.valid {
+        Some(rule) => {
+            valid = records
+                .iter()
+                .filter(|r| r.value.as_ref().is_none_or(|v| rule.matches(v)))
+                .cloned()
+                .collect();
+            &valid[..]
+        }
+        None => records,
+    };
+    let events = record::fold_events(&plan.identity, records);
+    let mut tables: Vec<&plan::TablePlan> = plan.tables.iter().collect();
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut outcome = Outcome::default();
+    for table in tables {
+        let rows = actual
+            .get(&table.name)
+            .ok_or_else(|| ExpectError::MissingActual {
+                table: table.name.clone(),
+            })?;
+        let expected = expected::build(table, &events);
+        let report = compare::compare(table, &expected, rows);
+        outcome.anomalies.extend(report.anomalies);
+        outcome.tables.push(report.summary);
+    }
+    Ok(outcome)
+}
