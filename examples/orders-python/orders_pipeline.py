@@ -240,6 +240,9 @@ class Pipeline:
         # An application_name in DATABASE_URL (the harness puts one there) is kept as it is.
         if "application_name" not in conninfo_to_dict(self.cfg.database_url):
             extra["application_name"] = f"orders-pipeline-{self.cfg.worker_id}"
+        # Text as str whatever the database's encoding: under SQL_ASCII psycopg would hand back
+        # bytes, which then go back in as bytea ('\x6372...' in a text column).
+        extra["client_encoding"] = "utf8"
         conn = psycopg.connect(self.cfg.database_url, autocommit=True, **extra)
         if self.cfg.create_schema:
             ddl = SCHEMA_SQL.read_text().replace("{schema}", self.cfg.schema)

@@ -117,9 +117,10 @@ fn a_failing_setup_sql_or_progress_query_stops_the_run_with_exit_2() {
         "bad.sql",
         "CREATE TABLE {schema}.t (id nosuchtype);\n",
     );
-    // The worker sleeps: it would never finish on its own, so a leak would show.
-    // The marker is the shell's $0, so its command line carries it while it runs.
-    let worker = "[\"sh\", \"-c\", \"sleep 600\", \"faultline-manifest-test-{run_id}\"]";
+    // The worker is a wrapper shell that starts a second shell which sleeps: neither would ever
+    // finish on its own, so a leak would show, the wrapper's child as much as the wrapper. The
+    // markers are each shell's $0, so their command lines carry them while they run.
+    let worker = "[\"sh\", \"-c\", \"sh -c 'sleep 600; :' faultline-manifest-child-{run_id}; :\", \"faultline-manifest-test-{run_id}\"]";
     let setup = write(
         dir.path(),
         "setup.toml",
@@ -162,7 +163,7 @@ fn a_failing_setup_sql_or_progress_query_stops_the_run_with_exit_2() {
         assert_eq!(run["verdict"], "error", "{run}");
         assert!(run["error"].as_str().unwrap().contains(words), "{run}");
         let left = std::process::Command::new("pgrep")
-            .args(["-f", "faultline-manifest-test-"])
+            .args(["-f", "faultline-manifest-(test|child)-"])
             .output()
             .unwrap();
         assert!(

@@ -85,13 +85,25 @@ fn run_manifest(
     backend: &str,
     defect: Option<&str>,
 ) -> Result<(i32, Value)> {
+    run_manifest_args(manifest, target, backend, defect, &[])
+}
+
+/// [`run_manifest`] with more `faultline run` arguments.
+fn run_manifest_args(
+    manifest: &Path,
+    target: &str,
+    backend: &str,
+    defect: Option<&str>,
+    args: &[&str],
+) -> Result<(i32, Value)> {
     let out = tempfile::tempdir()?;
     let mut cmd = faultline()?;
     cmd.current_dir(repo())
         .args(["run", target, "--backend", backend, "--quiet", "--out"])
         .arg(out.path())
         .arg("--pipeline")
-        .arg(manifest);
+        .arg(manifest)
+        .args(args);
     if let Some(d) = defect {
         cmd.args(["--defect", d]);
     }
@@ -176,7 +188,20 @@ fn buggy_variants_fail(example: &str, manifest: &str, cases: &[Case]) -> Result<
             "README row disagrees with the test: {row}"
         );
         let path = format!("scenarios/smoke/{scenario}.toml");
-        let (code, report) = run_example(manifest, &path, "processes", Some(defect))?;
+        let (mut code, mut report) = run_example(manifest, &path, "processes", Some(defect))?;
+        if code == 0 && defect == "commit-before-db" {
+            // Losing a batch needs the in-transaction kill to land after the offsets were
+            // committed; a commit refused in a rebalance (which the sink skips) lets the batch
+            // through. One more seed, as the README's detection table says.
+            eprintln!("{example} {defect}: not caught on the scenario's seed; one more seed");
+            (code, report) = run_manifest_args(
+                Path::new(manifest),
+                &path,
+                "processes",
+                Some(defect),
+                &["--seed", "108"],
+            )?;
+        }
         ensure!(code == 1, "{defect}: exit {code}");
         let run = &report["runs"][0];
         ensure!(run["verdict"] == "fail", "{defect}: {run}");

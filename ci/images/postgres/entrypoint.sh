@@ -1,5 +1,6 @@
 #!/bin/sh
-# First start: initdb with the requested superuser and password; then run postgres in the foreground.
+# First start: initdb (UTF8, as the processes backend does) with the requested superuser and
+# password; then run postgres in the foreground.
 set -eu
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
 [ -n "${POSTGRES_PASSWORD:-}" ] || { echo "POSTGRES_PASSWORD must be set" >&2; exit 1; }
@@ -7,7 +8,7 @@ mkdir -p "$PGDATA" /run/postgresql && chown -R postgres:postgres "$PGDATA" /run/
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pwfile=$(mktemp) && printf '%s' "$POSTGRES_PASSWORD" > "$pwfile" && chown postgres "$pwfile"
   runuser -u postgres -- initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
-      -A scram-sha-256 --auth-local=trust >/dev/null
+      -E UTF8 -A scram-sha-256 --auth-local=trust >/dev/null
   rm -f "$pwfile"
   echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
   if [ "$POSTGRES_DB" != postgres ]; then

@@ -256,40 +256,49 @@ impl ManagedChild {
         self.child.try_wait().ok().flatten()
     }
 
-    /// Sends a signal (SIGSTOP, SIGCONT, SIGTERM...).
+    /// Sends a signal (SIGSTOP, SIGCONT, SIGTERM...) to the child alone.
     pub fn signal(&self, sig: i32) -> Result<()> {
-        // SAFETY: kill(2) on our own child's pid.
-        if unsafe { libc::kill(self.pid(), sig) } != 0 {
+        self.send(self.pid(), sig)
+    }
+
+    /// kill(2) of `target` (the child's pid, or its group as the negated pid) with `sig`.
+    fn send(&self, target: i32, sig: i32) -> Result<()> {
+        // SAFETY: kill(2) on our own child or the process group it leads.
+        if unsafe { libc::kill(target, sig) } != 0 {
             return Err(InfraError::Process {
                 service: self.name.clone(),
-                message: format!(
-                    "kill({}, {sig}): {}",
-                    self.pid(),
-                    std::io::Error::last_os_error()
-                ),
+                message: format!("kill({target}, {sig}): {}", std::io::Error::last_os_error()),
                 log_tail: String::new(),
             });
         }
         Ok(())
     }
 
-    /// SIGKILL its whole process group (a postmaster's backends die with it) and reap.
+    /// Sends a signal to its whole process group: the child and everything it started that did
+    /// not leave the group (a wrapper script's pipeline, a postmaster's backends).
+    pub fn signal_group(&self, sig: i32) -> Result<()> {
+        self.send(-self.pid(), sig)
+    }
+
+    /// SIGKILL its whole process group and reap. The group is killed even when the child itself
+    /// has exited already: a wrapper (`sh -c`, a launcher script) may die first and leave the
+    /// process it started running. Linux never hands out a group's id as a new pid while the
+    /// group has members, so the id cannot name another process's group.
     pub fn kill(&mut self) {
-        if self.try_exit().is_none() {
-            // SAFETY: kill(2) on the process group this child leads.
-            unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
-        }
+        // SAFETY: kill(2) on the process group this child leads; ESRCH when it is empty.
+        unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 
-    /// SIGTERM, wait up to `grace`, then SIGKILL.
+    /// SIGTERM to the whole group, wait up to `grace` for the child, then SIGKILL the group
+    /// (which also ends whatever the child left behind).
     pub fn terminate(&mut self, grace: Duration) {
-        let _ = self.signal(libc::SIGCONT);
-        let _ = self.signal(libc::SIGTERM);
+        let _ = self.signal_group(libc::SIGCONT);
+        let _ = self.signal_group(libc::SIGTERM);
         let deadline = std::time::Instant::now() + grace;
         while std::time::Instant::now() < deadline {
             if self.try_exit().is_some() {
-                return;
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -226,6 +226,16 @@ fn choices_and_ranges_are_checked() {
             "replay.sql",
             "worker_id",
         ),
+        (
+            "command = [\"x\"]\n[expect]\n[[expect.table]]\ntable = \"t\"\nmode = \"insert\"\nkey = [\"id\"]\ncolumns = { n = \"n\" }\n",
+            "expect.table[0].key",
+            "not among its columns",
+        ),
+        (
+            "command = [\"x\"]\nexpectations = \"ledger\"\n[expect]\n[[expect.table]]\ntable = \"t\"\nmode = \"insert\"\nkey = [\"n\"]\ncolumns = { n = \"n\" }\n",
+            "expect",
+            "cannot be used with `expectations`",
+        ),
         ("command = [\"x\"]\nname = \"../up\"\n", "name", "contains"),
     ] {
         let e = err(text);

@@ -168,7 +168,7 @@ impl WorkerPool {
     /// SIGSTOP.
     pub fn pause(&mut self, n: u32) -> Result<()> {
         let c = self.live.get(&n).ok_or_else(|| gone(n))?;
-        c.signal(libc::SIGSTOP)?;
+        c.signal_group(libc::SIGSTOP)?;
         self.paused.insert(n);
         Ok(())
     }
@@ -177,7 +177,7 @@ impl WorkerPool {
     pub fn resume(&mut self, n: u32) -> Result<()> {
         self.paused.remove(&n);
         match self.live.get(&n) {
-            Some(c) => Ok(c.signal(libc::SIGCONT)?),
+            Some(c) => Ok(c.signal_group(libc::SIGCONT)?),
             None => Ok(()),
         }
     }
