@@ -53,15 +53,7 @@ pub(super) fn build(
             for ((name, _), accumulator) in rules.aggregates.iter().zip(group.accumulators) {
                 row.insert(name.clone(), accumulator.finish());
             }
-            let key_values = key_values(&row, &table.key);
-            ExpectedRow {
-                key: RowKey::from_values(&key_values),
-                key_values,
-                row,
-                sources: group.sources,
-                latest: None,
-                older: Vec::new(),
-            }
+            ExpectedRow::plain(&table.key, row, group.sources)
         })
         .collect();
     ExpectedTable {

@@ -29,6 +29,21 @@ pub(crate) struct ExpectedRow {
     pub(crate) older: Vec<OlderRow>,
 }
 
+impl ExpectedRow {
+    /// A row of an insert or aggregate table: keyed by `key` columns of `row`, no version history.
+    pub(crate) fn plain(key: &[String], row: Map<String, Value>, sources: Vec<(i32, i64)>) -> Self {
+        let key_values = crate::key::key_values(&row, key);
+        ExpectedRow {
+            key: RowKey::from_values(&key_values),
+            key_values,
+            row,
+            sources,
+            latest: None,
+            older: Vec::new(),
+        }
+    }
+}
+
 /// A row built from a superseded record of an upsert key.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OlderRow {
