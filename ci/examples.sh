@@ -5,6 +5,7 @@
 #   - examples/orders-python: a venv at $FAULTLINE_CACHE/venv-orders -> FAULTLINE_ORDERS_PYTHON, and
 #     examples/orders-python/.venv linking to it, which the example's manifest runs (as a user
 #     would keep a venv beside their pipeline).
+#   - examples/spend-python: the same, at $FAULTLINE_CACHE/venv-spend -> FAULTLINE_SPEND_PYTHON.
 #   - examples/payments-java: target/payments-sink.jar, built by Maven (its repository at
 #     $FAULTLINE_CACHE/m2) unless the jar is newer than pom.xml and every source ->
 #     FAULTLINE_PAYMENTS_JAR. After the first build, Maven runs offline while pom.xml is unchanged.
@@ -31,6 +32,10 @@ venv_ensure() {
 venv_ensure "$FAULTLINE_CACHE/venv-orders" "$REPO_DIR/examples/orders-python/requirements.txt"
 ln -sfn "$FAULTLINE_CACHE/venv-orders" "$REPO_DIR/examples/orders-python/.venv"
 echo "export FAULTLINE_ORDERS_PYTHON='$FAULTLINE_CACHE/venv-orders/bin/python'"
+
+venv_ensure "$FAULTLINE_CACHE/venv-spend" "$REPO_DIR/examples/spend-python/requirements.txt"
+ln -sfn "$FAULTLINE_CACHE/venv-spend" "$REPO_DIR/examples/spend-python/.venv"
+echo "export FAULTLINE_SPEND_PYTHON='$FAULTLINE_CACHE/venv-spend/bin/python'"
 
 command -v java >/dev/null || die "java not found; examples/payments-java needs Java 17+: apt-get install -y openjdk-17-jdk-headless"
 command -v mvn >/dev/null || apt_ensure maven

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 const ORDERS: &str = "examples/orders-python/faultline.toml";
 const PAYMENTS: &str = "examples/payments-java/faultline.toml";
+const SPEND: &str = "examples/spend-python/faultline.toml";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -38,6 +39,13 @@ fn provisioned(manifest: &str) -> Result<()> {
     if manifest == ORDERS {
         // the manifest runs examples/orders-python/.venv
         crate::orders::python()?;
+    } else if manifest == SPEND {
+        let venv = repo().join("examples/spend-python/.venv/bin/python");
+        ensure!(
+            venv.is_file(),
+            "{} is missing: run ci/examples.sh (it makes the venv)",
+            venv.display()
+        );
     } else if manifest == PAYMENTS {
         let jar = repo().join("examples/payments-java/target/payments-sink.jar");
         ensure!(
@@ -146,12 +154,13 @@ fn smoke_suite_passes(manifest: &str, tables: usize) -> Result<()> {
                 .contains(&format!("rows in {tables} tables")),
             "{d}"
         );
-        if manifest == ORDERS {
-            let e = check(run, "expectations")?;
-            ensure!(e["status"] == "pass", "{e}");
-        }
-        // It is handed {dlq_topic}: every malformed record is dead-lettered.
-        ensure!(check(run, "dead_letters")?["status"] == "pass", "{run}");
+        // Every example declares what its tables must hold.
+        let e = check(run, "expectations")?;
+        ensure!(e["status"] == "pass", "{e}");
+        // Every malformed record is dead-lettered: in the {dlq_topic} it is handed, or in the
+        // table its [expect.dead_letter] names.
+        let dl = check(run, "dead_letters")?;
+        ensure!(dl["status"] == "pass", "{dl}");
         ensure!(run["pipeline"] == manifest, "{run}");
         ensure!(run["backend"] == backend, "{run}");
     }
@@ -170,9 +179,10 @@ fn the_smoke_suite_passes_against_the_correct_payments_sink() -> Result<()> {
 }
 
 /// One planted bug: the smoke scenario (file stem) that catches it on this seed, the failing row
-/// expected (a table, or any, and the kind of difference), and for a manifest with `[expect]` the
+/// expected (a table, or any, and the kind of difference in the `differential` check, or `None`
+/// for a bug that is there in the fault-free run too, which that check cannot see), and the
 /// anomaly class the `expectations` check must find.
-type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, Option<&'a str>);
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, &'a str);
 
 /// Each variant on the smoke scenario that catches it (the README's table of the examples' variants
 /// says the same); the failing rows name the table, the key and what differs.
@@ -184,7 +194,8 @@ fn buggy_variants_fail(example: &str, manifest: &str, cases: &[Case]) -> Result<
             .find(|l| l.starts_with(&format!("| `{example}` | `{defect}` |")))
             .with_context(|| format!("README has no row for {example} {defect}"))?;
         ensure!(
-            row.contains(&format!("| `{scenario}` |")) && row.contains(&format!("`{difference}`")),
+            row.contains(&format!("| `{scenario}` |"))
+                && row.contains(&format!("`{}`", difference.unwrap_or(class))),
             "README row disagrees with the test: {row}"
         );
         let path = format!("scenarios/smoke/{scenario}.toml");
@@ -207,28 +218,38 @@ fn buggy_variants_fail(example: &str, manifest: &str, cases: &[Case]) -> Result<
         ensure!(run["verdict"] == "fail", "{defect}: {run}");
         ensure!(run["defect"] == defect, "{defect}: {run}");
         let d = check(run, "differential")?;
-        ensure!(d["status"] == "fail", "{defect}: {d}");
-        let rows = d["failing_rows"].as_array().context("failing_rows")?;
+        match difference {
+            Some(difference) => {
+                ensure!(d["status"] == "fail", "{defect}: {d}");
+                let rows = d["failing_rows"].as_array().context("failing_rows")?;
+                let hit = rows.iter().find(|r| {
+                    r["difference"] == difference && table.is_none_or(|t| r["table"] == t)
+                });
+                let hit = hit.with_context(|| format!("{defect}: no {difference} row in {d}"))?;
+                ensure!(
+                    hit["key"].as_str().is_some_and(|k| k.starts_with('[')),
+                    "{defect}: {hit}"
+                );
+                ensure!(!hit["expected"].is_null(), "{defect}: {hit}");
+            }
+            // Wrong in the fault-free run too: the differential check agrees with it.
+            None => ensure!(d["status"] == "pass", "{defect}: {d}"),
+        }
+        let e = check(run, "expectations")?;
+        ensure!(e["status"] == "fail", "{defect}: {e}");
+        let rows = e["failing_rows"].as_array().context("failing_rows")?;
         let hit = rows
             .iter()
-            .find(|r| r["difference"] == difference && table.is_none_or(|t| r["table"] == t));
-        let hit = hit.with_context(|| format!("{defect}: no {difference} row in {d}"))?;
+            .find(|r| r["class"] == class && table.is_none_or(|t| r["table"] == t));
+        let hit = hit.with_context(|| format!("{defect}: no {class} row in {e}"))?;
         ensure!(
-            hit["key"].as_str().is_some_and(|k| k.starts_with('[')),
+            hit["source"].as_str().is_some_and(|s| s.starts_with('p')),
             "{defect}: {hit}"
         );
-        ensure!(!hit["expected"].is_null(), "{defect}: {hit}");
-        if let Some(class) = class {
-            let e = check(run, "expectations")?;
-            ensure!(e["status"] == "fail", "{defect}: {e}");
-            let rows = e["failing_rows"].as_array().context("failing_rows")?;
-            let hit = rows.iter().find(|r| r["class"] == class);
-            let hit = hit.with_context(|| format!("{defect}: no {class} row in {e}"))?;
-            ensure!(
-                hit["source"].as_str().is_some_and(|s| s.starts_with('p')),
-                "{defect}: {hit}"
-            );
-        }
+        ensure!(
+            !hit["expected"].is_null() || !hit["actual"].is_null(),
+            "{defect}: {hit}"
+        );
     }
     Ok(())
 }
@@ -243,22 +264,22 @@ fn each_buggy_orders_variant_fails_with_the_rows_it_got_wrong() -> Result<()> {
                 "commit-before-db",
                 "smoke-2-kill-workers",
                 None,
-                "missing",
-                Some("lost"),
+                Some("missing"),
+                "lost",
             ),
             (
                 "non-idempotent",
                 "smoke-1-records",
                 Some("order_status_counts"),
-                "changed",
-                Some("wrong_aggregate"),
+                Some("changed"),
+                "wrong_aggregate",
             ),
             (
                 "stale-overwrite",
                 "smoke-1-records",
                 Some("orders"),
-                "changed",
-                Some("stale_value"),
+                Some("changed"),
+                "stale_value",
             ),
         ],
     )
@@ -274,24 +295,45 @@ fn each_buggy_payments_variant_fails_with_the_rows_it_got_wrong() -> Result<()> 
                 "commit-before-db",
                 "smoke-7-early-kill",
                 None,
-                "missing",
-                None,
+                Some("missing"),
+                "lost",
             ),
             (
                 "non-idempotent",
                 "smoke-1-records",
                 Some("account_totals"),
-                "changed",
-                None,
+                Some("changed"),
+                "wrong_aggregate",
             ),
             (
                 "older-overwrites-newer",
                 "smoke-1-records",
                 Some("payments"),
-                "changed",
-                None,
+                Some("changed"),
+                "stale_value",
             ),
         ],
+    )
+}
+
+#[test]
+fn the_smoke_suite_passes_against_the_correct_spend_aggregation() -> Result<()> {
+    smoke_suite_passes(SPEND, 2)
+}
+
+/// The off-by-one window is wrong in the fault-free run too: only the declarations see it.
+#[test]
+fn the_buggy_spend_variant_fails_with_the_windows_it_got_wrong() -> Result<()> {
+    buggy_variants_fail(
+        "spend-python",
+        SPEND,
+        &[(
+            "window-off-by-one",
+            "smoke-1-records",
+            Some("window_totals"),
+            None,
+            "wrong_aggregate",
+        )],
     )
 }
 

@@ -115,7 +115,10 @@ pub async fn dead_letters(
         &format!("{}.dlq", run.topic),
         faultline_runner::dead_letters::READ_BUDGET,
     )
-    .await?;
+    .await?
+    .iter()
+    .map(faultline_runner::dead_letters::RawLetter::oracle)
+    .collect::<Vec<_>>();
     Ok(faultline_oracle::check_dead_letters(
         w, placement, &run.topic, &letters, guarantee,
     ))

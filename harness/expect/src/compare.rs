@@ -218,7 +218,7 @@ impl Judge<'_> {
                     format!("values differ in: {differing}"),
                 ),
             },
-            TableRules::Insert => (
+            TableRules::Insert | TableRules::Command => (
                 AnomalyClass::WrongValue,
                 format!("values differ in: {differing}"),
             ),

@@ -18,7 +18,10 @@ pub struct ParseError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ExpectError {
     /// The `[expect]` section declares no `[[expect.table]]`.
-    #[error("expect.table: no tables are declared; add at least one [[expect.table]] section")]
+    #[error(
+        "expect.table: no tables are declared; add at least one [[expect.table]] section (or an \
+         [expect.dead_letter])"
+    )]
     NoTables,
     /// A declaration is inconsistent; `location` names the table index and field.
     #[error("{location}: {problem}")]

@@ -16,6 +16,8 @@ pub enum Mode {
     Upsert,
     /// One row per group, holding aggregates over its records.
     Aggregate,
+    /// The rows a user program prints (`command`): logic no declaration captures.
+    Command,
     /// A name that is none of the above; rejected by validation.
     Unknown(String),
 }
@@ -26,6 +28,7 @@ impl From<String> for Mode {
             "insert" => Mode::Insert,
             "upsert" => Mode::Upsert,
             "aggregate" => Mode::Aggregate,
+            "command" => Mode::Command,
             _ => Mode::Unknown(name),
         }
     }
@@ -43,6 +46,7 @@ impl fmt::Display for Mode {
             Mode::Insert => "insert",
             Mode::Upsert => "upsert",
             Mode::Aggregate => "aggregate",
+            Mode::Command => "command",
             Mode::Unknown(name) => name,
         })
     }

@@ -35,6 +35,9 @@ pub(crate) enum TableRules {
     Insert,
     Upsert(UpsertRules),
     Aggregate(AggregateRules),
+    /// The rows come from the table's `command` output, handed to
+    /// [`check_with`](crate::check_with) by the harness.
+    Command,
 }
 
 /// How the latest record per key is chosen and when a key is deleted.

@@ -29,6 +29,9 @@ pub struct ExpectSpec {
     /// One entry per `[[expect.table]]`.
     #[serde(default, rename = "table")]
     pub tables: Vec<TableSpec>,
+    /// `[expect.dead_letter]`: where refused records go, judged by the `dead_letters` check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<crate::DeadLetterSpec>,
 }
 
 /// One `[[expect.table]]`: a pipeline output table and how to predict it.
@@ -68,12 +71,19 @@ pub struct TableSpec {
     /// Aggregate only: column → `count`, `sum(e)`, `min(e)`, `max(e)` or `avg(e)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregates: Option<BTreeMap<String, String>>,
+    /// Command only: the program (and its arguments) that reads the run's input records and
+    /// prints the rows the table must hold, one JSON object per line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 impl TableSpec {
     /// The columns compared in this table: `columns`, then `group_by`, then
-    /// `aggregates` names.
+    /// `aggregates` names; for a `command` table its key (the rest is what the program prints).
     pub fn compared_columns(&self) -> Vec<String> {
+        if self.mode == Mode::Command {
+            return self.key.clone();
+        }
         let groups = self.group_by.iter().flat_map(BTreeMap::keys);
         let aggregates = self.aggregates.iter().flat_map(BTreeMap::keys);
         self.columns

@@ -15,7 +15,7 @@ use crate::spec::{ExpectSpec, TableSpec};
 impl Plan {
     /// Validates and parses every declaration; the first problem wins.
     pub(crate) fn compile(spec: &ExpectSpec) -> Result<Plan, ExpectError> {
-        if spec.tables.is_empty() {
+        if spec.tables.is_empty() && spec.dead_letter.is_none() {
             return Err(ExpectError::NoTables);
         }
         let identity = spec
@@ -98,7 +98,7 @@ impl Site<'_> {
         if let Mode::Unknown(name) = mode {
             return Err(self.invalid(
                 "mode",
-                format!("unknown mode \"{name}\"; use insert, upsert or aggregate"),
+                format!("unknown mode \"{name}\"; use insert, upsert, aggregate or command"),
             ));
         }
         self.reject_foreign_fields(mode)?;
@@ -117,6 +117,10 @@ impl Site<'_> {
             .transpose()?;
         let (columns, rules) = match mode {
             Mode::Aggregate => (Vec::new(), TableRules::Aggregate(self.aggregate_rules()?)),
+            Mode::Command => (Vec::new(), {
+                self.command()?;
+                TableRules::Command
+            }),
             _ => {
                 let columns = self.exprs("columns", &t.columns)?;
                 let rules = match mode {
@@ -136,6 +140,18 @@ impl Site<'_> {
         })
     }
 
+    /// A `command` table's program: non-empty, with a non-empty program name.
+    fn command(&self) -> Result<(), ExpectError> {
+        match &self.table.command {
+            Some(argv) if argv.first().is_some_and(|p| !p.trim().is_empty()) => Ok(()),
+            _ => Err(self.invalid(
+                "command",
+                "mode = \"command\" needs the program to run, e.g. command = [\"python3\", \"expected.py\"]"
+                    .into(),
+            )),
+        }
+    }
+
     /// Fields that belong to another mode.
     fn reject_foreign_fields(&self, mode: &Mode) -> Result<(), ExpectError> {
         let t = self.table;
@@ -145,6 +161,7 @@ impl Site<'_> {
             ("kafka_key", t.kafka_key.is_some(), Mode::Upsert),
             ("group_by", t.group_by.is_some(), Mode::Aggregate),
             ("aggregates", t.aggregates.is_some(), Mode::Aggregate),
+            ("command", t.command.is_some(), Mode::Command),
         ];
         for (field, present, owner) in foreign {
             if present && *mode != owner {
@@ -153,6 +170,13 @@ impl Site<'_> {
                     format!("only allowed with mode = \"{owner}\" (this table is \"{mode}\"); remove it or change mode"),
                 ));
             }
+        }
+        if *mode == Mode::Command && (!t.columns.is_empty() || t.filter.is_some()) {
+            return Err(self.invalid(
+                if t.filter.is_some() { "where" } else { "columns" },
+                "not used with mode = \"command\": the program prints whole rows from all the records"
+                    .into(),
+            ));
         }
         if *mode == Mode::Aggregate && !t.columns.is_empty() {
             return Err(self.invalid(
@@ -174,6 +198,7 @@ impl Site<'_> {
             ));
         }
         let (pool, pool_name, fix): (Vec<&String>, &str, &str) = match &t.mode {
+            Mode::Command => (t.key.iter().collect(), "key", ""),
             Mode::Aggregate => (
                 t.group_by.iter().flat_map(BTreeMap::keys).collect(),
                 "group_by columns",
@@ -316,11 +341,12 @@ mod tests {
     fn structural_mistakes_are_reported() {
         assert_eq!(
             error_after(|s| s.tables.clear()),
-            "expect.table: no tables are declared; add at least one [[expect.table]] section"
+            "expect.table: no tables are declared; add at least one [[expect.table]] section (or an \
+             [expect.dead_letter])"
         );
         assert_eq!(
             error_after(|s| s.tables[1].mode = "append".to_string().into()),
-            "expect.table[1] (order_events).mode: unknown mode \"append\"; use insert, upsert or aggregate"
+            "expect.table[1] (order_events).mode: unknown mode \"append\"; use insert, upsert, aggregate or command"
         );
         assert_eq!(
             error_after(|s| s.tables[1].order_by = Some("version".into())),

@@ -495,6 +495,24 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
             ));
         }
         spec.validate().map_err(expect_problem)?;
+        if let Some(dl) = &spec.dead_letter {
+            let kinds: Vec<&str> = faultline_workload::ReasonCode::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect();
+            dl.validate(&kinds).map_err(expect_problem)?;
+            if let Some(topic) = &dl.topic {
+                if topic != "{dlq_topic}" {
+                    return Err(bad(
+                        "expect.dead_letter.topic",
+                        format!(
+                            "`{topic}`: give \"{{dlq_topic}}\", the run's dead-letter topic (hand \
+                             it to the pipeline in [env]), so that no run reads another's"
+                        ),
+                    ));
+                }
+            }
+        }
     }
 
     let m = Manifest {

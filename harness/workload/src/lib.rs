@@ -103,7 +103,7 @@ pub use file::FileError;
 pub use generate::generate;
 pub use partition::Partitioner;
 pub use reason::{ReasonCode, MAX_AMOUNT_CENTS, MAX_RECORD_BYTES};
-pub use recorded::{from_recorded, from_recorded_lines};
+pub use recorded::{from_made, from_recorded, from_recorded_lines, MadeRecord, SchemaDamage};
 pub use spec::{SpecError, WorkloadSpec};
 pub use validate::{validate, ValidEvent};
 pub use workload::{Counts, Expectation, ExpectedEvent, Workload, WorkloadRecord};

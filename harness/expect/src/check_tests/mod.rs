@@ -1,6 +1,7 @@
 //! End-to-end tests of [`check`](crate::check), one file per table mode.
 
 mod aggregate;
+mod command;
 mod insert;
 mod upsert;
 

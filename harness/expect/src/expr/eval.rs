@@ -105,6 +105,40 @@ fn call(func: Func, args: &[Node], record: &Value) -> Value {
                 _ => Value::Null,
             }
         }
+        // Only a boolean `true` takes the first branch, as in predicates.
+        Func::If => {
+            if arg(0) == Value::Bool(true) {
+                arg(1)
+            } else {
+                arg(2)
+            }
+        }
+        Func::Floor => {
+            let step = if args.len() > 1 {
+                Num::from_json(&arg(1))
+            } else {
+                Some(Num::Int(1))
+            };
+            match (Num::from_json(&arg(0)), step) {
+                (Some(x), Some(step)) => floor(x, step),
+                _ => Value::Null,
+            }
+        }
+    }
+}
+
+/// The greatest multiple of `step` not above `x` (a tumbling window's start for `step` its
+/// width); null for a step that is not positive.
+fn floor(x: Num, step: Num) -> Value {
+    match (x, step) {
+        (Num::Int(x), Num::Int(step)) if step > 0 => Value::from(x.div_euclid(step) * step),
+        (_, step) if step.as_f64() > 0.0 => {
+            let step = step.as_f64();
+            Num::Float((x.as_f64() / step).floor() * step)
+                .normalized()
+                .into_value()
+        }
+        _ => Value::Null,
     }
 }
 
@@ -207,6 +241,18 @@ mod tests {
         assert_eq!(eval("round(n, -2)", &r), json!(1200));
         assert_eq!(eval("round(n, 2)", &r), json!(1234));
         assert_eq!(eval("round(s, 2)", &r), json!(null));
+        // Tumbling windows: a boundary belongs to the window it starts.
+        assert_eq!(eval("floor(n, 1000)", &r), json!(1000));
+        assert_eq!(eval("floor(2000, 1000)", &r), json!(2000));
+        assert_eq!(eval("floor(1999, 1000)", &r), json!(1000));
+        assert_eq!(eval("floor(-1, 1000)", &r), json!(-1000));
+        assert_eq!(eval("floor(price)", &r), json!(19));
+        assert_eq!(eval("floor(price, 0.5)", &r), json!(19.5));
+        assert_eq!(eval("floor(n, 0)", &r), json!(null));
+        assert_eq!(eval("floor(s)", &r), json!(null));
+        assert_eq!(eval("if(n > 1000, n, -n)", &r), json!(1234));
+        assert_eq!(eval("if(n < 1000, n, -n)", &r), json!(-1234));
+        assert_eq!(eval("if(missing, 1, 2)", &r), json!(2));
     }
 
     #[test]

@@ -106,6 +106,8 @@ pub(crate) enum Func {
     Upper,
     Coalesce,
     Round,
+    Floor,
+    If,
 }
 
 impl Func {
@@ -115,6 +117,8 @@ impl Func {
             "upper" => Func::Upper,
             "coalesce" => Func::Coalesce,
             "round" => Func::Round,
+            "floor" => Func::Floor,
+            "if" => Func::If,
             _ => return None,
         })
     }
@@ -124,7 +128,8 @@ impl Func {
         match self {
             Func::Lower | Func::Upper => (1, 1),
             Func::Coalesce => (1, usize::MAX),
-            Func::Round => (1, 2),
+            Func::Round | Func::Floor => (1, 2),
+            Func::If => (3, 3),
         }
     }
 
@@ -134,6 +139,8 @@ impl Func {
             Func::Upper => "1 argument to upper",
             Func::Coalesce => "at least 1 argument to coalesce",
             Func::Round => "1 or 2 arguments to round",
+            Func::Floor => "1 or 2 arguments to floor",
+            Func::If => "3 arguments to if (condition, then, else)",
         }
     }
 }

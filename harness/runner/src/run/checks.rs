@@ -123,12 +123,15 @@ pub async fn dead_letters(
     bootstrap: &str,
     guarantee: Guarantee,
 ) -> Result<(CheckResult, u64, u64)> {
-    let letters = super::dead_letters::read(
+    let letters: Vec<faultline_oracle::DeadLetter> = super::dead_letters::read(
         bootstrap,
         &ci.names.dlq_topic,
         super::dead_letters::READ_BUDGET,
     )
-    .await?;
+    .await?
+    .iter()
+    .map(super::dead_letters::RawLetter::oracle)
+    .collect();
     let by_position: BTreeMap<(i32, i64), u64> = ci
         .produced
         .placement

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use faultline_infra::ready::kafka_client_config;
-use faultline_oracle::DeadLetter;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Headers;
@@ -16,17 +15,48 @@ use crate::error::{Result, RunnerError};
 /// one leaves it to the broker's transaction timeout).
 pub const READ_BUDGET: Duration = Duration::from_secs(90);
 
+/// One record of the dead-letter topic as read: position, key, value and headers in order.
+#[derive(Debug, Clone)]
+pub struct RawLetter {
+    /// (partition, offset) in the dead-letter topic.
+    pub at: (i32, i64),
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl RawLetter {
+    /// As the ledger oracle reads it: the source position from faultline's own headers.
+    pub fn oracle(&self) -> faultline_oracle::DeadLetter {
+        faultline_oracle::DeadLetter::from_parts(
+            self.at,
+            self.key.as_deref(),
+            &self.value,
+            self.headers.iter().map(|(n, v)| (n.as_str(), v.as_deref())),
+        )
+    }
+
+    /// The first header named `name`, as UTF-8 text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+            .and_then(|b| std::str::from_utf8(b).ok())
+    }
+}
+
 /// Every committed record of `topic`, in partition and offset order. The read ends once each
 /// partition's read_committed position reaches its high watermark (open transactions ended); a
 /// partition still short of it after `budget` stops the run, naming it.
-pub async fn read(bootstrap: &str, topic: &str, budget: Duration) -> Result<Vec<DeadLetter>> {
+pub async fn read(bootstrap: &str, topic: &str, budget: Duration) -> Result<Vec<RawLetter>> {
     let (bootstrap, topic) = (bootstrap.to_string(), topic.to_string());
     tokio::task::spawn_blocking(move || read_blocking(&bootstrap, &topic, budget))
         .await
         .expect("dead-letter read task panicked")
 }
 
-fn read_blocking(bootstrap: &str, topic: &str, budget: Duration) -> Result<Vec<DeadLetter>> {
+fn read_blocking(bootstrap: &str, topic: &str, budget: Duration) -> Result<Vec<RawLetter>> {
     let deadline = Instant::now() + budget;
     let consumer: BaseConsumer = kafka_client_config(bootstrap)
         .set("group.id", format!("faultline-dlq-reader-{topic}"))
@@ -70,16 +100,20 @@ fn read_blocking(bootstrap: &str, topic: &str, budget: Duration) -> Result<Vec<D
             None | Some(Err(KafkaError::PartitionEOF(_))) => {}
             Some(Err(e)) => return Err(e.into()),
             Some(Ok(m)) => {
-                let headers: Vec<(&str, Option<&[u8]>)> = m
+                let headers = m
                     .headers()
-                    .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                out.push(DeadLetter::from_parts(
-                    (m.partition(), m.offset()),
-                    m.key(),
-                    m.payload().unwrap_or_default(),
+                out.push(RawLetter {
+                    at: (m.partition(), m.offset()),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().unwrap_or_default().to_vec(),
                     headers,
-                ));
+                });
                 continue;
             }
         }

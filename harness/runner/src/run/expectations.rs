@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use faultline_expect::{AnomalyClass, ExpectSpec, InputRecord};
+use faultline_expect::{AnomalyClass, ExpectSpec, InputRecord, Mode, Rows};
 use faultline_manifest::Guarantee;
 use faultline_report::{CheckResult, CheckStatus, FaultEvent, Row};
 use faultline_workload::{Expectation, Workload};
@@ -15,7 +15,7 @@ use tokio_postgres::error::SqlState;
 
 use super::produce::Produced;
 use super::timeline::active_at;
-use crate::error::{Result, RunnerError};
+use crate::error::{IoAt, Result, RunnerError};
 use crate::pipeline::setup::pg_message;
 
 /// The records the declarations are computed from, in send order: every record the workload
@@ -52,18 +52,135 @@ pub fn input_records(workload: &Workload, produced: &Produced) -> Vec<InputRecor
         .collect()
 }
 
+/// How long an `[[expect.table]]` command may take.
+const COMMAND_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The rows each `mode = "command"` table's program prints. The records the declarations are
+/// computed from are written to `dir/expect-input.jsonl` (one JSON object per line: `partition`,
+/// `offset`, `key` as text or null, `value`, `sent_at_ms`), whose path the program gets in
+/// `FAULTLINE_EXPECT_INPUT` (and the table's name in `FAULTLINE_EXPECT_TABLE`); it runs in `cwd`
+/// and prints one JSON object per line. A program that cannot start, fails, runs over 300 s or
+/// prints a line that is not an object stops the run naming the table, the line and the fix.
+pub async fn commanded_rows(
+    spec: &ExpectSpec,
+    records: &[InputRecord],
+    dir: &std::path::Path,
+    cwd: &std::path::Path,
+    manifest: &std::path::Path,
+) -> Result<Rows> {
+    let mut out = Rows::new();
+    let commands: Vec<(&str, &[String])> = spec
+        .tables
+        .iter()
+        .filter(|t| t.mode == Mode::Command)
+        .filter_map(|t| Some((t.table.as_str(), t.command.as_deref()?)))
+        .collect();
+    if commands.is_empty() {
+        return Ok(out);
+    }
+    let input = dir.join("expect-input.jsonl");
+    let mut text = String::new();
+    for r in records {
+        let line = serde_json::json!({
+            "partition": r.partition,
+            "offset": r.offset,
+            "key": r.key.as_deref().map(String::from_utf8_lossy),
+            "value": r.value,
+            "sent_at_ms": r.sent_at_ms,
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    std::fs::create_dir_all(dir).at(dir)?;
+    std::fs::write(&input, text).at(&input)?;
+    for (table, argv) in commands {
+        let what = format!(
+            "manifest {}: [[expect.table]] `{table}` command `{}`",
+            manifest.display(),
+            argv.join(" ")
+        );
+        let mut cmd = tokio::process::Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .env("FAULTLINE_EXPECT_INPUT", &input)
+            .env("FAULTLINE_EXPECT_TABLE", table)
+            .current_dir(cwd)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let run = tokio::time::timeout(COMMAND_BUDGET, cmd.output());
+        let output = match run.await {
+            Err(_) => {
+                return Err(RunnerError::Usage(format!(
+                    "{what} ran for more than {} s and was killed",
+                    COMMAND_BUDGET.as_secs()
+                )))
+            }
+            Ok(Err(e)) => {
+                return Err(RunnerError::Usage(format!(
+                    "{what} cannot start: {e} (it runs in {})",
+                    cwd.display()
+                )))
+            }
+            Ok(Ok(o)) => o,
+        };
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+            return Err(RunnerError::Usage(format!(
+                "{what} exited with {}; its last lines:\n{}",
+                output.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )));
+        }
+        let mut rows = Vec::new();
+        for (i, line) in String::from_utf8_lossy(&output.stdout).lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Value>(line) {
+                Ok(Value::Object(m)) => rows.push(m),
+                Ok(_) | Err(_) => {
+                    return Err(RunnerError::Usage(format!(
+                        "{what}: output line {} is not a JSON object: {line:.200}; print one \
+                         object per row, its keys the table's columns",
+                        i + 1
+                    )))
+                }
+            }
+        }
+        out.insert(table.to_string(), rows);
+    }
+    Ok(out)
+}
+
+/// The columns to read and check per declared table: the declarations' own, and every column a
+/// command table's program printed.
+pub fn columns_to_check(spec: &ExpectSpec, commanded: &Rows) -> BTreeMap<String, Vec<String>> {
+    let mut columns = spec.columns();
+    for (table, rows) in commanded {
+        let list = columns.entry(table.clone()).or_default();
+        for row in rows {
+            for c in row.keys() {
+                if !list.contains(c) {
+                    list.push(c.clone());
+                }
+            }
+        }
+    }
+    columns
+}
+
 /// Every declared table's rows as `row_to_json` gives them, in `schema`. A table that does not
 /// exist is read as empty and named in the second value; a table without a declared column, or
 /// any other error, stops the run naming the table and the fix.
 pub async fn read_tables(
     client: &tokio_postgres::Client,
     schema: &str,
-    spec: &ExpectSpec,
+    columns: BTreeMap<String, Vec<String>>,
     manifest: &std::path::Path,
 ) -> Result<(BTreeMap<String, Vec<Map<String, Value>>>, Vec<String>)> {
     let mut tables = BTreeMap::new();
     let mut missing = Vec::new();
-    for (table, columns) in spec.columns() {
+    for (table, columns) in columns {
         let sql = format!("SELECT row_to_json(t)::text FROM {schema}.{table} t");
         let rows = match client.query(&sql, &[]).await {
             Ok(rows) => rows,
@@ -95,7 +212,7 @@ pub async fn read_tables(
             return Err(RunnerError::Usage(format!(
                 "manifest {}: [[expect.table]] `{table}` names column(s) {} that table \
                  {schema}.{table} does not have (it has {}); fix the declaration's key, columns, \
-                 group_by or aggregates",
+                 group_by or aggregates (or what its command prints)",
                 manifest.display(),
                 unknown
                     .iter()
@@ -131,11 +248,12 @@ pub fn check(
     spec: &ExpectSpec,
     records: &[InputRecord],
     tables: &BTreeMap<String, Vec<Map<String, Value>>>,
+    commanded: &Rows,
     missing: &[String],
     guarantee: Guarantee,
     events: &[FaultEvent],
 ) -> Result<CheckResult> {
-    let outcome = faultline_expect::check(spec, records, tables)
+    let outcome = faultline_expect::check_with(spec, records, tables, commanded)
         .map_err(|e| RunnerError::Usage(format!("[expect]: {e}")))?;
     let sent_at: BTreeMap<(i32, i64), u64> = records
         .iter()

@@ -7,6 +7,7 @@ pub mod dead_letters;
 pub mod enrichment;
 mod environment;
 pub mod expectations;
+pub mod expected_dead_letters;
 mod faults;
 pub mod golden;
 pub mod output;
@@ -318,7 +319,38 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     };
     // Dead letters before the replay check, which runs the pipeline over its input again.
     // Judged for the ledger and for any pipeline whose manifest hands it the dead-letter topic.
-    let (dlq_total, dlq_distinct) = if m.expectations.is_some() || m.uses(Placeholder::DlqTopic) {
+    let declared_dead_letters = m.expect.as_ref().and_then(|e| e.dead_letter.as_ref());
+    let (dlq_total, dlq_distinct) = if let Some(dl) = declared_dead_letters {
+        let spec = m.expect.as_ref().expect("dead_letter is inside [expect]");
+        let letters = match dl.target() {
+            Ok(faultline_expect::DeadLetterTarget::Table(table)) => {
+                let client = infra.harness_pg().connect().await?;
+                expected_dead_letters::read_table(&client, &names.schema, table, dl, &m.file)
+                    .await?
+            }
+            _ => {
+                let raw = dead_letters::read(
+                    &infra.bootstrap(),
+                    &names.dlq_topic,
+                    dead_letters::READ_BUDGET,
+                )
+                .await?;
+                expected_dead_letters::from_topic(&raw, dl)
+            }
+        };
+        let sent = expected_dead_letters::refusals(spec, input.workload, &produced)?;
+        checks.push(expected_dead_letters::check(
+            dl,
+            &sent,
+            &letters,
+            m.guarantee,
+            &produced,
+            &events,
+        ));
+        let distinct: std::collections::BTreeSet<(i32, i64)> =
+            letters.iter().filter_map(|l| l.source).collect();
+        (letters.len() as u64, distinct.len() as u64)
+    } else if m.expectations.is_some() || m.uses(Placeholder::DlqTopic) {
         let (dead_letters, total, distinct) =
             checks::dead_letters(&ci, &infra.bootstrap(), m.guarantee).await?;
         checks.push(dead_letters);
@@ -347,13 +379,17 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     }
     if let Some(spec) = &m.expect {
         let client = infra.harness_pg().connect().await?;
-        let (tables, missing) =
-            expectations::read_tables(&client, &names.schema, spec, &m.file).await?;
         let records = expectations::input_records(input.workload, &produced);
+        let commanded =
+            expectations::commanded_rows(spec, &records, &input.log_dir, &m.cwd, &m.file).await?;
+        let columns = expectations::columns_to_check(spec, &commanded);
+        let (tables, missing) =
+            expectations::read_tables(&client, &names.schema, columns, &m.file).await?;
         checks.push(expectations::check(
             spec,
             &records,
             &tables,
+            &commanded,
             &missing,
             m.guarantee,
             &events,

@@ -81,6 +81,76 @@ enum Extra {
     },
 }
 
+/// One record made by the caller (events generated from the user's schema), sent as a recorded
+/// one: [`Expectation::Recorded`] with `line` its 1-based index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeRecord {
+    /// The record key.
+    pub key: Option<Vec<u8>>,
+    /// The value bytes.
+    pub value: Vec<u8>,
+}
+
+/// Schema-level damage for made records: the caller knows their schema, so it can make a record
+/// with a missing field, a wrong type, a bad value or an unknown field.
+pub trait SchemaDamage {
+    /// Whether the schema has a place for a problem of kind `reason` at all.
+    fn supports(&self, reason: ReasonCode) -> bool;
+    /// A copy of made record `of` with exactly one problem of kind `reason`, drawn with `draw`;
+    /// `None` when that record has no place for it (a byte-level problem is made instead).
+    fn damage(&self, of: usize, reason: ReasonCode, draw: u64) -> Option<Vec<u8>>;
+}
+
+/// The workload of `made` records with `spec`'s record faults on top, as for recorded events,
+/// except that the malformed copies may also be of the schema-level kinds `damage` supports.
+pub fn from_made(
+    made: Vec<MadeRecord>,
+    spec: &WorkloadSpec,
+    damage: &dyn SchemaDamage,
+) -> Result<Workload, SpecError> {
+    spec.validate()?;
+    let kinds: Vec<ReasonCode> = spec
+        .distinct_malformed_kinds()
+        .into_iter()
+        .filter(|r| r.is_byte_level() || damage.supports(*r))
+        .collect();
+    if spec.malformed_ratio > 0.0 && kinds.is_empty() {
+        return Err(SpecError {
+            field: "malformed_kinds",
+            value: format!(
+                "[{}]",
+                spec.malformed_kinds
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            allowed: "at least one kind the input schema can carry, or a byte-level one (or set \
+                      malformed_ratio = 0)"
+                .into(),
+        });
+    }
+    let sources: Vec<Source> = made
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Source {
+            line: i as u64 + 1,
+            key: r.key,
+            value: r.value,
+            partition: None,
+            headers: Vec::new(),
+        })
+        .collect();
+    if sources.is_empty() {
+        return Err(SpecError {
+            field: "events",
+            value: "0".into(),
+            allowed: "at least 1 event to generate".into(),
+        });
+    }
+    Ok(build(&sources, spec, &kinds, Some(damage)))
+}
+
 /// The workload of the recorded events in `path`, with `spec`'s record faults on top (see the
 /// module docs for the file format and which spec fields apply).
 pub fn from_recorded(path: &Path, spec: &WorkloadSpec) -> Result<Workload, FileError> {
@@ -104,7 +174,7 @@ pub fn from_recorded_lines(
     spec.validate().map_err(spec_error)?;
     let kinds = byte_level_kinds(spec).map_err(spec_error)?;
     let sources = read_sources(input, path, spec.partitions)?;
-    Ok(build(&sources, spec, &kinds))
+    Ok(build(&sources, spec, &kinds, None))
 }
 
 /// The byte-level kinds of `malformed_kinds`, in catalogue order; an error if a positive
@@ -135,7 +205,12 @@ fn byte_level_kinds(spec: &WorkloadSpec) -> Result<Vec<ReasonCode>, SpecError> {
     Ok(kinds)
 }
 
-fn build(sources: &[Source], spec: &WorkloadSpec, kinds: &[ReasonCode]) -> Workload {
+fn build(
+    sources: &[Source],
+    spec: &WorkloadSpec,
+    kinds: &[ReasonCode],
+    damage: Option<&dyn SchemaDamage>,
+) -> Workload {
     let n = sources.len();
     // `order[p]` is the file record sent at skeleton position `p`; `position` is its inverse.
     let mut order_rng = seeded(spec.seed, Concern::RecordedOrder);
@@ -146,7 +221,7 @@ fn build(sources: &[Source], spec: &WorkloadSpec, kinds: &[ReasonCode]) -> Workl
     }
 
     let mut extras = duplicates(spec, &position);
-    extras.extend(malformed(spec, sources, kinds));
+    extras.extend(malformed(spec, sources, kinds, damage));
 
     let mut first_seq = vec![0u64; n];
     let mut records = Vec::with_capacity(n + extras.len());
@@ -207,7 +282,12 @@ fn duplicates(spec: &WorkloadSpec, position: &[usize]) -> Vec<Placed<Extra>> {
 
 /// Ratio-driven malformed copies, poison pills and oversized copies, each family from its own
 /// stream, each placed uniformly in the send order.
-fn malformed(spec: &WorkloadSpec, sources: &[Source], kinds: &[ReasonCode]) -> Vec<Placed<Extra>> {
+fn malformed(
+    spec: &WorkloadSpec,
+    sources: &[Source],
+    kinds: &[ReasonCode],
+    damage: Option<&dyn SchemaDamage>,
+) -> Vec<Placed<Extra>> {
     let n = sources.len() as u64;
     let mut extras = Vec::new();
     let mut place = |rng: &mut SeededRng, of: usize, value: Vec<u8>, reason: ReasonCode| {
@@ -222,9 +302,18 @@ fn malformed(spec: &WorkloadSpec, sources: &[Source], kinds: &[ReasonCode]) -> V
 
     let mut rng = seeded(spec.seed, Concern::RecordedMalformed);
     for _ in 0..share_of(n, spec.malformed_ratio) {
-        let reason = *rng.pick(kinds);
+        let mut reason = *rng.pick(kinds);
         let of = rng.below(n) as usize;
-        let value = damaged(&mut rng, &sources[of].value, reason);
+        let value = match damage.filter(|_| !reason.is_byte_level()) {
+            Some(d) => {
+                let draw = rng.next_u64();
+                d.damage(of, reason, draw).unwrap_or_else(|| {
+                    reason = ReasonCode::InvalidJson;
+                    damaged(&mut rng, &sources[of].value, reason)
+                })
+            }
+            None => damaged(&mut rng, &sources[of].value, reason),
+        };
         place(&mut rng, of, value, reason);
     }
 
