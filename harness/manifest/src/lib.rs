@@ -32,6 +32,7 @@ pub mod placeholder;
 
 pub use error::ManifestError;
 pub use manifest::{
-    Builtin, Defects, Guarantee, Manifest, OutputTable, Probe, Progress, Ready, Replay, Setup,
+    Builtin, Defects, Guarantee, Input, Manifest, OutputTable, Probe, Progress, Ready, Replay,
+    SchemaInput, Setup,
 };
 pub use placeholder::{Placeholder, Scope, Template};

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ManifestError;
 use crate::manifest::{
-    Builtin, Defects, Guarantee, Manifest, OutputTable, Probe, Progress, Ready, Replay, Setup,
+    Builtin, Defects, Guarantee, Input, Manifest, OutputTable, Probe, Progress, Ready, Replay,
+    SchemaInput, Setup,
 };
 use crate::placeholder::{Scope, Template};
 
@@ -84,7 +85,12 @@ struct RawOutput {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInput {
-    records: String,
+    records: Option<String>,
+    schema: Option<String>,
+    key: Option<String>,
+    identity: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, faultline_schemagen::FieldRule>,
 }
 
 #[derive(Deserialize)]
@@ -371,20 +377,7 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
     }
 
     let input = match &raw.input {
-        Some(i) => {
-            let p = dir.join(&i.records);
-            let bytes = std::fs::read(&p).map_err(|e| {
-                bad(
-                    "input.records",
-                    format!(
-                        "cannot read {}: {e} (relative to the manifest)",
-                        p.display()
-                    ),
-                )
-            })?;
-            digest.update(&bytes);
-            Some(p)
-        }
+        Some(i) => Some(input(i, dir, &mut digest)?),
         None => None,
     };
 
@@ -542,6 +535,106 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         digest: hex(&digest.finalize()),
     };
     Ok(m)
+}
+
+/// `[input]`: recorded records, or a schema to generate from (loaded and checked here, with the
+/// key, identity and field rules, so that a schema faultline cannot generate from is refused
+/// before anything starts).
+fn input(i: &RawInput, dir: &Path, digest: &mut Sha256) -> Result<Input, Problem> {
+    let bad = |f: &str, m: String| (f.to_string(), m);
+    let read = |field: &str, name: &str| {
+        let p = dir.join(name);
+        std::fs::read(&p)
+            .map(|bytes| (p.clone(), bytes))
+            .map_err(|e| {
+                bad(
+                    field,
+                    format!(
+                        "cannot read {}: {e} (relative to the manifest)",
+                        p.display()
+                    ),
+                )
+            })
+    };
+    match (&i.records, &i.schema) {
+        (Some(_), Some(_)) => Err(bad(
+            "input.schema",
+            "give `records` (recorded events) or `schema` (events generated from it), not both"
+                .into(),
+        )),
+        (None, None) => Err(bad(
+            "input",
+            "give `records = \"<file.jsonl>\"` (recorded events) or `schema = \"<file>\"` (a JSON \
+             Schema or Avro .avsc to generate events from)"
+                .into(),
+        )),
+        (Some(records), None) => {
+            for (field, given) in [
+                ("key", i.key.is_some()),
+                ("identity", i.identity.is_some()),
+                ("fields", !i.fields.is_empty()),
+            ] {
+                if given {
+                    return Err(bad(
+                        &format!("input.{field}"),
+                        "only used with `schema`: recorded records carry their own keys".into(),
+                    ));
+                }
+            }
+            let (p, bytes) = read("input.records", records)?;
+            digest.update(&bytes);
+            Ok(Input::Records(p))
+        }
+        (None, Some(schema)) => {
+            let (p, bytes) = read("input.schema", schema)?;
+            digest.update(&bytes);
+            let loaded = faultline_schemagen::InputSchema::load(&p)
+                .map_err(|e| bad("input.schema", e.to_string()))?;
+            let field = |name: &str, given: &Option<String>, what: &str| match given {
+                Some(v) if !v.trim().is_empty() => Ok(v.clone()),
+                _ => Err(bad(
+                    &format!("input.{name}"),
+                    format!(
+                        "is required with `schema`: name {what} (the schema's fields: {})",
+                        loaded.fields().join(", ")
+                    ),
+                )),
+            };
+            let key = field("key", &i.key, "the field whose value is the Kafka key")?;
+            let identity = field(
+                "identity",
+                &i.identity,
+                "the field the harness fills with a unique value per event",
+            )?;
+            let rules = toml::to_string(&i.fields).unwrap_or_default();
+            digest.update(rules.as_bytes());
+            let made = SchemaInput {
+                schema: std::sync::Arc::new(loaded),
+                key,
+                identity,
+                fields: i.fields.clone(),
+            };
+            // Rules checked once against the schema: a bad key, identity or rule is refused now.
+            faultline_schemagen::generate(&made.schema, &made.gen_spec(0, 1)).map_err(|e| {
+                let field = match &e {
+                    faultline_schemagen::SchemaError::BadRule { field, .. } => {
+                        if i.fields.contains_key(field) {
+                            format!("input.fields.{field}")
+                        } else if *field == made.key {
+                            "input.key".into()
+                        } else if *field == made.identity {
+                            "input.identity".into()
+                        } else {
+                            "input".into()
+                        }
+                    }
+                    _ => "input.schema".into(),
+                };
+                bad(&field, e.to_string())
+            })?;
+            Ok(Input::Schema(made))
+        }
+    }
 }
 
 /// An `[expect]` error as (field, message): the field is the declaration's path without the

@@ -66,9 +66,10 @@ names = ["commit-before-db"]
     assert_eq!(m.name, "orders");
     assert_eq!(m.guarantee, Guarantee::EffectivelyOnce);
     assert_eq!(m.setup.sql[0].0, dir.path().join("schema.sql"));
-    assert_eq!(
-        m.input.as_deref(),
-        Some(dir.path().join("events.jsonl").as_path())
+    assert!(
+        matches!(&m.input, Some(Input::Records(p)) if *p == dir.path().join("events.jsonl")),
+        "{:?}",
+        m.input
     );
     assert!(matches!(m.ready.probe, Probe::Http(_)));
     assert_eq!(m.ready.timeout, Duration::from_secs(30));
@@ -307,4 +308,112 @@ fn golden_dir_is_taken_from_the_manifest_directory_and_needs_output_tables() {
         "command = [\"python3\"]\ngolden_dir = \"\"\n[[output]]\ntable = \"t\"\nkey = [\"id\"]\n",
     );
     assert!(e.message.contains("is empty"), "{}", e.message);
+}
+
+const SPEND_SCHEMA: &str = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "required": ["event_id", "account", "amount_cents"],
+  "additionalProperties": false,
+  "properties": {
+    "event_id": {"type": "string"},
+    "account": {"type": "string", "pattern": "^acct-[0-9]{4}$"},
+    "amount_cents": {"type": "integer", "minimum": 1, "maximum": 500000}PAYMENT
+  }
+}"#;
+
+/// The schema with a property faultline cannot generate (`oneOf`), or without it.
+fn spend_schema(unsupported: bool) -> String {
+    let payment = r#",
+    "payment": {"oneOf": [{"type": "string"}, {"type": "integer"}]}"#;
+    SPEND_SCHEMA.replace("PAYMENT", if unsupported { payment } else { "" })
+}
+
+/// A manifest with `[input]` as given, beside `spend.schema.json` holding `schema`.
+fn with_input(schema: &str, input: &str) -> Result<Manifest, ManifestError> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "spend.schema.json", schema);
+    let p = write(
+        dir.path(),
+        "faultline.toml",
+        &format!("command = [\"sh\", \"-c\", \"true\"]\n\n[input]\n{input}"),
+    );
+    load(&p)
+}
+
+#[test]
+fn a_schema_input_is_loaded_with_its_key_identity_and_rules() {
+    let supported = spend_schema(false);
+    let m = with_input(
+        &supported,
+        "schema = \"spend.schema.json\"\nkey = \"account\"\nidentity = \"event_id\"\n\
+         [input.fields.account]\ncardinality = 10\n",
+    )
+    .unwrap();
+    let Some(Input::Schema(input)) = &m.input else {
+        panic!("{:?}", m.input)
+    };
+    assert_eq!(
+        (input.key.as_str(), input.identity.as_str()),
+        ("account", "event_id")
+    );
+    assert_eq!(input.fields["account"].cardinality, Some(10));
+    let made = faultline_schemagen::generate(&input.schema, &input.gen_spec(3, 200)).unwrap();
+    let keys: std::collections::BTreeSet<&Option<Vec<u8>>> = made.iter().map(|g| &g.key).collect();
+    assert_eq!(keys.len(), 10);
+}
+
+#[test]
+fn a_schema_faultline_cannot_generate_from_names_the_keyword_and_its_path() {
+    let e = with_input(
+        &spend_schema(true),
+        "schema = \"spend.schema.json\"\nkey = \"account\"\nidentity = \"event_id\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("input.schema"), "{e}");
+    assert!(e.contains("\"oneOf\" at /properties/payment"), "{e}");
+    let recursive = r##"{"$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object", "required": ["id"],
+        "properties": {"id": {"type": "string"}, "child": {"$ref": "#"}}}"##;
+    let e = with_input(
+        recursive,
+        "schema = \"spend.schema.json\"\nkey = \"id\"\nidentity = \"id\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("recursive"), "{e}");
+}
+
+#[test]
+fn a_schema_input_with_an_unknown_key_or_rule_field_is_refused() {
+    let ok = r#"{"$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object", "required": ["id", "account"],
+        "properties": {"id": {"type": "string"}, "account": {"type": "string"}}}"#;
+    let e = with_input(
+        ok,
+        "schema = \"spend.schema.json\"\nkey = \"acount\"\nidentity = \"id\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("input.key") && e.contains("acount"), "{e}");
+    let e = with_input(
+        ok,
+        "schema = \"spend.schema.json\"\nkey = \"account\"\nidentity = \"id\"\n\
+         [input.fields.amount]\nmin = 1\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("input.fields.amount"), "{e}");
+    let e = with_input(ok, "schema = \"spend.schema.json\"\nidentity = \"id\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("input.key") && e.contains("id, account"), "{e}");
+    let e = with_input(
+        ok,
+        "records = \"x.jsonl\"\nschema = \"spend.schema.json\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not both"), "{e}");
 }

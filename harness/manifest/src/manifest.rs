@@ -37,8 +37,9 @@ pub struct Manifest {
     pub outputs: Vec<OutputTable>,
     /// Which of the pipeline's variables sets each knob.
     pub knobs: BTreeMap<Knob, String>,
-    /// Recorded records to send instead of the generated ledger events.
-    pub input: Option<PathBuf>,
+    /// What to send instead of the generated ledger events: recorded records, or events
+    /// generated from the pipeline's own schema.
+    pub input: Option<Input>,
     /// How `--defect` selects a buggy variant.
     pub defects: Option<Defects>,
     pub replay: Replay,
@@ -52,6 +53,41 @@ pub struct Manifest {
     pub golden_dir: Option<PathBuf>,
     /// Hex SHA-256 of the manifest and the files it names (setup SQL, input), for caches.
     pub digest: String,
+}
+
+/// `[input]`: where the records sent come from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// `records`: the user's recorded events, a JSONL file (absolute path).
+    Records(PathBuf),
+    /// `schema`: events generated from the user's JSON Schema or Avro schema.
+    Schema(SchemaInput),
+}
+
+/// `[input] schema`, `key`, `identity` and `[input.fields]`, checked against the schema.
+#[derive(Debug, Clone)]
+pub struct SchemaInput {
+    /// The schema, loaded and checked.
+    pub schema: std::sync::Arc<faultline_schemagen::InputSchema>,
+    /// The field whose value is the Kafka key.
+    pub key: String,
+    /// The field the harness fills with a unique value per event.
+    pub identity: String,
+    /// Per-field overrides of the generation.
+    pub fields: BTreeMap<String, faultline_schemagen::FieldRule>,
+}
+
+impl SchemaInput {
+    /// What to generate for `events` records with `seed`.
+    pub fn gen_spec(&self, seed: u64, events: u64) -> faultline_schemagen::GenSpec {
+        faultline_schemagen::GenSpec {
+            seed,
+            events,
+            key: self.key.clone(),
+            identity: self.identity.clone(),
+            fields: self.fields.clone(),
+        }
+    }
 }
 
 impl Manifest {

@@ -259,7 +259,7 @@ pub fn check(
         .iter()
         .map(|r| (r.position(), r.sent_at_ms))
         .collect();
-    let rows: Vec<Row> = outcome
+    let rows: Vec<(AnomalyClass, Row)> = outcome
         .anomalies
         .iter()
         .map(|a| {
@@ -284,9 +284,10 @@ pub fn check(
                 m.insert("sent_at_ms".into(), (*t_ms).into());
                 m.insert("fault".into(), active_at(events, *t_ms).join(", ").into());
             }
-            m
+            (a.class, m)
         })
         .collect();
+    let rows = by_class_in_turn(rows);
     let expected: usize = outcome.tables.iter().map(|t| t.expected_rows).sum();
     let mut by_class: BTreeMap<AnomalyClass, usize> = BTreeMap::new();
     for a in &outcome.anomalies {
@@ -330,4 +331,50 @@ pub fn check(
         CheckStatus::Fail
     };
     Ok(CheckResult::from_rows("expectations", status, detail, rows))
+}
+
+/// Rows taken one class at a time in turn (report order within a class), so that a report capped
+/// to its first rows still shows every class found.
+pub(crate) fn by_class_in_turn(rows: Vec<(AnomalyClass, Row)>) -> Vec<Row> {
+    let mut queues: BTreeMap<AnomalyClass, std::collections::VecDeque<Row>> = BTreeMap::new();
+    for (class, row) in rows {
+        queues.entry(class).or_default().push_back(row);
+    }
+    let mut out = Vec::new();
+    while !queues.is_empty() {
+        queues.retain(|_, q| match q.pop_front() {
+            Some(row) => {
+                out.push(row);
+                true
+            }
+            None => false,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_take_turns_by_class() {
+        let row = |n: u64| {
+            let mut m = Map::new();
+            m.insert("n".into(), n.into());
+            m
+        };
+        let rows = vec![
+            (AnomalyClass::Lost, row(1)),
+            (AnomalyClass::Lost, row(2)),
+            (AnomalyClass::Lost, row(3)),
+            (AnomalyClass::WrongAggregate, row(4)),
+            (AnomalyClass::Phantom, row(5)),
+        ];
+        let order: Vec<u64> = by_class_in_turn(rows)
+            .iter()
+            .map(|m| m["n"].as_u64().unwrap())
+            .collect();
+        assert_eq!(order, vec![1, 5, 4, 2, 3]);
+    }
 }

@@ -188,7 +188,7 @@ pub fn check(
         .iter()
         .filter_map(|(seq, pos)| Some((*pos, *produced.sent_at_ms.get(*seq as usize)?)))
         .collect();
-    let rows: Vec<Row> = anomalies
+    let rows: Vec<(AnomalyClass, Row)> = anomalies
         .iter()
         .map(|a| {
             let mut m = Map::new();
@@ -208,9 +208,10 @@ pub fn check(
                 m.insert("sent_at_ms".into(), (*t_ms).into());
                 m.insert("fault".into(), active_at(events, *t_ms).join(", ").into());
             }
-            m
+            (a.class, m)
         })
         .collect();
+    let rows = super::expectations::by_class_in_turn(rows);
     let required = sent
         .iter()
         .filter(|s| matches!(s.refusal, Refusal::Required { .. }))

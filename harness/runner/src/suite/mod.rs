@@ -18,6 +18,7 @@ mod interrupt;
 mod lock;
 mod outputs;
 mod plan;
+mod schema_input;
 
 use std::path::Path;
 

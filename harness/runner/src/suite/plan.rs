@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use faultline_infra::BackendKind;
+use faultline_manifest::Input;
 use faultline_scenario::{PlannedFault, Scenario, Trigger};
 use faultline_workload::Workload;
 
@@ -247,7 +248,8 @@ pub(crate) fn workload(
         spec.out_of_order_window = 0;
     }
     Ok(match &pipeline.manifest.input {
-        Some(records) => faultline_workload::from_recorded(records, &spec)?,
+        Some(Input::Records(records)) => faultline_workload::from_recorded(records, &spec)?,
+        Some(Input::Schema(input)) => super::schema_input::workload(input, &spec)?,
         None => faultline_workload::generate(&spec)?,
     })
 }
