@@ -91,6 +91,7 @@ async fn assert_caught(rows: &[Row]) {
                 &r,
                 seeds,
             ));
+            assert_declarations_agree(defect, &row.declared, &r);
         }
     }
     eprintln!("detection matrix:\n  {}", table.join("\n  "));
@@ -140,6 +141,36 @@ fn assert_right_failure(
         r.seed,
         found.first().unwrap()
     )
+}
+
+/// The ledger manifest's declarations (`[expect]`) judge the same run as its oracle: they must
+/// report one of the row's `declared` classes, or, for a row without any, say nothing the oracle
+/// does not (the offsets stay code).
+fn assert_declarations_agree(defect: &str, declared: &[String], r: &RunReport) {
+    let from_declarations: Vec<String> = r
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .filter(|c| c.name == "expectations" || c.name == "dead_letters")
+        .flat_map(|c| {
+            c.failing_rows
+                .iter()
+                .filter_map(|row| row.get("class").and_then(|v| v.as_str()))
+                .map(str::to_string)
+        })
+        .collect();
+    let expectations = r.checks.iter().find(|c| c.name == "expectations");
+    assert!(
+        expectations.is_some(),
+        "{defect}: the ledger manifest's [expect] made no expectations check"
+    );
+    if declared.is_empty() {
+        return;
+    }
+    assert!(
+        from_declarations.iter().any(|c| declared.contains(c)),
+        "{defect}: the declarations reported {from_declarations:?}, expected one of {declared:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

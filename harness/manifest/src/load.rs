@@ -479,14 +479,6 @@ fn build(raw: Raw, text: &str, dir: &Path, path: &Path) -> Result<Manifest, Prob
         };
 
     if let Some(spec) = &raw.expect {
-        if raw.expectations.is_some() {
-            return Err(bad(
-                "expect",
-                "cannot be used with `expectations`: the builtin expectations judge the end \
-                 state already; keep one"
-                    .into(),
-            ));
-        }
         spec.validate().map_err(expect_problem)?;
         if let Some(dl) = &spec.dead_letter {
             let kinds: Vec<&str> = faultline_workload::ReasonCode::ALL

@@ -233,9 +233,14 @@ fn choices_and_ranges_are_checked() {
             "not among its columns",
         ),
         (
-            "command = [\"x\"]\nexpectations = \"ledger\"\n[expect]\n[[expect.table]]\ntable = \"t\"\nmode = \"insert\"\nkey = [\"n\"]\ncolumns = { n = \"n\" }\n",
-            "expect",
-            "cannot be used with `expectations`",
+            "command = [\"x\"]\n[expect]\n[expect.dead_letter]\ntopic = \"dlq\"\npartition = \"p\"\noffset = \"o\"\n",
+            "expect.dead_letter.topic",
+            "{dlq_topic}",
+        ),
+        (
+            "command = [\"x\"]\n[expect]\n[expect.dead_letter]\ntable = \"t\"\npartition = \"p\"\noffset = \"o\"\nreason = \"r\"\n[expect.dead_letter.reasons]\nbad_vibes = \"x\"\n",
+            "expect.dead_letter.reasons.bad_vibes",
+            "missing_field",
         ),
         ("command = [\"x\"]\nname = \"../up\"\n", "name", "contains"),
     ] {

@@ -8,6 +8,8 @@
 //!   judges the catch-up (`caught_up`, with the stall verdict); `run::output` reads the manifest's
 //!   output tables and makes the `differential` check; `run::golden` keeps their fault-free end
 //!   state as insta snapshots (the `golden` check, `faultline golden accept`).
+//!   `run::expectations` makes the `expectations` check from `[expect]` (with `mode = "command"`
+//!   programs), `run::expected_dead_letters` the `dead_letters` check of `[expect.dead_letter]`.
 //! - `pipeline`   the pipeline under test from its manifest: placeholder values, setup, readiness.
 //! - `comparison` `[compare]`: labels, the models' statistics over what landed, the agreement check.
 //! - `profile`    the account profile the enrichment double serves, shared by run and comparison.
@@ -17,8 +19,9 @@
 //! [`check`] ([`CheckReport`], [`CheckedRun`]), [`SuiteOptions`], [`produce`] (sending a workload),
 //! [`enrichment`] (the profile service), [`ProgressSource`] with its [`ProgressReader`] (where a
 //! pipeline's committed positions are read), [`dead_letters`] (reading a dead-letter topic
-//! read_committed), [`check_role`] (the role data checks run as) and [`golden`] (the snapshot
-//! format, and accepting pending snapshots).
+//! read_committed), [`check_role`] (the role data checks run as), [`golden`] (the snapshot
+//! format, and accepting pending snapshots), and for the benches [`expectations`] (reading the
+//! declared tables) and [`schema_workload`] (events from an `[input] schema`).
 
 mod comparison;
 mod error;
@@ -29,5 +32,6 @@ mod suite;
 
 pub use error::{Result, RunnerError};
 pub use run::progress::{Observed, Placeholders, ProgressReader, ProgressSource};
-pub use run::{check_role, dead_letters, enrichment, golden, produce};
+pub use run::{check_role, dead_letters, enrichment, expectations, golden, produce};
+pub use suite::schema_workload;
 pub use suite::{check, repro, run_suite, CheckReport, CheckedRun, SuiteOptions};

@@ -19,6 +19,11 @@ pub struct Row {
     pub scenarios: Vec<String>,
     /// Anomaly classes that count as the right problem: a failing check must report one of them.
     pub classes: Vec<String>,
+    /// What the ledger manifest's declarations (`[expect]`: the `expectations` check and the
+    /// declared `dead_letters` check) must report for it, one of these; empty when only the code
+    /// behind the builtin oracle can see it (offsets).
+    #[serde(default)]
+    pub declared: Vec<String>,
     pub gate: Gate,
 }
 
@@ -104,16 +109,18 @@ fn ticked(cell: &str) -> Vec<String> {
 
 /// The README columns checked against the file; the last one ("seeds that caught it") is a human
 /// record of what was observed and is not checked.
-const HEADER: [&str; 5] = [
+const HEADER: [&str; 6] = [
     "defect",
     "caught by",
     "anomaly reported",
+    "declarations report",
     "gate",
     "seeds that caught it",
 ];
 
-/// The checked columns of a README row: defect, scenarios that must catch it, anomalies, gate.
-type Checked = (String, Vec<String>, Vec<String>, Gate);
+/// The checked columns of a README row: defect, scenarios that must catch it, anomalies, the
+/// declarations' anomalies, gate.
+type Checked = (String, Vec<String>, Vec<String>, Vec<String>, Gate);
 
 /// The rows of the table under `### Detection power`, as (defect, caught by, anomalies, gate) after
 /// checking the header. In "caught by", only the scenarios before "also" count: what follows is a
@@ -144,7 +151,7 @@ fn readme_rows(readme: &str) -> Result<Vec<Checked>, String> {
         .skip(1) // the |---| line
         .map(|l| {
             let c = cells(l);
-            let [defect, caught, anomalies, gate, _seeds] = &c[..] else {
+            let [defect, caught, anomalies, declared, gate, _seeds] = &c[..] else {
                 return Err(format!("Detection power row with other columns: {l}"));
             };
             let gate = match gate.as_str() {
@@ -160,7 +167,13 @@ fn readme_rows(readme: &str) -> Result<Vec<Checked>, String> {
                 return Err(format!("defect cell `{defect}` must hold one `name`"));
             };
             let gated = caught.split(" also ").next().unwrap_or_default();
-            Ok((name.clone(), ticked(gated), ticked(anomalies), gate))
+            Ok((
+                name.clone(),
+                ticked(gated),
+                ticked(anomalies),
+                ticked(declared),
+                gate,
+            ))
         })
         .collect()
 }
@@ -196,12 +209,12 @@ fn the_readme_table_agrees_with_the_matrix_file() {
     let table = readme_rows(&readme).unwrap_or_else(|e| panic!("{e}"));
     let file: Vec<_> = load()
         .into_iter()
-        .map(|r| (r.name, r.scenarios, r.classes, r.gate))
+        .map(|r| (r.name, r.scenarios, r.classes, r.declared, r.gate))
         .collect();
     assert_eq!(
         table, file,
-        "README.md's Detection power table (defect, scenarios before \"also\", anomalies, gate) \
-         differs from {FILE}, row for row"
+        "README.md's Detection power table (defect, scenarios before \"also\", anomalies, \
+         declarations' anomalies, gate) differs from {FILE}, row for row"
     );
 }
 
@@ -253,7 +266,7 @@ fn ci_defects_sh_reads_several_scenarios_per_row_and_several_rows() {
     );
 }
 
-const ONE: &str = "[[defect]]\nname = \"drop-malformed\"\nscenarios = [\"smoke-1-records\", \"smoke-5-network\"]\nclasses = [\"missing_from_quarantine\"]\ngate = \"nightly\"\n";
+const ONE: &str = "[[defect]]\nname = \"drop-malformed\"\nscenarios = [\"smoke-1-records\", \"smoke-5-network\"]\nclasses = [\"missing_from_quarantine\"]\ndeclared = [\"missing_dead_letter\"]\ngate = \"nightly\"\n";
 
 #[test]
 fn parse_reads_every_field() {
@@ -263,6 +276,7 @@ fn parse_reads_every_field() {
             name: "drop-malformed".into(),
             scenarios: vec!["smoke-1-records".into(), "smoke-5-network".into()],
             classes: vec!["missing_from_quarantine".into()],
+            declared: vec!["missing_dead_letter".into()],
             gate: Gate::Nightly,
         }]
     );
@@ -271,7 +285,7 @@ fn parse_reads_every_field() {
 #[test]
 fn parse_refuses_an_unknown_gate_or_field() {
     let e = parse(&ONE.replace("\"nightly\"", "\"weekly\"")).unwrap_err();
-    assert!(e.contains("weekly") && e.contains("line 5"), "{e}");
+    assert!(e.contains("weekly") && e.contains("line 6"), "{e}");
     let e = parse(&format!("{ONE}seeds = 3\n")).unwrap_err();
     assert!(e.contains("unknown field `seeds`"), "{e}");
 }
@@ -294,9 +308,9 @@ fn parse_refuses_a_row_that_cannot_fail_or_a_defect_listed_twice() {
 
 #[test]
 fn the_readme_reader_takes_scenarios_before_also_and_checks_the_header() {
-    let table = "intro\n\n| defect | caught by | anomaly reported | gate | seeds that caught it |\n|---|---|---|---|---|\n\
-                 | `a` | `s1` (why: `f = true`), `s2`; also `s9` | `lost`, `offset_gap` | CI | 3 of 3 |\n\
-                 | `b` | `s3` | `x` | nightly only | 1 of 3 |\n\nafter\n";
+    let table = "intro\n\n| defect | caught by | anomaly reported | declarations report | gate | seeds that caught it |\n|---|---|---|---|---|---|\n\
+                 | `a` | `s1` (why: `f = true`), `s2`; also `s9` | `lost`, `offset_gap` | `lost` | CI | 3 of 3 |\n\
+                 | `b` | `s3` | `x` | (code) | nightly only | 1 of 3 |\n\nafter\n";
     let rows = readme_rows(&format!("# r\n### Detection power\n{table}")).unwrap();
     let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert_eq!(
@@ -306,9 +320,10 @@ fn the_readme_reader_takes_scenarios_before_also_and_checks_the_header() {
                 "a".into(),
                 v(&["s1", "s2"]),
                 v(&["lost", "offset_gap"]),
+                v(&["lost"]),
                 Gate::Ci
             ),
-            ("b".into(), v(&["s3"]), v(&["x"]), Gate::Nightly),
+            ("b".into(), v(&["s3"]), v(&["x"]), v(&[]), Gate::Nightly),
         ]
     );
     let e = readme_rows(&format!(

@@ -7,7 +7,7 @@ pub mod dead_letters;
 pub mod enrichment;
 mod environment;
 pub mod expectations;
-pub mod expected_dead_letters;
+mod expected_dead_letters;
 mod faults;
 pub mod golden;
 pub mod output;

@@ -9,6 +9,7 @@
 //! - `lock`     one live suite per `--out` directory.
 //! - `outputs`  a run's report, its terminal lines, its failure bundle and comparison files.
 //! - `bundle`   failure bundles: written on failure, read back by `repro`.
+//! - `schema_input` events generated from the manifest's `[input] schema`, with the record faults.
 
 mod baseline;
 mod bundle;
@@ -19,6 +20,7 @@ mod lock;
 mod outputs;
 mod plan;
 mod schema_input;
+pub use schema_input::workload as schema_workload;
 
 use std::path::Path;
 

@@ -11,7 +11,7 @@ use faultline_workload::{from_made, MadeRecord, ReasonCode, SchemaDamage, Worklo
 use crate::error::{Result, RunnerError};
 
 /// `spec.events` events from `input`'s schema with `spec.seed`, and `spec`'s record faults.
-pub(crate) fn workload(input: &SchemaInput, spec: &WorkloadSpec) -> Result<Workload> {
+pub fn workload(input: &SchemaInput, spec: &WorkloadSpec) -> Result<Workload> {
     let gen = input.gen_spec(spec.seed, spec.events);
     let made = generate(&input.schema, &gen)
         .map_err(|e| RunnerError::Usage(format!("[input] schema: {e}")))?;
