@@ -27,7 +27,7 @@ fi
 if pgrep -x ledger-worker >/dev/null; then
   say "LEAK: pipeline workers left behind by the suite:"; pgrep -ax ledger-worker >&2; status=1
 fi
-if pgrep -f 'orders_pipeline\.py|payments-sink\.jar' >/dev/null; then
-  say "LEAK: example pipelines left behind by the suite:"; pgrep -af 'orders_pipeline\.py|payments-sink\.jar' >&2; status=1
+if pgrep -f 'orders_pipeline\.py|spend_pipeline\.py|payments-sink\.jar' >/dev/null; then
+  say "LEAK: example pipelines left behind by the suite:"; pgrep -af 'orders_pipeline\.py|spend_pipeline\.py|payments-sink\.jar' >&2; status=1
 fi
 exit $status

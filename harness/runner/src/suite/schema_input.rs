@@ -43,7 +43,9 @@ fn defects(reason: ReasonCode, draw: u64) -> Vec<Defect> {
         ReasonCode::MissingField => vec![Defect::MissingField],
         ReasonCode::WrongType => vec![Defect::WrongType],
         ReasonCode::UnknownField => vec![Defect::UnknownField],
-        ReasonCode::InvalidValue if draw % 2 == 0 => vec![Defect::OutOfRange, Defect::NotInEnum],
+        ReasonCode::InvalidValue if draw.is_multiple_of(2) => {
+            vec![Defect::OutOfRange, Defect::NotInEnum]
+        }
         ReasonCode::InvalidValue => vec![Defect::NotInEnum, Defect::OutOfRange],
         _ => Vec::new(),
     }
