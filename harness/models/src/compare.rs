@@ -261,6 +261,7 @@ pub fn compare_scores(
         .collect();
     let judgement = policy.judge(
         labels.len(),
+        labels.iter().filter(|&&l| l).count(),
         &champion_result.metrics,
         &challenger_result.metrics,
         &intervals,
@@ -289,6 +290,8 @@ mod tests {
     fn small_policy() -> Policy {
         Policy {
             min_samples: 1,
+            min_positives: 1,
+            min_negatives: 1,
             resamples: 200,
             ..Policy::all_metrics()
         }

@@ -3,6 +3,8 @@
 //!
 //! ```toml
 //! min_samples = 1000   # fewer rows than this: inconclusive
+//! min_positives = 10    # fewer positive rows than this: inconclusive, whatever the gates
+//! min_negatives = 10    # fewer negative rows than this: the same
 //! confidence = 0.95    # bootstrap interval level
 //! resamples = 1000     # bootstrap resamples
 //!
@@ -15,7 +17,9 @@
 //! ```
 //!
 //! The verdict, in order:
-//! 1. fewer rows than `min_samples` → **inconclusive**;
+//! 1. fewer rows than `min_samples`, or fewer positives than `min_positives` or negatives than
+//!    `min_negatives` → **inconclusive** (on one class only, a model that never flags anything
+//!    is as good as any, so no gate can tell);
 //! 2. any gate whose delta interval lies entirely on the bad side of 0, or whose `threshold` the
 //!    challenger misses → **keep** the champion;
 //! 3. every gate meets its threshold and minimum changes, and its delta interval lies entirely on
@@ -38,6 +42,9 @@ use crate::metrics::{MetricName, Metrics};
 fn default_min_samples() -> usize {
     1000
 }
+fn default_min_class() -> usize {
+    10
+}
 fn default_confidence() -> f64 {
     0.95
 }
@@ -55,6 +62,12 @@ pub struct Policy {
     /// Below this many rows the verdict is inconclusive whatever the metrics say.
     #[serde(default = "default_min_samples")]
     pub min_samples: usize,
+    /// Below this many positive rows the verdict is inconclusive whatever the gates (at least 1).
+    #[serde(default = "default_min_class")]
+    pub min_positives: usize,
+    /// Below this many negative rows the verdict is inconclusive whatever the gates (at least 1).
+    #[serde(default = "default_min_class")]
+    pub min_negatives: usize,
     /// Confidence level of the bootstrap intervals, in (0, 1).
     #[serde(default = "default_confidence")]
     pub confidence: f64,
@@ -110,6 +123,8 @@ impl Policy {
     pub fn all_metrics() -> Self {
         Policy {
             min_samples: default_min_samples(),
+            min_positives: default_min_class(),
+            min_negatives: default_min_class(),
             confidence: default_confidence(),
             resamples: default_resamples(),
             gates: MetricName::ALL
@@ -131,6 +146,17 @@ impl Policy {
                 "field `confidence`: {} must be strictly between 0 and 1, e.g. 0.95",
                 self.confidence
             ));
+        }
+        for (field, v) in [
+            ("min_positives", self.min_positives),
+            ("min_negatives", self.min_negatives),
+        ] {
+            if v == 0 {
+                return Err(format!(
+                    "field `{field}`: must be at least 1: data with one class only can never \
+                     decide a promotion (10 is the default)"
+                ));
+            }
         }
         if self.resamples == 0 {
             return Err("field `resamples`: must be at least 1 (1000 is typical)".into());
@@ -160,6 +186,7 @@ impl Policy {
     pub fn judge(
         &self,
         n: usize,
+        positives: usize,
         champion: &Metrics,
         challenger: &Metrics,
         deltas: &std::collections::BTreeMap<MetricName, Interval>,
@@ -182,6 +209,16 @@ impl Policy {
             reasons.push(format!(
                 "only {n} rows; the policy needs min_samples = {}",
                 self.min_samples
+            ));
+            Verdict::Inconclusive
+        } else if positives < self.min_positives || n - positives < self.min_negatives {
+            reasons.push(format!(
+                "{positives} positive and {} negative rows; the policy needs min_positives = {} \
+                 and min_negatives = {}: with too few of one class no metric can tell the models \
+                 apart",
+                n - positives,
+                self.min_positives,
+                self.min_negatives
             ));
             Verdict::Inconclusive
         } else if gates.iter().any(GateOutcome::blocks) {

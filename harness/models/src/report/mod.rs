@@ -99,6 +99,8 @@ mod tests {
             "data/x.jsonl",
             &Policy {
                 min_samples: 10,
+                min_positives: 1,
+                min_negatives: 1,
                 resamples: 100,
                 ..Policy::all_metrics()
             },

@@ -21,6 +21,8 @@ fn setup() -> CompareSetup {
         challenger: info("chall-2"),
         policy: Policy {
             min_samples: 1,
+            min_positives: 1,
+            min_negatives: 1,
             resamples: 50,
             ..Policy::all_metrics()
         },

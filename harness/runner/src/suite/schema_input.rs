@@ -73,3 +73,63 @@ impl SchemaDamage for Damage<'_> {
             .find_map(|d| self.make(of, d, draw))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use faultline_manifest::Input;
+    use faultline_workload::Expectation;
+
+    use super::*;
+
+    fn spend() -> SchemaInput {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/spend-python/faultline.toml");
+        match faultline_manifest::load::load(&path).unwrap().input {
+            Some(Input::Schema(input)) => input,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn spec(seed: u64) -> WorkloadSpec {
+        serde_json::from_value(serde_json::json!({
+            "seed": seed, "events": 2000, "duplicate_ratio": 0.05, "malformed_ratio": 0.1,
+            "poison_pills": 2, "out_of_order_window": 20
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_same_seed_sends_the_same_bytes_and_another_seed_others() {
+        let input = spend();
+        let a = workload(&input, &spec(7)).unwrap();
+        assert_eq!(a.digest(), workload(&input, &spec(7)).unwrap().digest());
+        for other in [8, 9, 1_000] {
+            assert_ne!(a.digest(), workload(&input, &spec(other)).unwrap().digest());
+        }
+    }
+
+    #[test]
+    fn schema_level_malformed_records_break_the_schema_once_each() {
+        let input = spend();
+        let w = workload(&input, &spec(11)).unwrap();
+        let mut kinds = BTreeSet::new();
+        for r in &w.records {
+            let value = serde_json::from_slice::<serde_json::Value>(&r.value);
+            match (&r.expect, value) {
+                (Expectation::Malformed { reason }, Ok(v)) if !reason.is_byte_level() => {
+                    kinds.insert(reason.as_str());
+                    assert!(input.schema.check(&v).is_err(), "{reason:?}: {v}");
+                }
+                (Expectation::Recorded { .. }, Ok(v)) => input.schema.check(&v).unwrap(),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            kinds,
+            BTreeSet::from(["invalid_value", "missing_field", "unknown_field", "wrong_type"])
+        );
+    }
+}
