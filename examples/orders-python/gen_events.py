@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes a deterministic stream of order events as JSONL (the manifest draft's [input] format).
+"""Writes a deterministic stream of order events as JSONL (the manifest's [input] records format).
 
 Same --seed and --orders, same bytes. Each order walks a lifecycle (created -> paid -> shipped ->
 delivered, or cancelled on the way; some are still in flight), one event per step with an increasing

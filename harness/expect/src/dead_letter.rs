@@ -182,8 +182,8 @@ pub struct Letter {
     pub reason: Option<String>,
 }
 
-/// Dead letters judged against what was sent. `copies_allowed` (an at-least-once pipeline) lets
-/// a record be refused more than once. Anomalies are in position order.
+/// Dead letters judged against what was sent. `copies_allowed` (a pipeline that does not promise
+/// exactly once) lets a record be refused more than once. Anomalies are in position order.
 pub fn check_dead_letters(
     spec: &DeadLetterSpec,
     sent: &[Sent],

@@ -188,7 +188,8 @@ pub fn check(
     produced: &Produced,
     events: &[FaultEvent],
 ) -> CheckResult {
-    let anomalies = check_dead_letters(spec, sent, letters, guarantee == Guarantee::AtLeastOnce);
+    // Copies are judged as the built-in dead-letter check judges them: by the guarantee.
+    let anomalies = check_dead_letters(spec, sent, letters, !guarantee.forbids_duplicates());
     let sent_at: BTreeMap<(i32, i64), u64> = produced
         .placement
         .iter()
