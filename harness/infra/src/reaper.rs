@@ -55,7 +55,21 @@ pub fn register(res: Resource) -> Registration {
         .lock()
         .expect("reaper registry poisoned")
         .insert(key, res);
+    if CLOSED.load(std::sync::atomic::Ordering::SeqCst) {
+        // The process is ending: what a task still starting up creates now goes at once.
+        reap_all();
+    }
     Registration(key)
+}
+
+/// Set by [`close`]: the process is ending.
+static CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on every resource registered is reaped as soon as it is registered: the process is
+/// ending (a signal), and a task still starting the stack must not leave a directory or a process
+/// behind it once the reaping has begun.
+pub fn close() {
+    CLOSED.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// What is registered now (for tests and leak reports).

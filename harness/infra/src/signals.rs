@@ -15,7 +15,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::reaper::{reap_all, registered};
+use crate::reaper::{close, reap_all, registered};
 
 /// Why the harness is ending early, given to the [`on_interrupt`] hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +105,12 @@ fn end(interrupt: Interrupt) -> ! {
             let _ = writeln!(std::io::stderr(), "faultline: an interrupt hook panicked");
         }
     }
+    // The runtime's tasks go on while this thread reaps: one still starting the stack may create a
+    // directory or a process now. Closed, the registry reaps those as they are registered; the
+    // pause lets one caught between creating and registering get there before the exit.
+    close();
+    reap_all();
+    std::thread::sleep(std::time::Duration::from_millis(200));
     reap_all();
     if interrupt.signal == libc::SIGPIPE {
         // SAFETY: restoring the default action and raising it ends the process as a C tool ends.

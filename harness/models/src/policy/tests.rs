@@ -88,7 +88,8 @@ fn errors_name_the_file_and_field() {
 #[test]
 fn promotes_when_every_gate_passes_with_positive_intervals() {
     let j = policy().judge(
-        500, 250,
+        500,
+        250,
         &metrics(0.6, 0.50),
         &metrics(0.7, 0.55),
         &deltas((0.01, 0.09), (0.02, 0.2)),
@@ -101,7 +102,8 @@ fn promotes_when_every_gate_passes_with_positive_intervals() {
 #[test]
 fn keeps_when_an_interval_is_entirely_worse() {
     let j = policy().judge(
-        500, 250,
+        500,
+        250,
         &metrics(0.6, 0.50),
         &metrics(0.7, 0.45),
         &deltas((-0.09, -0.01), (0.02, 0.2)),
@@ -119,7 +121,8 @@ fn keeps_when_an_interval_is_entirely_worse() {
 #[test]
 fn keeps_when_a_threshold_is_missed_even_if_improved() {
     let j = policy().judge(
-        500, 250,
+        500,
+        250,
         &metrics(0.3, 0.50),
         &metrics(0.4, 0.55),
         &deltas((0.01, 0.09), (0.02, 0.2)),
@@ -135,7 +138,8 @@ fn keeps_when_a_threshold_is_missed_even_if_improved() {
 #[test]
 fn inconclusive_when_an_interval_straddles_zero_or_change_is_too_small() {
     let straddle = policy().judge(
-        500, 250,
+        500,
+        250,
         &metrics(0.6, 0.50),
         &metrics(0.7, 0.55),
         &deltas((-0.01, 0.09), (0.02, 0.2)),
@@ -143,7 +147,8 @@ fn inconclusive_when_an_interval_straddles_zero_or_change_is_too_small() {
     assert_eq!(straddle.verdict, Verdict::Inconclusive);
     assert!(straddle.reasons[0].contains("includes 0"));
     let small = policy().judge(
-        500, 250,
+        500,
+        250,
         &metrics(0.6, 0.50),
         &metrics(0.7, 0.505),
         &deltas((0.001, 0.009), (0.02, 0.2)),
@@ -159,7 +164,8 @@ fn inconclusive_when_an_interval_straddles_zero_or_change_is_too_small() {
 #[test]
 fn inconclusive_below_min_samples_whatever_the_metrics() {
     let j = policy().judge(
-        99, 49,
+        99,
+        49,
         &metrics(0.6, 0.50),
         &metrics(0.7, 0.55),
         &deltas((0.01, 0.09), (0.02, 0.2)),
@@ -214,19 +220,33 @@ fn relative_change_uses_the_champion_magnitude() {
 fn too_few_of_one_class_is_inconclusive_whatever_the_gates() {
     // An accuracy-only gate would promote a model that never flags anything on data with no
     // positives; the class minimums stop it before any gate is read.
-    let p = Policy::from_toml_str("min_samples = 10\n[[gates]]\nmetric = \"accuracy\"\n", "p").unwrap();
+    let p =
+        Policy::from_toml_str("min_samples = 10\n[[gates]]\nmetric = \"accuracy\"\n", "p").unwrap();
     let (a, mut b) = (metrics(0.5, 0.5), metrics(0.5, 0.5));
     b.accuracy = 0.99;
     let mut ci = deltas((0.0, 0.0), (0.0, 0.0));
-    ci.insert(MetricName::Accuracy, Interval { low: 0.01, high: 0.05 });
+    ci.insert(
+        MetricName::Accuracy,
+        Interval {
+            low: 0.01,
+            high: 0.05,
+        },
+    );
     assert_eq!(p.judge(5000, 2500, &a, &b, &ci).verdict, Verdict::Promote);
     for (n, positives) in [(5000, 0), (5000, 5000), (5000, 9), (5000, 4991)] {
         let j = p.judge(n, positives, &a, &b, &ci);
         assert_eq!(j.verdict, Verdict::Inconclusive, "{positives} of {n}");
-        assert!(j.reasons[0].contains("min_positives = 10"), "{:?}", j.reasons);
+        assert!(
+            j.reasons[0].contains("min_positives = 10"),
+            "{:?}",
+            j.reasons
+        );
     }
     let e = Policy::from_toml_str("min_positives = 0\n[[gates]]\nmetric = \"f1\"\n", "p.toml")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("min_positives") && e.contains("at least 1"), "{e}");
+    assert!(
+        e.contains("min_positives") && e.contains("at least 1"),
+        "{e}"
+    );
 }

@@ -129,7 +129,12 @@ mod tests {
         }
         assert_eq!(
             kinds,
-            BTreeSet::from(["invalid_value", "missing_field", "unknown_field", "wrong_type"])
+            BTreeSet::from([
+                "invalid_value",
+                "missing_field",
+                "unknown_field",
+                "wrong_type"
+            ])
         );
     }
 }
