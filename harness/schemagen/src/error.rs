@@ -32,7 +32,8 @@ pub enum SchemaError {
     /// The schema uses a keyword (or a value of one) the generator cannot honour.
     #[error(
         "{}: keyword \"{keyword}\" at {pointer} is not supported by faultline's generator{}; \
-         supported: {SUPPORTED_KEYWORDS}",
+         supported: {SUPPORTED_KEYWORDS}. Rewrite that part of the schema with these (a `oneOf` \
+         of types as a `type` list, for instance), or send recorded events with `[input] records`",
         name(path),
         detail_suffix(detail)
     )]
