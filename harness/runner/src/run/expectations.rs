@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use faultline_expect::{AnomalyClass, ExpectSpec, InputRecord, Mode, Rows};
+use faultline_expect::{Anomaly, AnomalyClass, ExpectSpec, InputRecord, Mode, Rows};
 use faultline_manifest::Guarantee;
 use faultline_report::{CheckResult, CheckStatus, FaultEvent, Row};
 use faultline_workload::{Expectation, Workload};
@@ -259,35 +259,7 @@ pub fn check(
         .iter()
         .map(|r| (r.position(), r.sent_at_ms))
         .collect();
-    let rows: Vec<(AnomalyClass, Row)> = outcome
-        .anomalies
-        .iter()
-        .map(|a| {
-            let mut m = Map::new();
-            m.insert("class".into(), a.class.as_str().into());
-            m.insert("table".into(), a.table.clone().into());
-            m.insert("key".into(), a.key.clone().into());
-            m.insert(
-                "expected".into(),
-                a.expected.clone().map_or(Value::Null, Value::Object),
-            );
-            m.insert(
-                "actual".into(),
-                a.actual.clone().map_or(Value::Null, Value::Object),
-            );
-            if !a.note.is_empty() {
-                m.insert("note".into(), a.note.clone().into());
-            }
-            let sources: Vec<String> = a.sources.iter().map(|(p, o)| format!("p{p}@{o}")).collect();
-            m.insert("source".into(), sources.join(", ").into());
-            if let Some(t_ms) = a.sources.first().and_then(|s| sent_at.get(s)) {
-                m.insert("sent_at_ms".into(), (*t_ms).into());
-                m.insert("fault".into(), active_at(events, *t_ms).join(", ").into());
-            }
-            (a.class, m)
-        })
-        .collect();
-    let rows = by_class_in_turn(rows);
+    let rows = anomaly_rows(&outcome.anomalies, &sent_at, events);
     let expected: usize = outcome.tables.iter().map(|t| t.expected_rows).sum();
     let mut by_class: BTreeMap<AnomalyClass, usize> = BTreeMap::new();
     for a in &outcome.anomalies {
@@ -333,9 +305,48 @@ pub fn check(
     Ok(CheckResult::from_rows("expectations", status, detail, rows))
 }
 
+/// The report rows of declared-expectation anomalies (the `expectations` and declared
+/// `dead_letters` checks): class, table, key, expected and actual rows, note, the input records
+/// behind it (`p<partition>@<offset>`) and the faults active when the first was sent (`sent_at`:
+/// position → Unix ms), taken one class at a time in turn.
+pub(crate) fn anomaly_rows(
+    anomalies: &[Anomaly],
+    sent_at: &BTreeMap<(i32, i64), u64>,
+    events: &[FaultEvent],
+) -> Vec<Row> {
+    let rows = anomalies
+        .iter()
+        .map(|a| {
+            let mut m = Map::new();
+            m.insert("class".into(), a.class.as_str().into());
+            m.insert("table".into(), a.table.clone().into());
+            m.insert("key".into(), a.key.clone().into());
+            m.insert(
+                "expected".into(),
+                a.expected.clone().map_or(Value::Null, Value::Object),
+            );
+            m.insert(
+                "actual".into(),
+                a.actual.clone().map_or(Value::Null, Value::Object),
+            );
+            if !a.note.is_empty() {
+                m.insert("note".into(), a.note.clone().into());
+            }
+            let sources: Vec<String> = a.sources.iter().map(|(p, o)| format!("p{p}@{o}")).collect();
+            m.insert("source".into(), sources.join(", ").into());
+            if let Some(t_ms) = a.sources.first().and_then(|s| sent_at.get(s)) {
+                m.insert("sent_at_ms".into(), (*t_ms).into());
+                m.insert("fault".into(), active_at(events, *t_ms).join(", ").into());
+            }
+            (a.class, m)
+        })
+        .collect();
+    by_class_in_turn(rows)
+}
+
 /// Rows taken one class at a time in turn (report order within a class), so that a report capped
 /// to its first rows still shows every class found.
-pub(crate) fn by_class_in_turn(rows: Vec<(AnomalyClass, Row)>) -> Vec<Row> {
+fn by_class_in_turn(rows: Vec<(AnomalyClass, Row)>) -> Vec<Row> {
     let mut queues: BTreeMap<AnomalyClass, std::collections::VecDeque<Row>> = BTreeMap::new();
     for (class, row) in rows {
         queues.entry(class).or_default().push_back(row);

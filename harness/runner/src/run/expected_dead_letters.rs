@@ -11,12 +11,11 @@ use faultline_expect::{
     Refusal, Sent,
 };
 use faultline_manifest::Guarantee;
-use faultline_report::{CheckResult, CheckStatus, FaultEvent, Row};
+use faultline_report::{CheckResult, CheckStatus, FaultEvent};
 use faultline_workload::{Expectation, ReasonCode, Workload};
 use serde_json::{Map, Value};
 
 use super::produce::Produced;
-use super::timeline::active_at;
 use crate::error::{Result, RunnerError};
 use crate::pipeline::setup::pg_message;
 
@@ -195,30 +194,7 @@ pub fn check(
         .iter()
         .filter_map(|(seq, pos)| Some((*pos, *produced.sent_at_ms.get(*seq as usize)?)))
         .collect();
-    let rows: Vec<(AnomalyClass, Row)> = anomalies
-        .iter()
-        .map(|a| {
-            let mut m = Map::new();
-            m.insert("class".into(), a.class.as_str().into());
-            m.insert("table".into(), a.table.clone().into());
-            m.insert("key".into(), a.key.clone().into());
-            m.insert(
-                "expected".into(),
-                a.expected.clone().map_or(Value::Null, Value::Object),
-            );
-            m.insert(
-                "actual".into(),
-                a.actual.clone().map_or(Value::Null, Value::Object),
-            );
-            m.insert("note".into(), a.note.clone().into());
-            if let Some(t_ms) = a.sources.first().and_then(|s| sent_at.get(s)) {
-                m.insert("sent_at_ms".into(), (*t_ms).into());
-                m.insert("fault".into(), active_at(events, *t_ms).join(", ").into());
-            }
-            (a.class, m)
-        })
-        .collect();
-    let rows = super::expectations::by_class_in_turn(rows);
+    let rows = super::expectations::anomaly_rows(&anomalies, &sent_at, events);
     let required = sent
         .iter()
         .filter(|s| matches!(s.refusal, Refusal::Required { .. }))
