@@ -65,11 +65,42 @@ pub fn register(res: Resource) -> Registration {
 /// Set by [`close`]: the process is ending.
 static CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The directories removed since [`close`]: a task still starting up may write into one after it
+/// was removed (`initdb`, `kafka-storage format`, a `create_dir_all` all recreate missing parents),
+/// so [`sweep_until_settled`] removes them again.
+fn swept() -> &'static Mutex<Vec<PathBuf>> {
+    static SWEPT: OnceLock<Mutex<Vec<PathBuf>>> = OnceLock::new();
+    SWEPT.get_or_init(|| Mutex::new(Vec::new()))
+}
+
 /// From now on every resource registered is reaped as soon as it is registered: the process is
 /// ending (a signal), and a task still starting the stack must not leave a directory or a process
 /// behind it once the reaping has begun.
 pub fn close() {
     CLOSED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// For a process about to exit after [`close`]: reaps, then keeps reaping and removing the
+/// directories already removed once, every `pause`, until a round finds nothing left (or after
+/// `rounds` rounds). A task caught between creating a resource and registering it, or writing into
+/// a directory that was just removed, is outrun this way rather than by one fixed wait.
+pub fn sweep_until_settled(pause: Duration, rounds: usize) {
+    reap_all();
+    for _ in 0..rounds {
+        std::thread::sleep(pause);
+        let registered_now = !registered().is_empty();
+        reap_all();
+        let returned: Vec<PathBuf> = swept()
+            .lock()
+            .map(|s| s.iter().filter(|d| d.exists()).cloned().collect())
+            .unwrap_or_default();
+        for dir in &returned {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if !registered_now && returned.is_empty() {
+            return;
+        }
+    }
 }
 
 /// What is registered now (for tests and leak reports).
@@ -121,7 +152,12 @@ pub fn reap_all() {
         match res {
             Resource::Network(name) => docker(&["network", "rm", &name]),
             Resource::Dir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
+                let _ = std::fs::remove_dir_all(&dir);
+                if CLOSED.load(std::sync::atomic::Ordering::SeqCst) {
+                    if let Ok(mut s) = swept().lock() {
+                        s.push(dir);
+                    }
+                }
             }
             _ => {}
         }

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::reaper::{close, reap_all, registered};
+use crate::reaper::{close, registered, sweep_until_settled};
 
 /// Why the harness is ending early, given to the [`on_interrupt`] hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,12 +106,10 @@ fn end(interrupt: Interrupt) -> ! {
         }
     }
     // The runtime's tasks go on while this thread reaps: one still starting the stack may create a
-    // directory or a process now. Closed, the registry reaps those as they are registered; the
-    // pause lets one caught between creating and registering get there before the exit.
+    // directory or a process now, or write into a directory just removed. Closed, the registry
+    // reaps what is registered from now on, and the sweep repeats until a round finds nothing.
     close();
-    reap_all();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    reap_all();
+    sweep_until_settled(std::time::Duration::from_millis(200), 10);
     if interrupt.signal == libc::SIGPIPE {
         // SAFETY: restoring the default action and raising it ends the process as a C tool ends.
         unsafe {
