@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use faultline_infra::doctor::run_check;
+use faultline_infra::{errln, out, outln};
 use faultline_infra::{BackendKind, StackSpec};
 use faultline_runner::{check, run_suite, SuiteOptions};
 
@@ -163,7 +164,7 @@ fn main() -> ExitCode {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("faultline: cannot start the async runtime: {e}");
+            errln!("faultline: cannot start the async runtime: {e}");
             return ExitCode::from(2);
         }
     };
@@ -204,7 +205,7 @@ fn golden_accept(path: &std::path::Path) -> ExitCode {
             Ok(m) => match m.golden_dir {
                 Some(d) => d,
                 None => {
-                    eprintln!(
+                    errln!(
                         "faultline golden accept: manifest {} names no golden_dir; add \
                          `golden_dir = \"golden\"` to it, or give the snapshot directory",
                         path.display()
@@ -213,7 +214,7 @@ fn golden_accept(path: &std::path::Path) -> ExitCode {
                 }
             },
             Err(e) => {
-                eprintln!("faultline golden accept: {e}");
+                errln!("faultline golden accept: {e}");
                 return ExitCode::from(2);
             }
         }
@@ -222,17 +223,17 @@ fn golden_accept(path: &std::path::Path) -> ExitCode {
     };
     match faultline_runner::golden::accept(&dir) {
         Ok(accepted) if accepted.is_empty() => {
-            println!("no pending snapshot (*.snap.new) in {}", dir.display());
+            outln!("no pending snapshot (*.snap.new) in {}", dir.display());
             ExitCode::SUCCESS
         }
         Ok(accepted) => {
             for a in &accepted {
-                println!("accepted {}", a.display());
+                outln!("accepted {}", a.display());
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("faultline golden accept: {e}");
+            errln!("faultline golden accept: {e}");
             ExitCode::from(2)
         }
     }
@@ -241,10 +242,10 @@ fn golden_accept(path: &std::path::Path) -> ExitCode {
 /// Says what the stale-dir sweep removed and what it could not.
 fn report_stale_dirs(sweep: &faultline_infra::stale::Sweep) {
     for r in &sweep.removed {
-        eprintln!("faultline: {r}");
+        errln!("faultline: {r}");
     }
     for (path, why) in &sweep.failed {
-        eprintln!(
+        errln!(
             "faultline: could not remove the stale temp dir {}: {why}",
             path.display()
         );
@@ -312,20 +313,20 @@ fn check_command(name: &str, select: Selection, flags: CheckFlags) -> ExitCode {
     let opts = match selected_options(select, flags, PathBuf::new(), false) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("faultline {name}: {e}");
+            errln!("faultline {name}: {e}");
             return ExitCode::from(2);
         }
     };
     match check(&opts) {
         Ok(report) => {
             for p in &report.problems {
-                eprintln!("faultline {name}: {p}");
+                errln!("faultline {name}: {p}");
             }
-            print!("{}", report.render());
+            out!("{}", report.render());
             ExitCode::from(if report.is_valid() { 0 } else { 2 })
         }
         Err(e) => {
-            eprintln!("faultline {name}: {e}");
+            errln!("faultline {name}: {e}");
             ExitCode::from(2)
         }
     }
@@ -354,7 +355,7 @@ fn print_summary(suite: &faultline_report::SuiteReport, out: &std::path::Path) {
         0 => String::new(),
         n => format!(", {n} interrupted"),
     };
-    println!(
+    outln!(
         "faultline run: {} passed, {} failed, {} errors{interrupted} in {:.1} s; reports in {} (report.html, junit.xml, report.json)",
         suite.count(Verdict::Pass),
         suite.count(Verdict::Fail),
@@ -363,7 +364,7 @@ fn print_summary(suite: &faultline_report::SuiteReport, out: &std::path::Path) {
         out.display()
     );
     for r in suite.runs.iter().filter(|r| r.verdict != Verdict::Pass) {
-        println!("reproduce {} seed {}: {}", r.scenario, r.seed, r.repro);
+        outln!("reproduce {} seed {}: {}", r.scenario, r.seed, r.repro);
     }
 }
 
@@ -371,7 +372,7 @@ async fn run(select: Selection, flags: RunFlags) -> ExitCode {
     let opts = match selected_options(select, flags.check, flags.out, !flags.quiet) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("faultline run: {e}");
+            errln!("faultline run: {e}");
             return ExitCode::from(2);
         }
     };
@@ -381,7 +382,7 @@ async fn run(select: Selection, flags: RunFlags) -> ExitCode {
             ExitCode::from(exit_code(&suite))
         }
         Err(e) => {
-            eprintln!("faultline run: {e}");
+            errln!("faultline run: {e}");
             ExitCode::from(2)
         }
     }
@@ -391,7 +392,7 @@ async fn repro(bundle: PathBuf, flags: RunFlags) -> ExitCode {
     let opts = match suite_options(bundle.clone(), flags.check, flags.out, !flags.quiet) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("faultline repro: {e}");
+            errln!("faultline repro: {e}");
             return ExitCode::from(2);
         }
     };
@@ -400,14 +401,14 @@ async fn repro(bundle: PathBuf, flags: RunFlags) -> ExitCode {
             print_summary(&suite, &opts.out);
             let now = suite.runs.first().map(|r| r.verdict);
             let same = now == Some(was);
-            println!(
+            outln!(
                 "bundle verdict {was:?}, rerun verdict {now:?}: {}",
                 if same { "reproduced" } else { "NOT reproduced" }
             );
             ExitCode::from(exit_code(&suite))
         }
         Err(e) => {
-            eprintln!("faultline repro: {e}");
+            errln!("faultline repro: {e}");
             ExitCode::from(2)
         }
     }
@@ -434,16 +435,16 @@ fn compare(
         };
         let c = compare(champ.as_ref(), chall.as_ref(), &dataset, &policy, seed)?;
         let paths = write_outputs(&c, out).context("--out")?;
-        println!(
+        outln!(
             "verdict: {} ({} rows, {} positive)",
             c.verdict.as_str(),
             c.n,
             c.positives
         );
         for r in &c.reasons {
-            println!("  - {r}");
+            outln!("  - {r}");
         }
-        println!(
+        outln!(
             "wrote {}, {}, {}",
             paths.json.display(),
             paths.markdown.display(),
@@ -454,7 +455,7 @@ fn compare(
     match run() {
         Ok(c) => ExitCode::from(c.verdict.exit_code() as u8),
         Err(e) => {
-            eprintln!("faultline compare: {}", one_line(&e));
+            errln!("faultline compare: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
@@ -480,7 +481,7 @@ async fn infra_check(backend: &str, brokers: u32) -> ExitCode {
     let kind: BackendKind = match backend.parse() {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("faultline: --backend: {e}");
+            errln!("faultline: --backend: {e}");
             return ExitCode::from(2);
         }
     };
@@ -492,20 +493,20 @@ async fn infra_check(backend: &str, brokers: u32) -> ExitCode {
         spec.run_id = id;
     }
     if let Err(e) = spec.validate() {
-        eprintln!("faultline: --brokers: {e}");
+        errln!("faultline: --brokers: {e}");
         return ExitCode::from(2);
     }
-    println!(
+    outln!(
         "faultline infra check: backend {kind}, {brokers} broker(s), run {}",
         spec.run_id
     );
     let report = run_check(kind, spec, |step| match &step.outcome {
-        Ok(detail) => println!(
+        Ok(detail) => outln!(
             "  ok   {:>8.2} s  {}  ({detail})",
             step.elapsed.as_secs_f64(),
             step.name
         ),
-        Err(cause) => println!(
+        Err(cause) => outln!(
             "  FAIL {:>8.2} s  {}\n       {}",
             step.elapsed.as_secs_f64(),
             step.name,
@@ -515,13 +516,13 @@ async fn infra_check(backend: &str, brokers: u32) -> ExitCode {
     .await;
     let total: f64 = report.steps.iter().map(|s| s.elapsed.as_secs_f64()).sum();
     if report.passed() {
-        println!(
+        outln!(
             "infra check passed on the {} backend in {total:.2} s",
             report.backend
         );
         ExitCode::SUCCESS
     } else {
-        println!("infra check FAILED on the {} backend", report.backend);
+        outln!("infra check FAILED on the {} backend", report.backend);
         ExitCode::from(1)
     }
 }

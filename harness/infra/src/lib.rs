@@ -15,13 +15,15 @@
 //! - [`pg`]         Postgres connection settings with the password kept out of logs.
 //! - [`ready`]      readiness probes: Kafka metadata with every broker present, a Postgres query.
 //! - [`reaper`]     the registry of everything started, cleaned up on drop, panic, Ctrl-C or SIGTERM.
-//! - [`signals`]    SIGINT/SIGTERM/SIGHUP and a closed output: hooks, reap, exit 128 + signal.
+//! - [`signals`]    SIGINT/SIGTERM/SIGHUP: hooks, reap, exit 128 + signal.
+//! - [`console`]    the harness's own output lines; a closed stdout/stderr drops them, the run goes on.
 //! - [`stale`]      owner records in temp dirs; removing the dirs of harnesses that were SIGKILLed.
 //! - [`ports`]      free loopback ports.
 //! - [`doctor`]     `faultline infra check`: round trips, a broker restart, each step timed.
 //! - [`error`]      the crate's error type.
 
 pub mod backend;
+pub mod console;
 pub mod containers;
 pub mod doctor;
 pub mod error;

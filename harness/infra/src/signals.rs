@@ -3,9 +3,11 @@
 //! - SIGINT, SIGTERM, SIGHUP: the [`on_interrupt`] hooks run (newest first), then everything the
 //!   [`reaper`](crate::reaper) holds is reaped, then the process exits with 128 + the signal number
 //!   (130, 143, 129), the shell's convention.
-//! - A closed stdout or stderr (`faultline run … | head`): Rust ignores SIGPIPE, so the print macros
-//!   panic on EPIPE (exit 101 with a panic message). The panic hook installed here turns that panic
-//!   into the same sequence ending with SIGPIPE's default action, as any C tool would end.
+//! - A closed stdout or stderr (`faultline run … | head`): the harness's own lines go through
+//!   [`crate::console`], which drops them, and the run goes on to its verdict's exit code. Rust
+//!   ignores SIGPIPE, so a `println!` elsewhere (a dependency) would panic on EPIPE: the panic hook
+//!   installed here turns that panic into the same sequence as a signal, ending with SIGPIPE's
+//!   default action, as any C tool would end, rather than exit 101 with a panic message.
 //!
 //! The signal handler itself only writes the signal number into a pipe (async-signal-safe); a
 //! dedicated thread reads it and does the work.

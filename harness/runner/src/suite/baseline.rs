@@ -12,6 +12,7 @@ use crate::comparison::Baseline;
 use crate::error::{Result, RunnerError};
 use crate::run::output::OutputState;
 use crate::run::{run, Infra, RunInput};
+use faultline_infra::errln;
 
 /// The checks whose failure means the fault-free run did not finish, so it is no reference.
 const COMPLETION_CHECKS: [&str; 3] = ["caught_up", "workers_stayed_up", "faults_injected"];
@@ -31,7 +32,7 @@ pub(crate) async fn run_baseline(
     let Some(clean) = scenario.fault_free_baseline() else {
         return Ok(None);
     };
-    eprintln!(
+    errln!(
         "  fault-free baseline of {} seed {seed} for [compare]",
         scenario.name
     );
@@ -127,9 +128,10 @@ impl OutputBaselines {
         clean.random = None;
         // The faulted run judges idempotency itself; the reference needs only its end state.
         clean.checks.replay = false;
-        eprintln!(
+        errln!(
             "  fault-free run of {} seed {} for the differential check (cached for the suite)",
-            clean.name, planned.seed
+            clean.name,
+            planned.seed
         );
         let log_dir = run_dir.join("fault-free").join("logs");
         let input = RunInput {

@@ -12,6 +12,7 @@ use super::outputs::RunRecord;
 use super::plan::{prepare, Job, PlannedRun, SuiteOptions};
 use crate::error::{Result, RunnerError};
 use crate::run::{run, start_stack, Infra, RunInput, RunOutcome};
+use faultline_infra::errln;
 
 /// The stack the last run used, kept for the next one.
 struct SharedStack(Option<(BackendKind, Infra)>);
@@ -23,7 +24,7 @@ impl SharedStack {
         let reuse = matches!(&self.0, Some((k, inf)) if *k == kind && inf.brokers == brokers);
         if !reuse {
             self.discard().await;
-            eprintln!("  starting a {kind} stack with {brokers} broker(s)");
+            errln!("  starting a {kind} stack with {brokers} broker(s)");
             self.0 = Some((kind, start_stack(kind, brokers, seed).await?));
         }
         Ok(&self.0.as_ref().expect("a stack was just started").1)
@@ -63,7 +64,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             .defect
             .clone()
             .or(planned.scenario.pipeline.defect.clone());
-        eprintln!(
+        errln!(
             "[{}/{total}] {} seed {} on {kind}: {} records, {} faults",
             i + 1,
             planned.scenario.name,
@@ -97,7 +98,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
     }
     if let Some((_, inf)) = stack.0.take() {
         if let Err(e) = inf.teardown().await {
-            eprintln!("faultline: tearing down the stack: {e}");
+            errln!("faultline: tearing down the stack: {e}");
         }
     }
     let suite = SuiteReport {
@@ -107,7 +108,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
         runs,
     };
     if fault_free.made + fault_free.reused > 0 {
-        eprintln!(
+        errln!(
             "fault-free runs for the differential check: {} made ({:.1} s), {} reused from the \
              cache (saving {:.1} s)",
             fault_free.made,

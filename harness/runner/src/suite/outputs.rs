@@ -11,6 +11,7 @@ use super::plan::PlannedRun;
 use crate::comparison::{self, Baseline};
 use crate::error::{Result, RunnerError};
 use crate::run::RunOutcome;
+use faultline_infra::errln;
 
 /// One run's report while it runs, and where its files go.
 pub(crate) struct RunRecord {
@@ -89,7 +90,7 @@ impl RunRecord {
         if let Some(live) = &outcome.comparison {
             let dir = self.run_dir.join(comparison::DIR);
             if let Err(e) = comparison::write_outputs(live, baseline.as_ref(), &dir) {
-                eprintln!("  could not write the model comparison: {e}");
+                errln!("  could not write the model comparison: {e}");
             }
         }
         let r = &mut self.report;
@@ -156,7 +157,7 @@ pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
         report.bundle = Some(run_dir.display().to_string());
         let (file, w, plan) = (&planned.file, &planned.workload, &planned.plan);
         if let Err(e) = bundle::write(&run_dir, file, &report, w, plan, &service_logs) {
-            eprintln!("  could not write the failure bundle: {e}");
+            errln!("  could not write the failure bundle: {e}");
         }
     }
     print_outcome(&report);
@@ -248,26 +249,28 @@ pub(crate) fn print_outcome(r: &RunReport) {
                     )
                 })
                 .unwrap_or_default();
-            eprintln!(
+            errln!(
                 "  PASS  {} seed {} ({secs:.1} s, {} committed{stall})",
-                r.scenario, r.seed, r.stats.committed
+                r.scenario,
+                r.seed,
+                r.stats.committed
             );
         }
         Verdict::Fail | Verdict::Error | Verdict::Interrupted => {
             let word = r.verdict.as_str().to_uppercase();
-            eprintln!("  {word}  {} seed {} ({secs:.1} s)", r.scenario, r.seed);
+            errln!("  {word}  {} seed {} ({secs:.1} s)", r.scenario, r.seed);
             if let Some(e) = &r.error {
-                eprintln!("        {}", e.replace('\n', "\n        "));
+                errln!("        {}", e.replace('\n', "\n        "));
             }
             for c in r.failed_checks() {
-                eprintln!("        check {}: {}", c.name, c.detail);
+                errln!("        check {}: {}", c.name, c.detail);
                 for row in c.failing_rows.iter().take(5) {
-                    eprintln!("          {}", serde_json::Value::Object(row.clone()));
+                    errln!("          {}", serde_json::Value::Object(row.clone()));
                 }
             }
-            eprintln!("        reproduce: {}", r.repro);
+            errln!("        reproduce: {}", r.repro);
             if let Some(b) = &r.bundle {
-                eprintln!("        bundle:    {b}  (faultline repro {b})");
+                errln!("        bundle:    {b}  (faultline repro {b})");
             }
         }
     }

@@ -24,6 +24,7 @@ pub use catch_up::{wait_caught_up, StallRule};
 pub use source::{Observed, Placeholders, ProgressReader, ProgressSource};
 
 use crate::error::{Result, RunnerError};
+use faultline_infra::errln;
 
 /// What the watch task last saw, shared with the catch-up wait.
 #[derive(Debug, Default)]
@@ -129,7 +130,7 @@ pub async fn watch(
             });
             if print && last_print.elapsed() >= Duration::from_secs(5) {
                 last_print = Instant::now();
-                eprintln!(
+                errln!(
                     "  [{label}] {:>6.1} s  sent {p}/{total}  committed {done}",
                     t_ms as f64 / 1000.0
                 );
