@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::faultline;
+use crate::{faultline, json_at};
 
 #[test]
 fn a_typo_in_a_scenario_exits_2_naming_file_line_and_allowed_values() {
@@ -369,12 +369,6 @@ fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     true
-}
-
-fn json_at(path: &std::path::Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{} was not written: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod defects;
 mod determinism;
+mod investigate;
 mod manifest;
 mod stall;
 mod suites;
@@ -32,6 +33,9 @@ pub fn options(target: &str, backend: BackendKind, out: &Path) -> SuiteOptions {
         prefix: None,
         seed: None,
         seeds: 1,
+        repeat: 1,
+        golden: true,
+        outcome_lines: true,
         backend: Some(backend),
         defect: None,
         out: out.to_path_buf(),
@@ -55,6 +59,13 @@ pub fn faultline() -> Command {
         bin.display()
     );
     Command::new(bin)
+}
+
+/// The JSON file at `path` (a report), or a panic saying it was not written.
+pub fn json_at(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} was not written: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
 }
 
 /// Asserts that a finished `faultline` exited with `code` (showing both streams if not); returns

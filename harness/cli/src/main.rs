@@ -33,6 +33,44 @@ enum Command {
         /// Only check, as `faultline check` does: validate and print the fault plans, start nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Run each scenario and seed N times in a row; reports give each one's reproduction rate
+        /// and the anomaly classes seen, and label a failure that not every run shows `flaky`.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        repeat: u32,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// From a failing run's bundle to the smallest scenario that still fails with the same anomaly
+    /// class: drops faults, shortens and moves their windows, drops record-fault groups, halves
+    /// the events, lowers the worker count. Writes shrunk.toml, shrink.json and the reports; exit
+    /// 1 when a smaller (or the same) case still fails, 0 when the bundle's own case no longer
+    /// fails, 2 on bad input.
+    Shrink {
+        /// The bundle directory a failed run printed.
+        bundle: PathBuf,
+        /// Runs per candidate: a concurrent pipeline fails by chance as well as by cause.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// Failing runs (with one of the bundle's classes) that make a candidate count as failing.
+        #[arg(long, default_value_t = 2)]
+        min_failures: u32,
+        /// Seconds after which no further candidate starts; the smallest case so far is kept.
+        #[arg(long, default_value_t = 600)]
+        budget: u64,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Run one scenario with each seed of a range until the lowest failing seed is known, several
+    /// at a time; exit 1 when a seed failed (its bundle is printed), 0 when none did, 2 on bad input.
+    Hunt {
+        /// A scenario file (.toml).
+        scenario: PathBuf,
+        /// The seeds, inclusive, e.g. 1..50.
+        #[arg(long, value_parser = faultline_runner::hunt::parse_seed_range)]
+        seeds: (u64, u64),
+        /// Runs at the same time, each on a stack of its own (default: one per two cores).
+        #[arg(long)]
+        parallel: Option<u32>,
         #[command(flatten)]
         flags: RunFlags,
     },
@@ -176,12 +214,34 @@ fn main() -> ExitCode {
             select,
             dry_run: true,
             flags,
+            ..
         } => check_command("run --dry-run", select, flags.check),
         Command::Run {
             select,
             dry_run: false,
+            repeat,
             flags,
-        } => rt.block_on(run(select, flags)),
+        } => rt.block_on(run(select, repeat, flags)),
+        Command::Shrink {
+            bundle,
+            runs,
+            min_failures,
+            budget,
+            flags,
+        } => {
+            let so = faultline_runner::shrink::ShrinkOptions {
+                runs,
+                min_failures,
+                budget: std::time::Duration::from_secs(budget),
+            };
+            rt.block_on(shrink(bundle, so, flags))
+        }
+        Command::Hunt {
+            scenario,
+            seeds,
+            parallel,
+            flags,
+        } => rt.block_on(hunt(scenario, seeds, parallel, flags)),
         Command::Check { select, flags } => check_command("check", select, flags),
         Command::Repro { bundle, flags } => rt.block_on(repro(bundle, flags)),
         Command::Compare {
@@ -284,6 +344,9 @@ fn suite_options(
         prefix: None,
         seed: None,
         seeds: 1,
+        repeat: 1,
+        golden: true,
+        outcome_lines: true,
         backend,
         defect: flags.defect,
         out,
@@ -368,9 +431,9 @@ fn print_summary(suite: &faultline_report::SuiteReport, out: &std::path::Path) {
     }
 }
 
-async fn run(select: Selection, flags: RunFlags) -> ExitCode {
+async fn run(select: Selection, repeat: u32, flags: RunFlags) -> ExitCode {
     let opts = match selected_options(select, flags.check, flags.out, !flags.quiet) {
-        Ok(o) => o,
+        Ok(o) => SuiteOptions { repeat, ..o },
         Err(e) => {
             errln!("faultline run: {e}");
             return ExitCode::from(2);
@@ -409,6 +472,123 @@ async fn repro(bundle: PathBuf, flags: RunFlags) -> ExitCode {
         }
         Err(e) => {
             errln!("faultline repro: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn shrink(
+    bundle: PathBuf,
+    so: faultline_runner::shrink::ShrinkOptions,
+    flags: RunFlags,
+) -> ExitCode {
+    let opts = match suite_options(bundle.clone(), flags.check, flags.out, !flags.quiet) {
+        Ok(o) => o,
+        Err(e) => {
+            errln!("faultline shrink: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match faultline_runner::shrink::shrink(&bundle, &opts, &so).await {
+        Ok(suite) => {
+            let log = suite.shrink.as_ref().expect("shrink writes its log");
+            let (b, a) = (log.before, log.after);
+            outln!(
+                "faultline shrink: {} after {} candidates ({:.0} s): faults {} -> {}, events {} -> {}, \
+                 workers {} -> {}, record-fault groups {} -> {}",
+                log.stopped.as_str(),
+                log.steps.len(),
+                suite.duration_ms as f64 / 1000.0,
+                b.faults,
+                a.faults,
+                b.events,
+                a.events,
+                b.workers,
+                a.workers,
+                b.record_fault_groups,
+                a.record_fault_groups
+            );
+            match (&log.scenario_file, &log.shrunk_bundle) {
+                (Some(file), bundle) => {
+                    outln!("smallest failing case: {file}");
+                    if let Some(b) = bundle {
+                        outln!("its failing run: faultline repro {b}");
+                    }
+                    outln!(
+                        "log: {} (report.html)",
+                        opts.out.join("shrink.json").display()
+                    );
+                    ExitCode::from(1)
+                }
+                (None, _) => {
+                    outln!(
+                        "the bundle's own case did not fail in {} of {} runs: nothing to shrink \
+                         (try `faultline run --repeat N` for its reproduction rate)",
+                        so.min_failures,
+                        so.runs
+                    );
+                    ExitCode::from(0)
+                }
+            }
+        }
+        Err(e) => {
+            errln!("faultline shrink: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn hunt(
+    scenario: PathBuf,
+    (first, last): (u64, u64),
+    parallel: Option<u32>,
+    flags: RunFlags,
+) -> ExitCode {
+    let opts = match suite_options(scenario, flags.check, flags.out, !flags.quiet) {
+        Ok(o) => o,
+        Err(e) => {
+            errln!("faultline hunt: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let h = faultline_runner::hunt::HuntOptions {
+        first,
+        last,
+        parallel: parallel.unwrap_or_else(faultline_runner::hunt::default_parallel),
+    };
+    match faultline_runner::hunt::hunt(&opts, &h).await {
+        Ok(suite) => {
+            let hunt = suite.hunt.as_ref().expect("hunt writes its summary");
+            match hunt
+                .tried
+                .iter()
+                .find(|t| Some(t.seed) == hunt.first_failing)
+            {
+                Some(t) => {
+                    outln!(
+                        "faultline hunt: seed {} fails first ({}), after {} seeds; reports in {}",
+                        t.seed,
+                        t.classes.join(", "),
+                        hunt.tried.len(),
+                        opts.out.display()
+                    );
+                    if let Some(b) = &t.bundle {
+                        outln!("bundle: {b}  (faultline repro {b}; faultline shrink {b})");
+                    }
+                    ExitCode::from(1)
+                }
+                None => {
+                    outln!(
+                        "faultline hunt: no seed of {first}..{last} failed ({} runs); reports in {}",
+                        hunt.tried.len(),
+                        opts.out.display()
+                    );
+                    ExitCode::from(exit_code(&suite))
+                }
+            }
+        }
+        Err(e) => {
+            errln!("faultline hunt: {e}");
             ExitCode::from(2)
         }
     }

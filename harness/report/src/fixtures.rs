@@ -14,12 +14,12 @@ const PRODUCED: u64 = 25_000;
 
 /// The fixture suite: `steady-state` (seed 7, pass) then `broker-restart` (seed 42, fail).
 pub fn sample_suite() -> SuiteReport {
-    SuiteReport {
-        target: "scenarios/smoke".into(),
-        started_at: "2025-01-15T03:00:00Z".into(),
-        duration_ms: 131_400,
-        runs: vec![passing_run(), failing_run()],
-    }
+    SuiteReport::new(
+        "scenarios/smoke".into(),
+        "2025-01-15T03:00:00Z".into(),
+        131_400,
+        vec![passing_run(), failing_run()],
+    )
 }
 
 fn passing_run() -> RunReport {

@@ -6,9 +6,10 @@
 use serde_json::Value;
 
 use crate::escape::text;
+use crate::investigate::{ShrinkLog, ShrinkStep};
 use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
 use crate::stall::{longest, MIN_STALL_MS};
-use crate::svg::{fault_timeline, throughput_plot, FaultColours, TimeAxis};
+use crate::svg::{fault_timeline, open_svg, polyline, throughput_plot, FaultColours, TimeAxis};
 use crate::units::{count, duration};
 
 /// How many failing rows a check's table shows.
@@ -73,6 +74,7 @@ pub fn report_html(suite: &SuiteReport) -> String {
     let verdict = suite.verdict();
     let colours = FaultColours::for_suite(suite);
     let mut body = header(suite);
+    body.push_str(&investigations(suite));
     body.push_str(&runs_table(suite));
     for (i, run) in suite.runs.iter().enumerate() {
         body.push_str(&run_section(i, run, &colours));
@@ -124,6 +126,161 @@ fn header(suite: &SuiteReport) -> String {
         suite.runs.len(),
         if suite.runs.len() == 1 { "" } else { "s" },
         tally.join(", "),
+    )
+}
+
+/// What the suite found across runs: reproduction rates (`--repeat`), a hunt, a shrink.
+fn investigations(suite: &SuiteReport) -> String {
+    let mut s = String::new();
+    if !suite.reproduction.is_empty() {
+        s.push_str(
+            "<section class=\"card\">\n<h3 style=\"margin-top:0\">Reproduction</h3>\n<table>\n\
+             <tr><th>scenario</th><th class=\"num\">seed</th><th class=\"num\">runs</th>\
+             <th class=\"num\">failed</th><th>rate</th><th>label</th><th>anomaly classes (runs)</th></tr>\n",
+        );
+        for r in &suite.reproduction {
+            let classes: Vec<String> = r
+                .classes
+                .iter()
+                .map(|(c, n)| format!("<code>{}</code> ({n})", text(c)))
+                .collect();
+            s.push_str(&format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                text(&r.scenario),
+                r.seed,
+                r.runs,
+                r.failed,
+                rate_bar(r.rate),
+                badge(r.label.as_str()),
+                if classes.is_empty() { "–".into() } else { classes.join(", ") },
+            ));
+        }
+        s.push_str("</table>\n</section>\n");
+    }
+    if let Some(h) = &suite.hunt {
+        let first = match h.first_failing {
+            Some(seed) => format!("the first failing seed is <b>{seed}</b>"),
+            None => "no seed failed".into(),
+        };
+        s.push_str(&format!(
+            "<section class=\"card\">\n<h3 style=\"margin-top:0\">Hunt: {} seeds {}..{}</h3>\n\
+             <p>{first}; {} seed(s) run, {} at a time.</p>\n<table>\n\
+             <tr><th class=\"num\">seed</th><th>verdict</th><th>anomaly classes</th><th>bundle</th></tr>\n",
+            text(&h.scenario),
+            h.seeds[0],
+            h.seeds[1],
+            h.tried.len(),
+            h.parallel,
+        ));
+        for t in &h.tried {
+            s.push_str(&format!(
+                "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                t.seed,
+                badge(t.verdict.as_str()),
+                text(&t.classes.join(", ")),
+                t.bundle.as_deref().map(link).unwrap_or_else(|| "–".into()),
+            ));
+        }
+        s.push_str("</table>\n</section>\n");
+    }
+    if let Some(log) = &suite.shrink {
+        s.push_str(&shrink_section(log));
+    }
+    s
+}
+
+/// A reproduction rate as a bar and a percentage.
+fn rate_bar(rate: f64) -> String {
+    let pct = (rate * 100.0).round();
+    format!(
+        "<span style=\"display:inline-block;width:80px;height:10px;background:var(--line);vertical-align:middle\">\
+         <span style=\"display:block;height:10px;width:{pct}%;background:var(--fail)\"></span></span> {pct}%"
+    )
+}
+
+/// A relative link to a file or directory named in a report.
+fn link(path: &str) -> String {
+    format!("<a href=\"{0}\"><code>{0}</code></a>", text(path))
+}
+
+fn shrink_section(log: &ShrinkLog) -> String {
+    let (b, a) = (log.before, log.after);
+    let mut s = format!(
+        "<section class=\"card\">\n<h3 style=\"margin-top:0\">Shrink: {}</h3>\n\
+         <p>From {}: faults {} → <b>{}</b>, events {} → <b>{}</b>, workers {} → <b>{}</b>, record-fault groups {} → <b>{}</b>; \
+         a candidate counts as failing with {} of {} runs failing with one of {}. Budget {}.</p>\n",
+        log.stopped.as_str(),
+        link(&log.bundle),
+        b.faults,
+        a.faults,
+        count(b.events),
+        count(a.events),
+        b.workers,
+        a.workers,
+        b.record_fault_groups,
+        a.record_fault_groups,
+        log.min_failures,
+        log.runs_per_candidate,
+        text(&log.classes.join(", ")),
+        duration(log.budget_s * 1000),
+    );
+    if let Some(file) = &log.scenario_file {
+        s.push_str(&format!("<p>Smallest failing case: {}", link(file)));
+        if let Some(bundle) = &log.shrunk_bundle {
+            s.push_str(&format!(" · its failing run: {}", link(bundle)));
+        }
+        s.push_str("</p>\n");
+    }
+    s.push_str(&shrink_plot(&log.steps, log.before.events));
+    s.push_str(
+        "<table>\n<tr><th class=\"num\">step</th><th>change</th><th class=\"num\">reproduced</th>\
+         <th>kept</th><th class=\"num\">faults</th><th class=\"num\">events</th><th class=\"num\">time</th></tr>\n",
+    );
+    for (i, st) in log.steps.iter().enumerate() {
+        s.push_str(&format!(
+            "<tr><td class=\"num\">{i}</td><td>{}</td><td class=\"num\">{}/{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+            text(&st.change),
+            st.reproduced,
+            st.runs,
+            if st.accepted {
+                badge("kept")
+            } else {
+                "–".into()
+            },
+            st.size.faults,
+            count(st.size.events),
+            duration(st.duration_ms),
+        ));
+    }
+    s.push_str("</table>\n</section>\n");
+    s
+}
+
+/// The smallest case's faults and events (as a share of the original's) after each step.
+fn shrink_plot(steps: &[ShrinkStep], events_before: u64) -> String {
+    let kept: Vec<&ShrinkStep> = steps.iter().filter(|s| s.accepted).collect();
+    if kept.len() < 2 {
+        return String::new();
+    }
+    let (w, h, pad) = (640.0, 160.0, 24.0);
+    let max_faults = kept.iter().map(|s| s.size.faults).max().unwrap_or(1).max(1) as f64;
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (kept.len() - 1) as f64;
+    let y = |share: f64| h - pad - (h - 2.0 * pad) * share;
+    let faults = kept
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (x(i), y(f64::from(s.size.faults) / max_faults)));
+    let events = kept
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (x(i), y(s.size.events as f64 / events_before.max(1) as f64)));
+    format!(
+        "{}<text x=\"{pad}\" y=\"14\" font-size=\"12\">faults (solid) and events (dashed) of the smallest case, per kept step</text>{}{}</svg>\n",
+        open_svg(w, h, "shrink progress"),
+        polyline(faults, "#b91c1c", "faults", ""),
+        polyline(events, "#1d4ed8", "events", "6 4"),
     )
 }
 

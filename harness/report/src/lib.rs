@@ -7,6 +7,7 @@
 //! - [`html`] `report.html`: one self-contained page (inline CSS and SVG, no scripts).
 //! - [`svg`] the HTML's charts: fault timeline and throughput/lag plot.
 //! - [`markdown`] `summary.md` for terminals and CI comments.
+//! - [`investigate`] across runs: reproduction rates (`--repeat`), `hunt`, the `shrink` log.
 //! - [`stall`] commit stalls: records waiting and no commit for 2 s or more, put down to faults.
 //! - [`write`] [`write_all`]: every file into one directory; [`ReportError`].
 //! - [`escape`] XML/HTML escaping shared by the writers; [`units`] number and time formatting.
@@ -15,6 +16,7 @@
 pub mod escape;
 pub mod fixtures;
 pub mod html;
+pub mod investigate;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -24,6 +26,10 @@ pub mod svg;
 pub mod units;
 pub mod write;
 
+pub use investigate::{
+    Hunt, HuntedSeed, Reproducibility, Reproduction, ScenarioSize, ShrinkLog, ShrinkStep,
+    ShrinkStop,
+};
 pub use model::{
     CheckResult, CheckStatus, FaultEvent, FaultOutcome, Row, RunReport, RunStats, Sample,
     SuiteReport, Verdict, MAX_FAILING_ROWS,

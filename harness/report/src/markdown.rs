@@ -26,6 +26,58 @@ pub fn summary_md(suite: &SuiteReport) -> String {
         suite.count(Verdict::Fail),
         suite.count(Verdict::Error),
     );
+    for r in &suite.reproduction {
+        let classes: Vec<String> = r
+            .classes
+            .iter()
+            .map(|(c, n)| format!("`{c}` ({n})"))
+            .collect();
+        s.push_str(&format!(
+            "- {} seed {}: failed {} of {} runs ({:.0}%), **{}**{}\n",
+            cell(&r.scenario),
+            r.seed,
+            r.failed,
+            r.runs,
+            r.rate * 100.0,
+            r.label.as_str(),
+            if classes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", classes.join(", "))
+            }
+        ));
+    }
+    if let Some(h) = &suite.hunt {
+        s.push_str(&format!(
+            "- hunt of seeds {}..{}: {} run, {}\n",
+            h.seeds[0],
+            h.seeds[1],
+            h.tried.len(),
+            h.first_failing
+                .map_or("none failed".to_string(), |seed| format!(
+                    "first failing seed **{seed}**"
+                ))
+        ));
+    }
+    if let Some(l) = &suite.shrink {
+        s.push_str(&format!(
+            "- shrink ({}): faults {} -> {}, events {} -> {}, workers {} -> {}, in {} candidates; {}\n",
+            l.stopped.as_str(),
+            l.before.faults,
+            l.after.faults,
+            l.before.events,
+            l.after.events,
+            l.before.workers,
+            l.after.workers,
+            l.steps.len(),
+            l.scenario_file
+                .as_deref()
+                .map_or("no smaller failing case".to_string(), |f| format!("smallest case `{f}`"))
+        ));
+    }
+    if !suite.reproduction.is_empty() || suite.hunt.is_some() || suite.shrink.is_some() {
+        s.push('\n');
+    }
     if suite.runs.is_empty() {
         return s;
     }

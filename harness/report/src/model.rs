@@ -14,6 +14,15 @@ pub struct SuiteReport {
     pub duration_ms: u64,
     /// One entry per scenario × seed, in run order.
     pub runs: Vec<RunReport>,
+    /// `--repeat N` (N > 1): each scenario and seed's reproduction rate and classes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reproduction: Vec<crate::investigate::Reproduction>,
+    /// `faultline hunt`: the seeds tried and the first that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hunt: Option<crate::investigate::Hunt>,
+    /// `faultline shrink`: the search and the smallest failing case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrink: Option<crate::investigate::ShrinkLog>,
 }
 
 /// One scenario run with one seed.
@@ -326,6 +335,19 @@ impl CheckStatus {
 }
 
 impl SuiteReport {
+    /// A suite of `runs`, with nothing found across runs yet.
+    pub fn new(target: String, started_at: String, duration_ms: u64, runs: Vec<RunReport>) -> Self {
+        SuiteReport {
+            target,
+            started_at,
+            duration_ms,
+            runs,
+            reproduction: Vec::new(),
+            hunt: None,
+            shrink: None,
+        }
+    }
+
     /// The suite's verdict: `fail` if any run failed (a proven violation is the headline), else
     /// `error` if any run could not finish, else `interrupted` if a signal cut a run short, else
     /// `pass` (also for an empty suite).

@@ -10,6 +10,9 @@
 //!   state as insta snapshots (the `golden` check, `faultline golden accept`).
 //!   `run::expectations` makes the `expectations` check from `[expect]` (with `mode = "command"`
 //!   programs), `run::expected_dead_letters` the `dead_letters` check of `[expect.dead_letter]`.
+//! - [`hunt`]     `faultline hunt`: the first failing seed of a range, searchers in parallel.
+//! - [`shrink`]   `faultline shrink`: from a failing bundle to the smallest scenario that still
+//!   fails with its anomaly class (delta debugging over cuts, k runs per candidate, a budget).
 //! - `pipeline`   the pipeline under test from its manifest: placeholder values, setup, readiness.
 //! - `comparison` `[compare]`: labels, the models' statistics over what landed, the agreement check.
 //! - `profile`    the account profile the enrichment double serves, shared by run and comparison.
@@ -25,9 +28,11 @@
 
 mod comparison;
 mod error;
+pub mod hunt;
 mod pipeline;
 mod profile;
 mod run;
+pub mod shrink;
 mod suite;
 
 pub use error::{Result, RunnerError};

@@ -45,7 +45,7 @@ fn write_json(path: &Path, what: &str, value: &impl Serialize) -> Result<()> {
     std::fs::write(path, text).at(path)
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).at(path)?;
     serde_json::from_str(&text).map_err(|source| RunnerError::Json {
         what: format!("{} (is this a faultline bundle?)", path.display()),
@@ -91,7 +91,11 @@ pub fn write(
         let file = logs.join(format!("{}.log", name.replace(['/', ' '], "_")));
         std::fs::write(&file, text).at(&file)?;
     }
-    let repro = "#!/bin/sh\n# Reruns this failure: same scenario, seed, workload bytes and fault schedule.\nexec faultline repro \"$(dirname \"$0\")\" \"$@\"\n".to_string();
+    let repro = "#!/bin/sh\n# Reruns this failure: same scenario, seed, workload bytes and fault schedule.\n\
+                 # For the smallest scenario that still fails: faultline shrink \"$(dirname \"$0\")\"\n\
+                 # (and faultline run <scenario> --seed N --repeat 5 for how often it fails).\n\
+                 exec faultline repro \"$(dirname \"$0\")\" \"$@\"\n"
+        .to_string();
     std::fs::write(dir.join("repro.sh"), repro).at(dir)?;
     Ok(())
 }

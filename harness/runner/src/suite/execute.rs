@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use faultline_infra::BackendKind;
-use faultline_report::{SuiteReport, Verdict};
+use faultline_report::{RunReport, SuiteReport, Verdict};
 
 use super::baseline::{run_baseline, OutputBaselines};
 use super::interrupt::Ledger;
@@ -38,13 +38,60 @@ impl SharedStack {
     }
 }
 
+/// Stacks and fault-free runs kept between the suites of one command: `shrink` and `hunt` run
+/// many small suites, and each would otherwise start its own stack and repeat its baselines.
+pub(crate) struct Session {
+    stack: SharedStack,
+    fault_free: OutputBaselines,
+}
+
+impl Session {
+    pub(crate) fn new() -> Self {
+        Session {
+            stack: SharedStack(None),
+            fault_free: OutputBaselines::default(),
+        }
+    }
+
+    /// Tears the stack down and says what the fault-free cache saved.
+    pub(crate) async fn close(mut self) {
+        if let Some((_, inf)) = self.stack.0.take() {
+            if let Err(e) = inf.teardown().await {
+                errln!("faultline: tearing down the stack: {e}");
+            }
+        }
+        let f = &self.fault_free;
+        if f.made + f.reused > 0 {
+            errln!(
+                "fault-free runs for the differential check: {} made ({:.1} s), {} reused from \
+                 the cache (saving {:.1} s)",
+                f.made,
+                f.spent.as_secs_f64(),
+                f.reused,
+                f.saved.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// Runs `jobs` on a stack of their own and writes the suite's reports.
 pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<SuiteReport> {
-    let now = time::OffsetDateTime::now_utc();
-    let started_at = now
-        .replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let mut session = Session::new();
+    let suite = execute_in(&mut session, jobs, opts, &mut |_: &[RunReport]| false).await;
+    session.close().await;
+    suite
+}
+
+/// Runs `jobs` in order on the session's stack, asking `enough` after each run whether the rest
+/// can be skipped (a candidate of `shrink` settled early), and writes the suite's reports into
+/// `opts.out`.
+pub(crate) async fn execute_in(
+    session: &mut Session,
+    jobs: Vec<Job>,
+    opts: &SuiteOptions,
+    enough: &mut dyn FnMut(&[RunReport]) -> bool,
+) -> Result<SuiteReport> {
+    let started_at = super::now_rfc3339();
     let t0 = std::time::Instant::now();
     std::fs::create_dir_all(&opts.out).map_err(|e| RunnerError::Io {
         path: opts.out.clone(),
@@ -55,8 +102,7 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
     // From here on a signal leaves reports behind: finished runs and the one under way.
     let ledger = Ledger::watch(&opts.target, started_at.clone(), t0, &opts.out);
     let total = prepared.len();
-    let mut stack = SharedStack(None);
-    let mut fault_free = OutputBaselines::default();
+    let Session { stack, fault_free } = session;
     let mut runs = Vec::new();
     for (i, planned) in prepared.into_iter().enumerate() {
         let kind = resolve(planned.backend).await;
@@ -64,14 +110,16 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             .defect
             .clone()
             .or(planned.scenario.pipeline.defect.clone());
-        errln!(
-            "[{}/{total}] {} seed {} on {kind}: {} records, {} faults",
-            i + 1,
-            planned.scenario.name,
-            planned.seed,
-            planned.workload.records.len(),
-            planned.plan.len()
-        );
+        if opts.outcome_lines {
+            errln!(
+                "[{}/{total}] {} seed {} on {kind}: {} records, {} faults",
+                i + 1,
+                planned.scenario.name,
+                planned.seed,
+                planned.workload.records.len(),
+                planned.plan.len()
+            );
+        }
         let mut record = RunRecord::new(&planned, kind, defect, &opts.out)?;
         ledger.started(&record);
         match stack
@@ -81,9 +129,15 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             Err(e) => record.report.error = Some(format!("could not start the stack: {e}")),
             Ok(infra) => {
                 infra.reset_proxies();
-                let result =
-                    run_with_baseline(infra, &planned, &record, opts.progress, &mut fault_free)
-                        .await;
+                let result = run_with_baseline(
+                    infra,
+                    &planned,
+                    &record,
+                    opts.progress,
+                    opts.golden,
+                    fault_free,
+                )
+                .await;
                 record.finish(result);
                 if record.report.verdict != Verdict::Pass {
                     record.service_logs = infra.stack.logs().await;
@@ -94,28 +148,19 @@ pub(crate) async fn execute(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Suite
             // The stack may be in any state after an error: start the next run on a fresh one.
             stack.discard().await;
         }
-        runs.push(ledger.save(record, &planned));
-    }
-    if let Some((_, inf)) = stack.0.take() {
-        if let Err(e) = inf.teardown().await {
-            errln!("faultline: tearing down the stack: {e}");
+        runs.push(ledger.save(record, &planned, opts.outcome_lines));
+        if enough(&runs) {
+            break;
         }
     }
-    let suite = SuiteReport {
-        target: opts.target.display().to_string(),
+    let mut suite = SuiteReport::new(
+        opts.target.display().to_string(),
         started_at,
-        duration_ms: t0.elapsed().as_millis() as u64,
+        t0.elapsed().as_millis() as u64,
         runs,
-    };
-    if fault_free.made + fault_free.reused > 0 {
-        errln!(
-            "fault-free runs for the differential check: {} made ({:.1} s), {} reused from the \
-             cache (saving {:.1} s)",
-            fault_free.made,
-            fault_free.spent.as_secs_f64(),
-            fault_free.reused,
-            fault_free.saved.as_secs_f64()
-        );
+    );
+    if opts.repeat > 1 {
+        suite.reproduction = faultline_report::Reproduction::of(&suite.runs);
     }
     ledger.write_final(|| faultline_report::write_all(&suite, &opts.out))?;
     Ok(suite)
@@ -158,6 +203,7 @@ async fn run_with_baseline(
     planned: &PlannedRun,
     record: &RunRecord,
     progress: bool,
+    golden: bool,
     fault_free: &mut OutputBaselines,
 ) -> Result<(RunOutcome, Option<crate::comparison::Baseline>)> {
     let s = &planned.scenario;
@@ -179,7 +225,13 @@ async fn run_with_baseline(
         expected_output,
     };
     let mut outcome = within_time_limit(s, "running", run(infra, &input)).await??;
-    if let Some(dir) = &planned.pipeline.manifest.golden_dir {
+    let golden_dir = planned
+        .pipeline
+        .manifest
+        .golden_dir
+        .as_ref()
+        .filter(|_| golden);
+    if let Some(dir) = golden_dir {
         // The fault-free end state: the cached fault-free run's, or this run's own when it is
         // its own fault-free twin (no faults, no record faults).
         let fault_free_state = expected_output.unwrap_or(&outcome.output);

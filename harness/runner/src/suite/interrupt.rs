@@ -52,12 +52,7 @@ impl Ledger {
     /// writing into `out`.
     pub fn watch(target: &Path, started_at: String, t0: Instant, out: &Path) -> Self {
         let state = Arc::new(Mutex::new(State {
-            suite: SuiteReport {
-                target: target.display().to_string(),
-                started_at,
-                duration_ms: 0,
-                runs: Vec::new(),
-            },
+            suite: SuiteReport::new(target.display().to_string(), started_at, 0, Vec::new()),
             t0,
             out: out.to_path_buf(),
             current: None,
@@ -80,9 +75,9 @@ impl Ledger {
     /// Saves a run that ended (its bundle, its lines on the terminal; see [`outputs::save`]) while
     /// holding the state, so that after a signal's reports nothing replaces them, and a signal
     /// arriving meanwhile finds the run finished.
-    pub fn save(&self, record: RunRecord, planned: &PlannedRun) -> RunReport {
+    pub fn save(&self, record: RunRecord, planned: &PlannedRun, print: bool) -> RunReport {
         let mut s = self.lock();
-        let report = outputs::save(record, planned);
+        let report = outputs::save(record, planned, print);
         s.current = None;
         s.suite.runs.push(report.clone());
         report

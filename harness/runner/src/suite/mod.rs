@@ -12,7 +12,7 @@
 //! - `schema_input` events generated from the manifest's `[input] schema`, with the record faults.
 
 mod baseline;
-mod bundle;
+pub(crate) mod bundle;
 mod check;
 mod execute;
 mod interrupt;
@@ -27,10 +27,21 @@ use std::path::Path;
 use faultline_report::{SuiteReport, Verdict};
 
 pub use check::{check, CheckReport, CheckedRun};
+pub(crate) use execute::{execute_in, Session};
+pub(crate) use lock::OutLock;
+pub(crate) use plan::Job;
 pub use plan::SuiteOptions;
 
+/// Now, as RFC 3339 UTC to the second: when a suite started, in its reports.
+pub(crate) fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 use crate::error::Result;
-use plan::Job;
 
 /// Runs the suite. Errors are problems before anything ran (bad scenario, bad flags); a run that
 /// could not finish is reported with verdict `error` instead.
@@ -72,7 +83,7 @@ pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteRepor
 
 /// `repro` never writes into the bundle it reads: an `--out` that is the bundle or lies inside it is
 /// refused (exit 2), since the suite report and a run directory could replace the bundle's files.
-fn refuse_out_in_bundle(bundle_dir: &Path, out: &Path) -> Result<()> {
+pub(crate) fn refuse_out_in_bundle(bundle_dir: &Path, out: &Path) -> Result<()> {
     let bundle = std::fs::canonicalize(bundle_dir).unwrap_or_else(|_| bundle_dir.to_path_buf());
     // `out` may not exist yet: resolve its nearest existing ancestor.
     let mut probe = out.to_path_buf();

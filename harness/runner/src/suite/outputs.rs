@@ -138,8 +138,8 @@ fn cap_logs(dir: &Path, cap: u64) {
     }
 }
 
-/// Caps a passed run's logs, or writes a failed run's bundle; prints the outcome.
-pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
+/// Caps a passed run's logs, or writes a failed run's bundle; prints the outcome when `print`.
+pub(crate) fn save(record: RunRecord, planned: &PlannedRun, print: bool) -> RunReport {
     let RunRecord {
         mut report,
         run_dir,
@@ -160,7 +160,9 @@ pub(crate) fn save(record: RunRecord, planned: &PlannedRun) -> RunReport {
             errln!("  could not write the failure bundle: {e}");
         }
     }
-    print_outcome(&report);
+    if print {
+        print_outcome(&report);
+    }
     report
 }
 
@@ -270,7 +272,7 @@ pub(crate) fn print_outcome(r: &RunReport) {
             }
             errln!("        reproduce: {}", r.repro);
             if let Some(b) = &r.bundle {
-                errln!("        bundle:    {b}  (faultline repro {b})");
+                errln!("        bundle:    {b}  (faultline repro {b}; smallest failing case: faultline shrink {b})");
             }
         }
     }

@@ -26,6 +26,15 @@ pub struct SuiteOptions {
     pub seed: Option<u64>,
     /// Runs each scenario with this many consecutive seeds from its seed. Default 1.
     pub seeds: u32,
+    /// Runs each scenario and seed this many times (`--repeat`), for its reproduction rate.
+    /// Default 1.
+    pub repeat: u32,
+    /// Make the `golden` check where the manifest names a `golden_dir`. `shrink` and `hunt` turn it
+    /// off: their scenarios and seeds have no accepted snapshot, and they write no pending one.
+    pub golden: bool,
+    /// Print each run's lines (`[i/N] …` as it starts, `PASS`/`FAIL …` as it ends). `shrink` and
+    /// `hunt` print a line per step or seed instead.
+    pub outcome_lines: bool,
     /// Overrides every scenario's `infra.backend`.
     pub backend: Option<BackendKind>,
     /// Overrides every scenario's `pipeline.defect`.
@@ -76,16 +85,19 @@ pub(crate) fn shard<T>(all: Vec<T>, shard: Option<(u32, u32)>) -> Result<Vec<T>>
         .collect())
 }
 
-/// The jobs of one loaded scenario: its seed (or `--seed`) and the `--seeds - 1` after it, with
-/// model and policy paths resolved against the file's directory.
+/// The jobs of one loaded scenario: its seed (or `--seed`) and the `--seeds - 1` after it, each
+/// `--repeat` times in a row, with model and policy paths resolved against the file's directory.
 pub(crate) fn seeds_of(file: PathBuf, mut scenario: Scenario, opts: &SuiteOptions) -> Vec<Job> {
     scenario.resolve_paths(file.parent().unwrap_or(Path::new(".")));
     let base = opts.seed.unwrap_or(scenario.workload.seed);
     (0..opts.seeds.max(1))
-        .map(|k| Job {
+        .flat_map(|k| {
+            std::iter::repeat_n(base.wrapping_add(u64::from(k)), opts.repeat.max(1) as usize)
+        })
+        .map(|seed| Job {
             file: file.clone(),
             scenario: scenario.clone(),
-            seed: base.wrapping_add(u64::from(k)),
+            seed,
             workload: None,
             plan: None,
         })
@@ -291,6 +303,9 @@ mod tests {
             prefix: None,
             seed: None,
             seeds: 1,
+            repeat: 1,
+            golden: true,
+            outcome_lines: true,
             backend: Some(BackendKind::Processes),
             defect: None,
             out: dir.path().join("out"),
