@@ -15,20 +15,6 @@ use matrix::{Gate, Row};
 /// (`FAULTLINE_ONLY_DEFECT=no-fencing cargo test --test chaos every_planted_defect`). CI never sets it.
 const ONLY: &str = "FAULTLINE_ONLY_DEFECT";
 
-fn classes(r: &RunReport) -> Vec<String> {
-    r.checks
-        .iter()
-        .filter(|c| c.status == CheckStatus::Fail)
-        .flat_map(|c| {
-            c.failing_rows.iter().filter_map(|row| {
-                row.get("class")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            })
-        })
-        .collect()
-}
-
 /// Runs `scenario` with `defect` for up to 3 seeds; returns the first failing run and how many seeds it took.
 async fn catch(defect: &str, scenario: &str, out: &std::path::Path) -> Option<(RunReport, u32)> {
     for k in 0..3u32 {
@@ -106,7 +92,7 @@ fn assert_right_failure(
     r: &RunReport,
     seeds: u32,
 ) -> String {
-    let found = classes(r);
+    let found = r.anomaly_classes();
     assert!(
         found.iter().any(|c| expected.contains(c)),
         "{defect}: failing classes {found:?}, expected one of {expected:?}"

@@ -278,3 +278,99 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+    use crate::fixtures::sample_suite;
+
+    fn step(change: &str, accepted: bool, faults: u32, events: u64) -> ShrinkStep {
+        ShrinkStep {
+            change: change.into(),
+            runs: 3,
+            reproduced: if accepted { 2 } else { 0 },
+            accepted,
+            size: ScenarioSize {
+                faults,
+                events,
+                workers: 2,
+                record_fault_groups: 0,
+            },
+            duration_ms: 41_000,
+        }
+    }
+
+    #[test]
+    fn the_html_and_summary_show_the_shrink_log_with_its_plot_and_links() {
+        let mut suite = sample_suite();
+        let before = step("the bundle as it is", true, 9, 14_000).size;
+        suite.shrink = Some(ShrinkLog {
+            bundle: "out/runs/smoke-2-102".into(),
+            classes: vec!["lost".into()],
+            runs_per_candidate: 3,
+            min_failures: 2,
+            budget_s: 600,
+            before,
+            after: step("", true, 1, 3_500).size,
+            steps: vec![
+                step("the bundle as it is", true, 9, 14_000),
+                step("drop faults 1-4 of 9", true, 5, 14_000),
+                step("drop faults 1-2 of 5", false, 3, 14_000),
+                step("halve the events (14000 -> 7000)", true, 5, 7_000),
+                step("drop fault 2 of 5 (kill_worker at 800 ms)", true, 1, 3_500),
+            ],
+            stopped: ShrinkStop::Budget,
+            scenario_file: Some("out/shrunk.toml".into()),
+            shrunk_bundle: Some("out/steps/04/runs/smoke-2-102".into()),
+        });
+        let html = crate::html::report_html(&suite);
+        assert!(
+            html.contains("<h3 style=\"margin-top:0\">Shrink: budget</h3>"),
+            "{html}"
+        );
+        assert!(html.contains("faults 9 → <b>1</b>"));
+        assert!(html.contains("<a href=\"out/shrunk.toml\">"));
+        assert!(html.contains("<a href=\"out/steps/04/runs/smoke-2-102\">"));
+        assert!(html.contains("drop faults 1-2 of 5"));
+        // One point per kept step on each line of the plot.
+        let faults_line = html.split("class=\"faults\" points=\"").nth(1).unwrap();
+        let points = faults_line.split('"').next().unwrap().split(' ').count();
+        assert_eq!(points, 4);
+        let md = crate::markdown::summary_md(&suite);
+        assert!(
+            md.contains("- shrink (budget): faults 9 -> 1, events 14000 -> 3500, workers 2 -> 2, in 5 candidates; smallest case `out/shrunk.toml`"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn the_html_shows_reproduction_rates_and_the_hunt() {
+        let mut suite = sample_suite();
+        let runs = suite.runs.clone();
+        suite.reproduction = Reproduction::of(&runs);
+        suite.hunt = Some(Hunt {
+            scenario: "broker-restart".into(),
+            seeds: [40, 50],
+            parallel: 1,
+            tried: vec![HuntedSeed {
+                seed: 42,
+                verdict: Verdict::Fail,
+                classes: vec!["lost".into()],
+                bundle: Some("out/seeds/42/runs/broker-restart-42".into()),
+            }],
+            first_failing: Some(42),
+        });
+        let html = crate::html::report_html(&suite);
+        assert!(html.contains("<h3 style=\"margin-top:0\">Reproduction</h3>"));
+        assert!(
+            html.contains("width:100%;background:var(--fail)"),
+            "the failing run's bar"
+        );
+        assert!(html.contains("the first failing seed is <b>42</b>"));
+        let md = crate::markdown::summary_md(&suite);
+        assert!(
+            md.contains("- hunt of seeds 40..50: 1 run, first failing seed **42**"),
+            "{md}"
+        );
+    }
+}
