@@ -1,16 +1,25 @@
-//! ONNX models run by tract (pure Rust), described by a JSON sidecar.
+//! ONNX models run by tract (pure Rust), described by a JSON sidecar and checked against the graph.
 //!
-//! The graph takes one `float32[N, F]` input whose columns follow the sidecar's `features` order and
-//! returns scores in `[0, 1]` as its first output (`[N]` or `[N, 1]`). The sidecar supplies what ONNX
-//! does not carry:
+//! The sidecar supplies what ONNX does not carry, and ties the graph's columns to feature names:
 //!
 //! ```json
 //! {"format": "onnx", "version": "2024-06-challenger-onnx", "model": "challenger.onnx",
-//!  "features": ["account_age_days_log", "amount_log"], "threshold": 0.35}
+//!  "features": ["account_age_days_log", "amount_log"], "threshold": 0.35,
+//!  "test_vectors": [{"features": {"account_age_days_log": 5.9, "amount_log": 3.4}, "score": 0.07}]}
 //! ```
 //!
-//! `model` is relative to the sidecar and defaults to the sidecar's name without `.json`, so
-//! `challenger.onnx.json` describes `challenger.onnx`.
+//! - `model` is relative to the sidecar and defaults to the sidecar's name without `.json`, so
+//!   `challenger.onnx.json` describes `challenger.onnx`.
+//! - `features` must equal the graph's own names where it has them (one input per feature, or a
+//!   matrix input with `feature_names` metadata) and its width where it fixes one.
+//! - `test_vectors` are rows with the score the model owner expects (as MLflow's signature and
+//!   input example); each is scored at load and must match within `score_tolerance` (default
+//!   1e-5). A graph with one unnamed matrix input cannot tell one column order from another, so
+//!   its sidecar must carry them.
+//! - `output` names the probability output; by default it is the only float output (a label
+//!   output is ignored, a ZipMap removed; see [`graph`]).
+//!
+//! Any disagreement is a [`ModelError::SidecarMismatch`] that says what each side says.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,8 +32,23 @@ use crate::matrix::FeatureMatrix;
 use crate::model::fields::Fields;
 use crate::model::{feature, Model};
 
+mod graph;
+mod sidecar;
+
+use graph::{GraphProblem, Inputs};
+use sidecar::{name_mismatch, Sidecar};
+
 /// Rows per tract run when scoring a matrix; bounds the input tensor at a few MiB.
 const CHUNK_ROWS: usize = 65_536;
+
+/// The shape of what tract is fed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Feed {
+    /// One `[rows, features]` matrix.
+    Matrix,
+    /// One input per feature, of these ranks (1: `[rows]`, 2: `[rows, 1]`), in `features` order.
+    Columns(Vec<usize>),
+}
 
 /// A loaded, optimised ONNX graph plus its sidecar metadata.
 pub struct OnnxModel {
@@ -32,6 +56,10 @@ pub struct OnnxModel {
     version: String,
     features: Vec<String>,
     threshold: f64,
+    feed: Feed,
+    /// The graph output scored, and the column of P(class 1) when it has one per class.
+    output: String,
+    positive_column: usize,
     plan: Arc<TypedRunnableModel>,
 }
 
@@ -47,61 +75,141 @@ impl std::fmt::Debug for OnnxModel {
 }
 
 impl OnnxModel {
-    /// Loads the graph a sidecar describes.
+    /// Loads the graph a sidecar describes, checks the sidecar against it and scores the test
+    /// vectors.
     pub(crate) fn from_sidecar(f: &Fields<'_>) -> Result<Self> {
-        f.deny_unknown(&[
-            "format",
-            "version",
-            "model",
-            "features",
-            "threshold",
-            "description",
-        ])?;
-        let version = f.string("version")?;
-        let features = f.feature_list()?;
-        let threshold = f.threshold()?;
-        let sidecar = f.path();
-        let graph = match f.opt_string("model")? {
-            Some(rel) => sidecar.parent().unwrap_or(Path::new(".")).join(rel),
-            None => {
-                let name = sidecar.to_string_lossy();
-                match name.strip_suffix(".json") {
-                    Some(stem) if stem.ends_with(".onnx") => PathBuf::from(stem),
-                    _ => {
+        let side = Sidecar::parse(f)?;
+        let graph_path = side.graph.clone();
+        let mismatch = |field: &str, problem: String| ModelError::SidecarMismatch {
+            sidecar: f.path().to_path_buf(),
+            graph: graph_path.clone(),
+            field: field.to_string(),
+            problem,
+        };
+        let onnx_err = |message: String| ModelError::Onnx {
+            path: graph_path.clone(),
+            message,
+        };
+        let onnx = tract_onnx::onnx();
+        let proto = onnx
+            .proto_model_for_path(&graph_path)
+            .map_err(|e| onnx_err(format!("not an ONNX model: {e:#}")))?;
+        let prepared = graph::prepare(proto, side.output.as_deref(), |op| {
+            onnx.op_register.0.contains_key(op)
+        })
+        .map_err(|p| match p {
+            GraphProblem::Graph(m) => onnx_err(m),
+            GraphProblem::Output(m) => mismatch("output", m),
+        })?;
+        let feed = match &prepared.inputs {
+            Inputs::Matrix { name, width, names } => {
+                if let Some(w) = width.filter(|&w| w != side.features.len()) {
+                    return Err(mismatch(
+                        "features",
+                        format!(
+                            "the sidecar lists {} features, the graph's input `{name}` is \
+                             [N, {w}]; list the graph's {w} features in its column order",
+                            side.features.len()
+                        ),
+                    ));
+                }
+                match names {
+                    Some(names) => {
+                        if let Some(m) = name_mismatch(&side.features, names) {
+                            return Err(mismatch(
+                                "features",
+                                format!("{m} (from the graph's `feature_names` metadata)"),
+                            ));
+                        }
+                    }
+                    None if side.test_vectors.is_empty() => {
                         return Err(f.err(
-                            "model",
-                            "missing; name the .onnx file (relative to this sidecar)",
+                            "test_vectors",
+                            format!(
+                                "missing; the graph's input `{name}` is one matrix without \
+                                 column names, so only test vectors can show that `features` \
+                                 is in its column order: add a few rows with the scores the \
+                                 model gives them, e.g. {{\"features\": {{\"{}\": 1.0, ..}}, \
+                                 \"score\": 0.12}}",
+                                side.features[0]
+                            ),
                         ))
                     }
+                    None => {}
                 }
+                Feed::Matrix
+            }
+            Inputs::Columns(columns) => {
+                let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+                if let Some(m) = name_mismatch(&side.features, &names) {
+                    return Err(mismatch(
+                        "features",
+                        format!("{m} (the graph's input names)"),
+                    ));
+                }
+                Feed::Columns(columns.iter().map(|c| c.rank).collect())
             }
         };
-        if !graph.is_file() {
-            return Err(f.err("model", format!("{} does not exist", graph.display())));
-        }
-        let plan = Self::plan(&graph, features.len()).map_err(|e| ModelError::Onnx {
-            path: graph.clone(),
-            message: format!(
-                "{e:#}; the graph must take one float32 [N, {}] input",
-                features.len()
-            ),
-        })?;
-        Ok(OnnxModel {
-            path: graph,
-            version,
-            features,
-            threshold,
+        let plan = plan(
+            &onnx,
+            &graph_path,
+            prepared.proto,
+            &feed,
+            side.features.len(),
+        )
+        .map_err(|e| onnx_err(format!("{e:#}")))?;
+        let model = OnnxModel {
+            path: graph_path.clone(),
+            version: side.version,
+            features: side.features,
+            threshold: side.threshold,
+            feed,
+            output: prepared.output.name,
+            positive_column: prepared.output.positive_column,
             plan,
-        })
+        };
+        model.check_test_vectors(&side.test_vectors, side.tolerance, &mismatch)?;
+        Ok(model)
     }
 
-    fn plan(graph: &Path, width: usize) -> TractResult<Arc<TypedRunnableModel>> {
-        let model = tract_onnx::onnx().model_for_path(graph)?;
-        let n = model.sym("N");
-        model
-            .with_input_fact(0, f32::fact(dims!(n, width)).into())?
-            .into_optimized()?
-            .into_runnable()
+    /// Scores the sidecar's test vectors (or, without any, one row of zeros, so that a graph that
+    /// cannot run fails at load rather than mid-comparison).
+    fn check_test_vectors(
+        &self,
+        vectors: &[sidecar::TestVector],
+        tolerance: f64,
+        mismatch: &dyn Fn(&str, String) -> ModelError,
+    ) -> Result<()> {
+        let width = self.features.len();
+        if vectors.is_empty() {
+            return self.run(1, &vec![0.0; width]).map(drop);
+        }
+        let data: Vec<f32> = vectors.iter().flat_map(|v| v.row.iter().copied()).collect();
+        let scores = self.run(vectors.len(), &data).map_err(|e| match e {
+            ModelError::Onnx { message, .. } => mismatch(
+                "test_vectors",
+                format!(
+                    "the graph cannot score {width}-feature rows ({message}); check `features` \
+                     against the graph's width"
+                ),
+            ),
+            other => other,
+        })?;
+        for (i, (v, got)) in vectors.iter().zip(scores).enumerate() {
+            if (got - v.score).abs() > tolerance || got.is_nan() {
+                return Err(mismatch(
+                    &format!("test_vectors[{i}].score"),
+                    format!(
+                        "the sidecar says {}, the graph scores {got} (off by {:.3e}, more than the \
+                         tolerance {tolerance:e}); `features` is likely out of the graph's column \
+                         order or names another feature, or the sidecar belongs to another model",
+                        v.score,
+                        (got - v.score).abs()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The `.onnx` file.
@@ -115,24 +223,87 @@ impl OnnxModel {
             path: self.path.clone(),
             message: format!("{e:#}"),
         };
-        let input = Tensor::from_shape(&[rows, self.features.len()], data).map_err(onnx_err)?;
-        let outputs = self
-            .plan
-            .run(tvec!(input.into_tvalue()))
-            .map_err(onnx_err)?;
+        let width = self.features.len();
+        let inputs: TVec<TValue> = match &self.feed {
+            Feed::Matrix => tvec!(Tensor::from_shape(&[rows, width], data)
+                .map_err(onnx_err)?
+                .into_tvalue()),
+            Feed::Columns(ranks) => ranks
+                .iter()
+                .enumerate()
+                .map(|(j, &rank)| {
+                    let column: Vec<f32> = data.iter().skip(j).step_by(width).copied().collect();
+                    let shape: &[usize] = if rank == 1 { &[rows] } else { &[rows, 1] };
+                    Tensor::from_shape(shape, &column).map(|t| t.into_tvalue())
+                })
+                .collect::<TractResult<_>>()
+                .map_err(onnx_err)?,
+        };
+        let outputs = self.plan.run(inputs).map_err(onnx_err)?;
         let first = outputs.first().ok_or_else(|| ModelError::Onnx {
             path: self.path.clone(),
             message: "the graph has no output".into(),
         })?;
+        let first = first.cast_to::<f32>().map_err(onnx_err)?;
         let view = first.to_plain_array_view::<f32>().map_err(onnx_err)?;
-        if view.len() != rows {
-            return Err(ModelError::Onnx {
-                path: self.path.clone(),
-                message: format!("first output has shape {:?}; expected one score per row ([{rows}] or [{rows}, 1])", view.shape()),
-            });
-        }
-        Ok(view.iter().map(|&s| f64::from(s)).collect())
+        let column = match view.shape() {
+            [n] | [n, 1] if *n == rows => 0,
+            [n, 2] if *n == rows => self.positive_column,
+            shape => {
+                return Err(ModelError::Onnx {
+                    path: self.path.clone(),
+                    message: format!(
+                        "the score output `{}` has shape {shape:?}; expected one score per \
+                         row ([{rows}] or [{rows}, 1]) or two class probabilities ([{rows}, 2])",
+                        self.output
+                    ),
+                })
+            }
+        };
+        let per_row = view.len() / rows.max(1);
+        Ok(view
+            .iter()
+            .skip(column)
+            .step_by(per_row.max(1))
+            .map(|&s| f64::from(s))
+            .collect())
     }
+}
+
+/// Parses the edited graph, fixes its input facts and optimises it.
+fn plan(
+    onnx: &tract_onnx::Onnx,
+    graph: &Path,
+    proto: tract_onnx::pb::ModelProto,
+    feed: &Feed,
+    width: usize,
+) -> TractResult<Arc<TypedRunnableModel>> {
+    let dir = graph.parent().and_then(Path::to_str);
+    let parsed = onnx.parse(&proto, dir)?;
+    if !parsed.unresolved_inputs.is_empty() {
+        return Err(TractError::msg(format!(
+            "the graph reads values nothing defines: {:?}",
+            parsed.unresolved_inputs
+        )));
+    }
+    let mut model = parsed.model;
+    let n = model.sym("N");
+    match feed {
+        Feed::Matrix => {
+            model.set_input_fact(0, f32::fact(dims!(n, width)).into())?;
+        }
+        Feed::Columns(ranks) => {
+            for (i, &rank) in ranks.iter().enumerate() {
+                let fact = if rank == 1 {
+                    f32::fact(dims!(n))
+                } else {
+                    f32::fact(dims!(n, 1))
+                };
+                model.set_input_fact(i, fact.into())?;
+            }
+        }
+    }
+    model.into_optimized()?.into_runnable()
 }
 
 impl Model for OnnxModel {
@@ -186,47 +357,4 @@ impl Model for OnnxModel {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::model::load_model;
-
-    fn golden(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../golden/models")
-            .join(name)
-    }
-
-    #[test]
-    fn loads_by_onnx_extension_or_by_sidecar() {
-        let by_graph = load_model(golden("challenger.onnx")).unwrap();
-        let by_sidecar = load_model(golden("challenger.onnx.json")).unwrap();
-        assert_eq!(by_graph.format(), "onnx");
-        assert_eq!(by_graph.version(), by_sidecar.version());
-        assert_eq!(by_graph.feature_names(), by_sidecar.feature_names());
-    }
-
-    #[test]
-    fn sidecar_pointing_at_a_missing_graph_names_the_field() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.json");
-        std::fs::write(&p, r#"{"format":"onnx","version":"v","model":"gone.onnx","features":["a"],"threshold":0.5}"#).unwrap();
-        let e = load_model(&p).unwrap_err().to_string();
-        assert!(
-            e.contains("x.json") && e.contains("field `model`") && e.contains("gone.onnx"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn graph_with_the_wrong_width_is_rejected_at_load() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(golden("challenger.onnx"), dir.path().join("c.onnx")).unwrap();
-        let p = dir.path().join("c.onnx.json");
-        std::fs::write(
-            &p,
-            r#"{"format":"onnx","version":"v","features":["a","b"],"threshold":0.5}"#,
-        )
-        .unwrap();
-        let e = load_model(&p).unwrap_err().to_string();
-        assert!(e.contains("c.onnx") && e.contains("float32 [N, 2]"), "{e}");
-    }
-}
+mod tests;
