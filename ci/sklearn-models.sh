@@ -11,5 +11,6 @@ source "$(dirname "$0")/lib.sh"
 python_ensure
 venv="$FAULTLINE_CACHE/venv-sklearn"
 venv_ensure "$venv" "$REPO_DIR/golden/models/sklearn/requirements.txt"
-"$venv/bin/python" "$REPO_DIR/golden/models/sklearn/export.py"
+# skl2onnx orders some attributes by set iteration; a fixed hash seed keeps the bytes stable.
+PYTHONHASHSEED=0 "$venv/bin/python" "$REPO_DIR/golden/models/sklearn/export.py"
 "$venv/bin/python" "$REPO_DIR/golden/models/make_onnx.py"

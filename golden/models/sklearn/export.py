@@ -195,6 +195,7 @@ def main() -> int:
         proto = convert_sklearn(
             est, initial_types=[("float_input", FloatTensorType([None, len(FEATURES)]))]
         )
+        proto.graph.name = name  # skl2onnx draws a random one; fix it for stable bytes
         with open(os.path.join(HERE, f"{name}.onnx"), "wb") as f:
             f.write(proto.SerializeToString(deterministic=True))
         vectors = test_vectors(est, x_fixture)
@@ -228,6 +229,7 @@ def main() -> int:
     proto = convert_sklearn(
         regressor, initial_types=[("float_input", FloatTensorType([None, len(FEATURES)]))]
     )
+    proto.graph.name = "regressor"
     with open(os.path.join(HERE, "regressor.onnx"), "wb") as f:
         f.write(proto.SerializeToString(deterministic=True))
     write_json(os.path.join(HERE, "fixture.json"), fixture)
