@@ -15,9 +15,10 @@ fn golden(name: &str) -> PathBuf {
 }
 
 /// Every shipped and test sidecar: the challenger and the scikit-learn exports.
-const SIDECARS: [&str; 5] = [
+const SIDECARS: [&str; 6] = [
     "challenger.onnx.json",
     "sklearn/logreg.onnx.json",
+    "sklearn/logreg_nozipmap.onnx.json",
     "sklearn/forest.onnx.json",
     "sklearn/boosting.onnx.json",
     "sklearn/named_inputs.onnx.json",
@@ -80,7 +81,13 @@ fn sklearn_default_exports_match_predict_proba_within_1e_5() {
         let row: Vec<f64> = serde_json::from_value(row.clone()).unwrap();
         m.push_row(&row);
     }
-    for name in ["logreg", "forest", "boosting", "named_inputs"] {
+    for name in [
+        "logreg",
+        "forest",
+        "boosting",
+        "named_inputs",
+        "logreg_nozipmap",
+    ] {
         let model = load_model(golden(&format!("sklearn/{name}.onnx"))).unwrap();
         let expected: Vec<f64> =
             serde_json::from_value(fixture["predict_proba"][name].clone()).unwrap();
@@ -318,6 +325,15 @@ fn a_zipmap_is_removed_and_its_probabilities_become_the_only_output() {
         matches!(&label, Err(GraphProblem::Output(m)) if m.contains("int64 (a class label")),
         "{label:?}"
     );
+}
+
+#[test]
+fn without_zipmap_the_float_probabilities_are_chosen_over_the_int64_label_that_comes_first() {
+    let p = graph::prepare(proto("sklearn/logreg_nozipmap.onnx"), None, known).unwrap();
+    let g = p.proto.graph.as_ref().unwrap();
+    assert_eq!(g.output.len(), 1);
+    assert_eq!(p.output.name, "probabilities");
+    assert_eq!(p.output.positive_column, 1);
 }
 
 #[test]
