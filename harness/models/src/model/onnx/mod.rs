@@ -16,8 +16,8 @@
 //!   input example); each is scored at load and must match within `score_tolerance` (default
 //!   1e-5). A graph with one unnamed matrix input cannot tell one column order from another, so
 //!   its sidecar must carry them.
-//! - `output` names the probability output; by default it is the only float output (a label
-//!   output is ignored, a ZipMap removed; see [`graph`]).
+//! - `output` names the probability output. By default it is the only float output, or else the
+//!   one whose name contains "prob"; a label output is ignored and a ZipMap removed (`graph.rs`).
 //!
 //! Any disagreement is a [`ModelError::SidecarMismatch`] that says what each side says.
 
