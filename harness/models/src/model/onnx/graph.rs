@@ -11,13 +11,18 @@
 //! - **Binary boosting.** skl2onnx writes one `base_values` entry for a binary
 //!   `TreeEnsembleClassifier` whose leaves all score class 0; tract wants one per class, so the
 //!   missing (unused) second one is added as 0.
+//! - **Tree regressors.** tract has no `TreeEnsembleRegressor`. A single-target one whose output is
+//!   a graph output is rewritten as the binary `TreeEnsembleClassifier` with the same trees (its
+//!   positive column is the regression value); `AVERAGE` becomes `SUM` of weights divided by the
+//!   tree count.
 //! - **Operators.** Every node must be one tract registers; otherwise the error names the operator,
 //!   its domain and what to export instead.
 
 use std::collections::HashSet;
 
 use tract_onnx::pb::{
-    tensor_shape_proto::dimension, type_proto, GraphProto, ModelProto, NodeProto, ValueInfoProto,
+    attribute_proto, tensor_shape_proto::dimension, type_proto, AttributeProto, GraphProto,
+    ModelProto, NodeProto, ValueInfoProto,
 };
 
 /// The ONNX-ML domain, where scikit-learn's classifiers and ZipMap live.
@@ -110,6 +115,7 @@ pub(crate) fn prepare(
         .as_mut()
         .ok_or_else(|| GraphProblem::Graph("the file holds no graph".into()))?;
     let inputs = inputs(graph, names).map_err(GraphProblem::Graph)?;
+    regressors_as_classifiers(graph).map_err(GraphProblem::Graph)?;
     let output = score_output(graph, wanted)?;
     pad_binary_base_values(graph);
     check_ops(graph, known_op).map_err(GraphProblem::Graph)?;
@@ -390,6 +396,75 @@ fn score_output(graph: &mut GraphProto, wanted: Option<&str>) -> Result<ScoreOut
     })
 }
 
+/// Rewrites each `TreeEnsembleRegressor` as a binary `TreeEnsembleClassifier` whose leaves all
+/// score class 0: tract then outputs `[1 - v, v]` with `v` the regression value, in column 1.
+fn regressors_as_classifiers(graph: &mut GraphProto) -> Result<(), String> {
+    let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+    let consumed: HashSet<String> = graph.node.iter().flat_map(|n| n.input.clone()).collect();
+    for node in graph
+        .node
+        .iter_mut()
+        .filter(|n| n.op_type == "TreeEnsembleRegressor")
+    {
+        let refuse = |why: &str| {
+            format!(
+                "TreeEnsembleRegressor node `{}` {why}; faultline runs a regressor only as a \
+                 single-target graph output with aggregate_function SUM or AVERAGE and \
+                 post_transform NONE",
+                node.name
+            )
+        };
+        let int = |name: &str| node.attribute.iter().find(|a| a.name == name).map(|a| a.i);
+        let text = |name: &str| {
+            node.attribute
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+        };
+        if int("n_targets").unwrap_or(1) != 1 {
+            return Err(refuse("has several targets"));
+        }
+        if text("post_transform").is_some_and(|p| p != "NONE") {
+            return Err(refuse("has a post_transform"));
+        }
+        let average = match text("aggregate_function").as_deref() {
+            None | Some("SUM") => false,
+            Some("AVERAGE") => true,
+            Some(other) => return Err(refuse(&format!("aggregates with {other}"))),
+        };
+        let Some(value) = node.output.first().cloned() else {
+            return Err(refuse("has no output"));
+        };
+        if !outputs.contains(&value) || consumed.contains(&value) {
+            return Err(refuse(&format!("feeds other nodes with `{value}`")));
+        }
+        let trees = node
+            .attribute
+            .iter()
+            .find(|a| a.name == "nodes_treeids")
+            .map_or(0, |a| a.ints.iter().collect::<HashSet<_>>().len());
+        node.attribute
+            .retain(|a| !matches!(a.name.as_str(), "n_targets" | "aggregate_function"));
+        for a in &mut node.attribute {
+            if let Some(rest) = a.name.strip_prefix("target_").map(str::to_string) {
+                a.name = format!("class_{rest}");
+                if rest == "weights" && average && trees > 0 {
+                    a.floats.iter_mut().for_each(|w| *w /= trees as f32);
+                }
+            }
+        }
+        node.attribute.push(AttributeProto {
+            name: "classlabels_int64s".into(),
+            r#type: attribute_proto::AttributeType::Ints as i32,
+            ints: vec![0, 1],
+            ..AttributeProto::default()
+        });
+        node.op_type = "TreeEnsembleClassifier".into();
+        node.output = vec![format!("{value}.faultline_label"), value];
+    }
+    Ok(())
+}
+
 /// Adds the second, unused `base_values` entry tract expects of a binary tree ensemble whose
 /// leaves all score class 0 (skl2onnx's gradient boosting export).
 fn pad_binary_base_values(graph: &mut GraphProto) {
@@ -434,13 +509,9 @@ fn check_ops(graph: &GraphProto, known_op: impl Fn(&str) -> bool) -> Result<(), 
             "this is ai.onnx.ml opset 5's operator; export with target_opset={{'': 15, '{ML_DOMAIN}': 3}} \
              so that skl2onnx writes TreeEnsembleClassifier"
         ),
-        (ML_DOMAIN, "TreeEnsembleRegressor") => format!(
-            "faultline scores a probability: export the classifier (TreeEnsembleClassifier); \
-             supported {ML_DOMAIN} operators: {}",
-            SUPPORTED_ML_OPS.join(", ")
-        ),
         (ML_DOMAIN, _) => format!(
-            "supported {ML_DOMAIN} operators: {}, and ZipMap as a graph output",
+            "supported {ML_DOMAIN} operators: {}, TreeEnsembleRegressor as a graph output, and \
+             ZipMap as a graph output",
             SUPPORTED_ML_OPS.join(", ")
         ),
         ("ai.onnx", _) => "tract runs the ai.onnx operators of opsets 9 to 18; re-export with \

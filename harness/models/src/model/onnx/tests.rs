@@ -15,13 +15,14 @@ fn golden(name: &str) -> PathBuf {
 }
 
 /// Every shipped and test sidecar: the challenger and the scikit-learn exports.
-const SIDECARS: [&str; 6] = [
+const SIDECARS: [&str; 7] = [
     "challenger.onnx.json",
     "sklearn/logreg.onnx.json",
     "sklearn/logreg_nozipmap.onnx.json",
     "sklearn/forest.onnx.json",
     "sklearn/boosting.onnx.json",
     "sklearn/named_inputs.onnx.json",
+    "sklearn/regressor.onnx.json",
 ];
 
 fn sidecar(name: &str) -> Value {
@@ -87,6 +88,7 @@ fn sklearn_default_exports_match_predict_proba_within_1e_5() {
         "boosting",
         "named_inputs",
         "logreg_nozipmap",
+        "regressor",
     ] {
         let model = load_model(golden(&format!("sklearn/{name}.onnx"))).unwrap();
         let expected: Vec<f64> =
@@ -254,15 +256,15 @@ fn an_unnamed_matrix_graph_needs_test_vectors() {
 
 #[test]
 fn an_unsupported_operator_is_named_with_its_domain_and_the_alternatives() {
-    let v = json!({"format": "onnx", "version": "r", "model": "regressor.onnx",
+    let v = json!({"format": "onnx", "version": "r", "model": "svm.onnx",
         "features": features_of(&sidecar("sklearn/logreg.onnx.json")), "threshold": 0.5});
     let e = load_edited("sklearn/logreg.onnx.json", &v).unwrap_err();
     let text = e.to_string();
     assert!(
         matches!(e, ModelError::Onnx { .. })
-            && text.contains("regressor.onnx")
-            && text.contains("operator `TreeEnsembleRegressor` (domain ai.onnx.ml")
-            && text.contains("TreeEnsembleClassifier"),
+            && text.contains("svm.onnx")
+            && text.contains("operator `SVMClassifier` (domain ai.onnx.ml")
+            && text.contains("supported ai.onnx.ml operators: CategoryMapper, LinearClassifier"),
         "{text}"
     );
     assert!(!text.contains("Unimplemented"), "{text}");
@@ -334,6 +336,42 @@ fn without_zipmap_the_float_probabilities_are_chosen_over_the_int64_label_that_c
     assert_eq!(g.output.len(), 1);
     assert_eq!(p.output.name, "probabilities");
     assert_eq!(p.output.positive_column, 1);
+}
+
+#[test]
+fn a_tree_regressor_runs_as_a_binary_classifier_whose_column_1_is_its_value() {
+    let p = graph::prepare(proto("sklearn/regressor.onnx"), None, known).unwrap();
+    let g = p.proto.graph.as_ref().unwrap();
+    assert_eq!(g.node[0].op_type, "TreeEnsembleClassifier");
+    assert_eq!(g.node[0].output[1], "variable");
+    assert_eq!(p.output.name, "variable");
+    assert_eq!(p.output.positive_column, 1);
+    let weights = |p: &tract_onnx::pb::ModelProto, name: &str| -> Vec<f32> {
+        let node = &p.graph.as_ref().unwrap().node[0];
+        let a = node.attribute.iter().find(|a| a.name == name).unwrap();
+        a.floats.clone()
+    };
+    let with_aggregate = |how: &[u8]| {
+        let mut p = proto("sklearn/regressor.onnx");
+        p.graph.as_mut().unwrap().node[0]
+            .attribute
+            .push(tract_onnx::pb::AttributeProto {
+                name: "aggregate_function".into(),
+                s: how.to_vec(),
+                ..Default::default()
+            });
+        p
+    };
+    // AVERAGE over the 20 trees becomes SUM of weights divided by 20.
+    let summed = weights(&proto("sklearn/regressor.onnx"), "target_weights");
+    let averaged = graph::prepare(with_aggregate(b"AVERAGE"), None, known).unwrap();
+    let divided = weights(&averaged.proto, "class_weights");
+    assert!(summed.iter().zip(&divided).all(|(s, d)| *d == s / 20.0));
+    let e = graph::prepare(with_aggregate(b"MAX"), None, known).unwrap_err();
+    assert!(
+        matches!(&e, GraphProblem::Graph(m) if m.contains("aggregates with MAX")),
+        "{e:?}"
+    );
 }
 
 #[test]
