@@ -41,22 +41,14 @@ use sidecar::{name_mismatch, Sidecar};
 /// Rows per tract run when scoring a matrix; bounds the input tensor at a few MiB.
 const CHUNK_ROWS: usize = 65_536;
 
-/// The shape of what tract is fed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Feed {
-    /// One `[rows, features]` matrix.
-    Matrix,
-    /// One input per feature, of these ranks (1: `[rows]`, 2: `[rows, 1]`), in `features` order.
-    Columns(Vec<usize>),
-}
-
 /// A loaded, optimised ONNX graph plus its sidecar metadata.
 pub struct OnnxModel {
     path: PathBuf,
     version: String,
     features: Vec<String>,
     threshold: f64,
-    feed: Feed,
+    /// The graph's inputs, which the sidecar's `features` have been checked against.
+    inputs: Inputs,
     /// The graph output scored, and the column of P(class 1) when it has one per class.
     output: String,
     positive_column: usize,
@@ -101,7 +93,7 @@ impl OnnxModel {
             GraphProblem::Graph(m) => onnx_err(m),
             GraphProblem::Output(m) => mismatch("output", m),
         })?;
-        let feed = match &prepared.inputs {
+        match &prepared.inputs {
             Inputs::Matrix { name, width, names } => {
                 if let Some(w) = width.filter(|&w| w != side.features.len()) {
                     return Err(mismatch(
@@ -137,7 +129,6 @@ impl OnnxModel {
                     }
                     None => {}
                 }
-                Feed::Matrix
             }
             Inputs::Columns(columns) => {
                 let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
@@ -147,14 +138,13 @@ impl OnnxModel {
                         format!("{m} (the graph's input names)"),
                     ));
                 }
-                Feed::Columns(columns.iter().map(|c| c.rank).collect())
             }
-        };
+        }
         let plan = plan(
             &onnx,
             &graph_path,
             prepared.proto,
-            &feed,
+            &prepared.inputs,
             side.features.len(),
         )
         .map_err(|e| onnx_err(format!("{e:#}")))?;
@@ -163,7 +153,7 @@ impl OnnxModel {
             version: side.version,
             features: side.features,
             threshold: side.threshold,
-            feed,
+            inputs: prepared.inputs,
             output: prepared.output.name,
             positive_column: prepared.output.positive_column,
             plan,
@@ -224,17 +214,21 @@ impl OnnxModel {
             message: format!("{e:#}"),
         };
         let width = self.features.len();
-        let inputs: TVec<TValue> = match &self.feed {
-            Feed::Matrix => tvec!(Tensor::from_shape(&[rows, width], data)
+        let inputs: TVec<TValue> = match &self.inputs {
+            Inputs::Matrix { .. } => tvec!(Tensor::from_shape(&[rows, width], data)
                 .map_err(onnx_err)?
                 .into_tvalue()),
-            Feed::Columns(ranks) => ranks
+            Inputs::Columns(columns) => columns
                 .iter()
                 .enumerate()
-                .map(|(j, &rank)| {
-                    let column: Vec<f32> = data.iter().skip(j).step_by(width).copied().collect();
-                    let shape: &[usize] = if rank == 1 { &[rows] } else { &[rows, 1] };
-                    Tensor::from_shape(shape, &column).map(|t| t.into_tvalue())
+                .map(|(j, column)| {
+                    let values: Vec<f32> = data.iter().skip(j).step_by(width).copied().collect();
+                    let shape: &[usize] = if column.rank == 1 {
+                        &[rows]
+                    } else {
+                        &[rows, 1]
+                    };
+                    Tensor::from_shape(shape, &values).map(|t| t.into_tvalue())
                 })
                 .collect::<TractResult<_>>()
                 .map_err(onnx_err)?,
@@ -275,7 +269,7 @@ fn plan(
     onnx: &tract_onnx::Onnx,
     graph: &Path,
     proto: tract_onnx::pb::ModelProto,
-    feed: &Feed,
+    inputs: &Inputs,
     width: usize,
 ) -> TractResult<Arc<TypedRunnableModel>> {
     let dir = graph.parent().and_then(Path::to_str);
@@ -288,13 +282,13 @@ fn plan(
     }
     let mut model = parsed.model;
     let n = model.sym("N");
-    match feed {
-        Feed::Matrix => {
+    match inputs {
+        Inputs::Matrix { .. } => {
             model.set_input_fact(0, f32::fact(dims!(n, width)).into())?;
         }
-        Feed::Columns(ranks) => {
-            for (i, &rank) in ranks.iter().enumerate() {
-                let fact = if rank == 1 {
+        Inputs::Columns(columns) => {
+            for (i, column) in columns.iter().enumerate() {
+                let fact = if column.rank == 1 {
                     f32::fact(dims!(n))
                 } else {
                     f32::fact(dims!(n, 1))
