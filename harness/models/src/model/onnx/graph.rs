@@ -4,7 +4,7 @@
 //! - **Inputs.** One float `[N, F]` matrix (skl2onnx's `float_input`, width from the graph when it
 //!   is fixed), or one float `[N]`/`[N, 1]` input per feature, named after it. A matrix input's
 //!   column names come from the model's `feature_names` metadata when the exporter wrote it.
-//! - **Output.** classifiers export `[label, probabilities]`; the label (int64 or string) is
+//! - **Output.** Classifiers export `[label, probabilities]`; the label (int64 or string) is
 //!   dropped, and a ZipMap (`seq(map(int64, float))`, which tract cannot run) is removed so that its
 //!   input, the `[N, classes]` probability tensor, becomes the output. The positive class's column
 //!   is found from the classifier's class labels.
