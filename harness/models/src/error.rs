@@ -48,6 +48,20 @@ pub enum ModelError {
         message: String,
     },
 
+    /// An ONNX sidecar disagrees with its graph: feature names, order or width, the output, or a
+    /// test vector's score. The problem says what the sidecar says and what the graph says.
+    #[error("onnx sidecar {} field `{field}` disagrees with graph {}: {problem}", sidecar.display(), graph.display())]
+    SidecarMismatch {
+        /// The `.onnx.json` file.
+        sidecar: PathBuf,
+        /// The `.onnx` file.
+        graph: PathBuf,
+        /// The sidecar field at fault, e.g. `features` or `test_vectors[2].score`.
+        field: String,
+        /// Both sides, and what to change.
+        problem: String,
+    },
+
     /// A feature was built without support for a model format.
     #[error("model {}: format `{format}` needs this crate's `{format}` cargo feature, which this build lacks", path.display())]
     FormatDisabled {

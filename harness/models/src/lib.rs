@@ -12,6 +12,9 @@
 //! - [`time`]      RFC 3339 timestamps (parsed by the `time` crate) reduced to the UTC instant.
 //! - [`matrix`]    a dense table of feature rows, what models score in bulk.
 //! - [`model`]     the `Model` trait; scorecard, ONNX and HTTP formats; `load_model`.
+//!   `model::onnx` checks a sidecar against its graph and runs skl2onnx exports (ZipMap,
+//!   tree ensembles); its `graph` submodule reads and edits the ONNX protobuf, `sidecar` parses
+//!   the sidecar and its test vectors.
 //! - [`dataset`]   labelled datasets in JSON Lines or CSV, with file/line/field errors.
 //! - [`generate`]  the seeded synthetic dataset and its documented "true" label process.
 //! - [`metrics`]   confusion matrix, precision, recall, F1, accuracy, PR-AUC, PR curve.

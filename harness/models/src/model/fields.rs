@@ -136,6 +136,25 @@ impl<'a> Fields<'a> {
         Ok(names)
     }
 
+    /// An optional list.
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+    pub(crate) fn opt_list(&self, name: &str) -> Result<Option<&'a Vec<Value>>> {
+        match self.obj.get(name) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(other) => Err(self.err(name, format!("expected a list, got {}", kind_of(other)))),
+        }
+    }
+
+    /// An optional finite number.
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+    pub(crate) fn opt_number(&self, name: &str) -> Result<Option<f64>> {
+        match self.obj.get(name) {
+            None => Ok(None),
+            Some(v) => finite(v).map(Some).map_err(|p| self.err(name, p)),
+        }
+    }
+
     /// A required object, as its own `Fields` for nested access (e.g. `weights`).
     pub(crate) fn object(&self, name: &str) -> Result<&'a Map<String, Value>> {
         match self.required(name)? {

@@ -1,7 +1,8 @@
 //! Scoring models behind one trait, and the loader that picks a format from a file.
 //!
 //! - [`scorecard`] JSON logistic or linear scorecards.
-//! - [`onnx`]      ONNX graphs run by tract, described by a `.onnx.json` sidecar.
+//! - [`onnx`]      ONNX graphs run by tract, described by a `.onnx.json` sidecar that is checked
+//!   against the graph (names, width, test vectors) at load.
 //! - [`http`]      a remote scoring endpoint: POST the features, read back `{"score": ..}`.
 //!
 //! Every model maps a feature map to a score in `[0, 1]` and predicts positive (fraud) when
