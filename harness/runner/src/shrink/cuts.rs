@@ -1,6 +1,7 @@
-//! The cuts `shrink` tries on a scenario, biggest first: every record fault at once, half of the
-//! faults (delta debugging's complements at granularity 2, which recurse as halves are accepted),
-//! half of the events, the drawn faults, each fault alone, each record-fault group alone, a worker
+//! The cuts `shrink` tries on a scenario, biggest first: half of the events (every fault's start
+//! halved with them, so faults land at the same point of the stream; every later candidate runs
+//! faster), every record fault at once, half of the faults (delta debugging's complements at
+//! granularity 2, which recurse as halves are accepted), the drawn faults, each fault alone, each record-fault group alone, a worker
 //! fewer, each fault window halved, each fault moved earlier. Pure: a cut is a new [`Scenario`].
 
 use faultline_report::ScenarioSize;
@@ -86,6 +87,13 @@ pub fn cuts(s: &Scenario) -> Vec<Cut> {
             scenario: c,
         });
     };
+    if s.workload.events / 2 >= MIN_EVENTS {
+        let e = s.workload.events;
+        push(format!("halve the events ({e} -> {})", e / 2), &|c| {
+            compress(c);
+            c.workload.events = e / 2;
+        });
+    }
     let on: Vec<&Group> = GROUPS.iter().filter(|g| (g.on)(&s.workload)).collect();
     if on.len() > 1 {
         push("drop every record fault".into(), &|c| {
@@ -100,12 +108,6 @@ pub fn cuts(s: &Scenario) -> Vec<Cut> {
         });
         push(format!("drop faults {}-{n} of {n}", half + 1), &|c| {
             c.faults.truncate(half);
-        });
-    }
-    if s.workload.events / 2 >= MIN_EVENTS {
-        let e = s.workload.events;
-        push(format!("halve the events ({e} -> {})", e / 2), &|c| {
-            c.workload.events = e / 2
         });
     }
     if let Some(r) = &s.random {
@@ -158,6 +160,19 @@ pub fn cuts(s: &Scenario) -> Vec<Cut> {
         }
     }
     out
+}
+
+/// Halves every fault's start (`at_ms`, `after_records`, and the `[random]` window), so that with
+/// half the events at the same rate each fault still lands at the same point of the stream.
+fn compress(c: &mut Scenario) {
+    for f in &mut c.faults {
+        f.at_ms = f.at_ms.map(|a| a / 2);
+        f.after_records = f.after_records.map(|n| n / 2);
+    }
+    if let Some(r) = c.random.as_mut() {
+        r.from_ms /= 2;
+        r.to_ms = (r.to_ms / 2).max(r.from_ms);
+    }
 }
 
 /// `kill_worker at 800 ms`, `latency after 500 records`.
@@ -214,16 +229,31 @@ mod tests {
     }
 
     #[test]
+    fn halving_the_events_halves_every_faults_start() {
+        let s = smoke("smoke-2-kill-workers");
+        let half = &cuts(&s)[0].scenario;
+        assert_eq!(half.workload.events, 7000);
+        let starts =
+            |x: &Scenario| -> Vec<Option<u64>> { x.faults.iter().map(|f| f.at_ms).collect() };
+        let expected: Vec<Option<u64>> = starts(&s).iter().map(|a| a.map(|a| a / 2)).collect();
+        assert_eq!(starts(half), expected);
+        assert_eq!(
+            half.faults[0].duration_ms, s.faults[0].duration_ms,
+            "windows are cut on their own"
+        );
+    }
+
+    #[test]
     fn the_biggest_cuts_come_first() {
         let s = smoke("smoke-2-kill-workers");
         let changes: Vec<String> = cuts(&s).into_iter().map(|c| c.change).collect();
-        assert_eq!(changes[0], "drop faults 1-4 of 9");
-        assert_eq!(changes[1], "drop faults 5-9 of 9");
-        assert_eq!(changes[2], "halve the events (14000 -> 7000)");
+        assert_eq!(changes[0], "halve the events (14000 -> 7000)");
+        assert_eq!(changes[1], "drop faults 1-4 of 9");
+        assert_eq!(changes[2], "drop faults 5-9 of 9");
         assert_eq!(changes[3], "drop fault 1 of 9 (limit_data at 300 ms)");
         let records = cuts(&smoke("smoke-1-records"));
-        assert_eq!(records[0].change, "drop every record fault");
-        assert_eq!(size(&records[0].scenario).record_fault_groups, 0);
+        assert_eq!(records[1].change, "drop every record fault");
+        assert_eq!(size(&records[1].scenario).record_fault_groups, 0);
         assert_eq!(size(&smoke("smoke-1-records")).record_fault_groups, 5);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The search is greedy delta debugging over the cuts of [`cuts`]: it tries the cuts of the
 //! smallest failing case in order (biggest first) and keeps the first that still fails, then starts
-//! over from it; it ends when no cut fails ([`ShrinkStop::Minimal`]) or when the time budget is
+//! over from it, skipping any change (by its description) that already failed to reproduce; it ends when no cut fails ([`ShrinkStop::Minimal`]) or when the time budget is
 //! spent ([`ShrinkStop::Budget`]), with the smallest case so far. A run of a concurrent pipeline
 //! passes or fails by chance as well as by cause, so every candidate runs up to `runs` times and
 //! counts as failing when at least `min_failures` runs fail with one of the bundle's classes; it
@@ -164,8 +164,14 @@ pub async fn shrink(
             return Err(e);
         }
     };
+    // A change that did not reproduce is not tried again in a later pass: the case it would apply
+    // to only got smaller since, and each try costs real runs.
+    let mut rejected: std::collections::BTreeSet<String> = Default::default();
     'search: loop {
         for cut in cuts::cuts(&scenario) {
+            if rejected.contains(&cut.change) {
+                continue;
+            }
             if started.elapsed() >= so.budget {
                 log.stopped = ShrinkStop::Budget;
                 break 'search;
@@ -191,7 +197,9 @@ pub async fn shrink(
                     best = run;
                     continue 'search;
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    rejected.insert(cut.change);
+                }
                 Err(e) => {
                     search.session.close().await;
                     return Err(e);
