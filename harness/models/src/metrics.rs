@@ -195,6 +195,11 @@ impl Ranking {
         Ranking { order }
     }
 
+    /// Row indices, highest score first.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
     /// Walks the distinct score thresholds from high to low, calling `visit(threshold, tp, fp)`
     /// with the weighted counts of rows scoring at or above it.
     fn sweep(
