@@ -9,14 +9,19 @@
 //!   bins and moved by the full data's exact delta minus its binned delta, so the interval is
 //!   centred on the exact PR-AUC of the full data, the point estimate.
 //!
-//! Each resample takes two multinomials from the one stream, the agreement cells' first.
+//! Resamples run in chunks of [`CHUNK`], each drawing from its own stream seeded from the
+//! comparison's, on as many threads as there are cores; each resample takes two multinomials, the
+//! agreement cells' first. The result depends on the seed alone.
 
 use std::collections::BTreeMap;
 
 use super::grid::{JointCells, Scratch};
 use super::Scored;
 use crate::metrics::{Confusion, MetricName, Metrics};
-use crate::rng::SeededRng8;
+use crate::rng::{seeded, stream, SeededRng8};
+
+/// Resamples per chunk: each chunk draws from its own stream, so chunks can run on any core.
+const CHUNK: usize = 50;
 
 /// The agreement cell of one row: label × champion decision × challenger decision.
 fn agreement_cell(label: bool, champion: bool, challenger: bool) -> usize {
@@ -61,24 +66,59 @@ pub fn resampled_deltas(
     };
     let shift = exact(challenger) - exact(champion) - cells.binned_pr_auc_delta();
 
+    // Fixed chunks of resamples, each on its own stream seeded from `rng`, spread over the cores:
+    // the draws depend on the seed only, never on how many threads ran them.
+    let chunks = resamples.div_ceil(CHUNK);
+    let seeds: Vec<u64> = (0..chunks).map(|_| rng.next_u64()).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, chunks.max(1));
+    let draw_chunk = |k: usize| {
+        let mut rng = seeded(seeds[k], stream::BOOTSTRAP);
+        let mut drawn_agreement = [0u64; 8];
+        let mut drawn_cells = vec![0u64; cells.len()];
+        let mut scratch = Scratch::default();
+        let count = CHUNK.min(resamples - k * CHUNK);
+        (0..count)
+            .map(|_| {
+                rng.multinomial(n, &agreement, &mut drawn_agreement);
+                let (ca, cb) = confusions(&drawn_agreement);
+                let (a, b) = (Metrics::new(&ca, None), Metrics::new(&cb, None));
+                rng.multinomial(n, cells.rows(), &mut drawn_cells);
+                let pr_auc = cells.pr_auc_delta(&drawn_cells, &mut scratch) + shift;
+                MetricName::ALL.map(|m| match m {
+                    MetricName::PrAuc => pr_auc,
+                    _ => b.get(m) - a.get(m),
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut by_chunk: Vec<Vec<[f64; 5]>> = vec![Vec::new(); chunks];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let draw_chunk = &draw_chunk;
+                scope.spawn(move || {
+                    (t..chunks)
+                        .step_by(threads)
+                        .map(|k| (k, draw_chunk(k)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for w in workers {
+            for (k, d) in w.join().expect("a bootstrap worker panicked") {
+                by_chunk[k] = d;
+            }
+        }
+    });
     let mut deltas: BTreeMap<MetricName, Vec<f64>> = MetricName::ALL
         .iter()
         .map(|&m| (m, Vec::with_capacity(resamples)))
         .collect();
-    let mut drawn_agreement = [0u64; 8];
-    let mut drawn_cells = vec![0u64; cells.len()];
-    let mut scratch = Scratch::default();
-    for _ in 0..resamples {
-        rng.multinomial(n, &agreement, &mut drawn_agreement);
-        let (ca, cb) = confusions(&drawn_agreement);
-        let (a, b) = (Metrics::new(&ca, None), Metrics::new(&cb, None));
-        rng.multinomial(n, cells.rows(), &mut drawn_cells);
-        let pr_auc = cells.pr_auc_delta(&drawn_cells, &mut scratch) + shift;
-        for (m, v) in deltas.iter_mut() {
-            v.push(match m {
-                MetricName::PrAuc => pr_auc,
-                _ => b.get(*m) - a.get(*m),
-            });
+    for row in by_chunk.iter().flatten() {
+        for (m, v) in MetricName::ALL.iter().zip(row) {
+            deltas.get_mut(m).expect("every metric").push(*v);
         }
     }
     deltas
