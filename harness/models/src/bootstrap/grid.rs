@@ -7,7 +7,8 @@
 //! resampled statistic by a little and its spread by less. The bins are cut so that positives and
 //! negatives weigh the same in total, which keeps them fine where the positives are: that is where
 //! average precision changes. The joint table keeps the pairing, since a row moves both models'
-//! bins at once; only occupied cells are kept, halving the bins until they fit [`CELL_BUDGET`].
+//! bins at once; only occupied cells are kept, merging neighbouring bins in pairs until they fit
+//! [`CELL_BUDGET`].
 
 use super::Scored;
 
@@ -38,7 +39,7 @@ impl Bins {
             negatives as f64 / positives as f64
         };
         let weight = |i: usize| if labels[i] { positive_weight } else { 1.0 };
-        let total: f64 = (0..labels.len()).map(weight).sum();
+        let total = negatives as f64 + positives as f64 * positive_weight;
         let per_bin = total / max_bins as f64;
         let mut of_row = vec![0u32; labels.len()];
         let (mut bin, mut filled) = (0u32, 0.0);
@@ -79,42 +80,54 @@ pub struct JointCells {
 impl JointCells {
     /// The cells of both models' bins over `labels`, at the finest bins that fit the budget.
     pub fn new(labels: &[bool], champion: &Scored<'_>, challenger: &Scored<'_>) -> Self {
-        let mut max_bins = MAX_BINS;
+        let (a, b) = (
+            Bins::new(labels, champion, MAX_BINS),
+            Bins::new(labels, challenger, MAX_BINS),
+        );
+        // One pass over the rows at the finest bins; coarser tables merge neighbouring bins
+        // (bin >> shift), so trying them costs the table's size, not the rows'.
+        let mut fine = vec![0u64; 2 * a.count * b.count];
+        for (r, &l) in labels.iter().enumerate() {
+            fine[(usize::from(l) * a.count + a.of_row[r] as usize) * b.count
+                + b.of_row[r] as usize] += 1;
+        }
+        let mut shift = 0;
         loop {
-            let cells = JointCells::with_bins(
-                labels,
-                &Bins::new(labels, champion, max_bins),
-                &Bins::new(labels, challenger, max_bins),
-            );
-            if cells.len() <= CELL_BUDGET || max_bins <= MIN_BINS {
+            let cells = JointCells::merged(&fine, a.count, b.count, shift);
+            if cells.len() <= CELL_BUDGET || (MAX_BINS >> shift) <= MIN_BINS {
                 return cells;
             }
-            max_bins /= 2;
+            shift += 1;
         }
     }
 
-    fn with_bins(labels: &[bool], a: &Bins, b: &Bins) -> Self {
-        let index = |l: bool, i: u32, j: u32| {
-            (usize::from(l) * a.count + i as usize) * b.count + j as usize
-        };
-        let mut dense = vec![0u64; 2 * a.count * b.count];
-        for (r, &l) in labels.iter().enumerate() {
-            dense[index(l, a.of_row[r], b.of_row[r])] += 1;
+    /// The occupied cells of the `fine` table (2 × `fine_a` × `fine_b`) with bins merged
+    /// `2^shift` at a time.
+    fn merged(fine: &[u64], fine_a: usize, fine_b: usize, shift: u32) -> Self {
+        let (na, nb) = (((fine_a - 1) >> shift) + 1, ((fine_b - 1) >> shift) + 1);
+        let mut dense = vec![0u64; 2 * na * nb];
+        for l in 0..2 {
+            for i in 0..fine_a {
+                for j in 0..fine_b {
+                    let c = fine[(l * fine_a + i) * fine_b + j];
+                    dense[(l * na + (i >> shift)) * nb + (j >> shift)] += c;
+                }
+            }
         }
         let mut cells = JointCells {
             rows: Vec::new(),
             label: Vec::new(),
             champion_bin: Vec::new(),
             challenger_bin: Vec::new(),
-            champion_bins: a.count,
-            challenger_bins: b.count,
+            champion_bins: na,
+            challenger_bins: nb,
         };
         for (k, &c) in dense.iter().enumerate() {
             if c > 0 {
                 cells.rows.push(c as f64);
-                cells.label.push(k >= a.count * b.count);
-                cells.champion_bin.push(((k / b.count) % a.count) as u32);
-                cells.challenger_bin.push((k % b.count) as u32);
+                cells.label.push(k >= na * nb);
+                cells.champion_bin.push(((k / nb) % na) as u32);
+                cells.challenger_bin.push((k % nb) as u32);
             }
         }
         cells
