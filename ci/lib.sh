@@ -30,3 +30,25 @@ apt_ensure() {
 
 # Hash of a directory's files (names and contents), used as a cache key / image tag.
 dir_hash() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-12; }
+
+# Debian bookworm's Python 3.11 (not a pyenv shim: resolving one costs ~0.4 s per call), for the
+# venvs below.
+python_ensure() {
+  apt_ensure python3.11 python3.11-venv
+  python=/usr/bin/python3.11
+}
+
+# Makes venv $1 from requirements file $2 unless its stamp already holds the same hash (call
+# python_ensure first).
+venv_ensure() {
+  local venv=$1 req=$2 want
+  want="$( (sha256sum <"$req"; readlink -f "$python") | sha256sum | cut -c1-16)"
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.requirements-hash" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  say "building $venv from $req"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-cache-dir -r "$req" >&2
+  echo "$want" > "$venv/.requirements-hash"
+}
