@@ -160,6 +160,96 @@ fn compare_names_the_flag_of_a_missing_file_and_says_the_os_error_once() {
     }
 }
 
+/// `faultline compare --scores`: the model path's `scores.csv` renamed column by column compares to
+/// the same intervals without any model; both runs write a `scores.csv` that reads back to their
+/// comparison's counts.
+#[test]
+fn compare_scores_file_matches_the_model_path_and_both_write_scores_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = crate::repo().join("golden");
+    let models_out = dir.path().join("models");
+    let mut by_models = compare(
+        &[
+            golden.join("models/champion.json"),
+            golden.join("models/challenger.json"),
+            golden.join("data/labelled.jsonl"),
+        ],
+        &models_out,
+    );
+    by_models
+        .arg("--policy")
+        .arg(golden.join("models/policy.toml"));
+    crate::exited(&by_models.output().unwrap(), 0);
+    let written = std::fs::read_to_string(models_out.join("scores.csv")).unwrap();
+    let owner = dir.path().join("owner.csv");
+    let renamed = written.replacen(
+        "id,label,champion_score,challenger_score,champion_decision,challenger_decision",
+        "txn,fraud,old,new,d1,d2",
+        1,
+    );
+    std::fs::write(&owner, renamed).unwrap();
+    let scores_out = dir.path().join("scores");
+    let out = crate::faultline()
+        .args(["compare", "--scores"])
+        .arg(&owner)
+        .args(["--id-column", "txn", "--label-column", "fraud"])
+        .args(["--champion-column", "old", "--challenger-column", "new"])
+        .args([
+            "--champion-threshold",
+            "0.18",
+            "--challenger-threshold",
+            "0.22",
+        ])
+        .arg("--policy")
+        .arg(golden.join("models/policy.toml"))
+        .arg("--out")
+        .arg(&scores_out)
+        .output()
+        .unwrap();
+    crate::exited(&out, 0);
+    let json = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("comparison.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (json(&models_out), json(&scores_out));
+    assert_eq!(a["deltas"], b["deltas"]);
+    assert_eq!(a["mcnemar"], b["mcnemar"]);
+    assert_eq!(a["verdict"], b["verdict"]);
+    assert_eq!(
+        std::fs::read_to_string(scores_out.join("scores.csv")).unwrap(),
+        written
+    );
+}
+
+#[test]
+fn compare_bad_scores_input_exits_2_naming_file_line_column_and_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.csv");
+    std::fs::write(&file, "id,label,champion_score,p\na,1,0.5,0.2\n").unwrap();
+    let run = |extra: &[&str]| {
+        crate::faultline()
+            .args(["compare", "--scores"])
+            .arg(&file)
+            .args(extra)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap()
+    };
+    let (_, err) = crate::exited(&run(&[]), 2);
+    assert!(
+        err.contains(&format!(
+            "{} line 1: field `challenger_score`",
+            file.display()
+        )) && err.contains("--challenger-column"),
+        "{err}"
+    );
+    let (_, err) = crate::exited(&run(&["--bootstrap", "rowz"]), 2);
+    assert!(
+        err.contains("rowz") && err.contains("counts or rows"),
+        "{err}"
+    );
+}
+
 /// `faultline … | head`: the reader goes away; the binary goes on quietly to its verdict and exits
 /// with the verdict's code, not with a panic and exit 101, whichever stream was closed.
 #[test]

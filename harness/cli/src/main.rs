@@ -91,22 +91,55 @@ enum Command {
         #[command(flatten)]
         flags: RunFlags,
     },
-    /// Compare a champion and a challenger model on labelled data; exit 0 promote, 1 keep or
-    /// inconclusive, 2 invalid input.
+    /// Compare a champion and a challenger model on labelled data, or two columns of scores the
+    /// owner already has; exit 0 promote, 1 keep or inconclusive, 2 invalid input.
+    ///
+    /// With --data, each model reads the features it names; other columns are ignored. With
+    /// --scores, no model is loaded: the file's id, label and score columns are compared as they
+    /// are. Either way --out gets comparison.json, summary.md, report.html and scores.csv (id,
+    /// label, both scores, both decisions).
     Compare {
         /// Champion model file (scorecard .json, .onnx with sidecar, or HTTP endpoint spec).
-        #[arg(long)]
-        champion: PathBuf,
+        #[arg(long, required_unless_present = "scores", conflicts_with = "scores")]
+        champion: Option<PathBuf>,
         /// Challenger model file.
-        #[arg(long)]
-        challenger: PathBuf,
-        /// Labelled data, .jsonl or .csv.
-        #[arg(long)]
-        data: PathBuf,
+        #[arg(long, required_unless_present = "scores", conflicts_with = "scores")]
+        challenger: Option<PathBuf>,
+        /// Labelled data, .jsonl or .csv, for the models to score.
+        #[arg(long, required_unless_present = "scores", conflicts_with = "scores")]
+        data: Option<PathBuf>,
+        /// Per-row scores already computed (CSV with a header): compared without any model.
+        #[arg(long, value_name = "FILE")]
+        scores: Option<PathBuf>,
+        /// Column of --scores holding the row id.
+        #[arg(long, default_value = "id", requires = "scores")]
+        id_column: String,
+        /// Column of --scores holding the champion's score.
+        #[arg(long, default_value = "champion_score", requires = "scores")]
+        champion_column: String,
+        /// Column of --scores holding the challenger's score.
+        #[arg(long, default_value = "challenger_score", requires = "scores")]
+        challenger_column: String,
+        /// The champion's decision threshold with --scores (a model file carries its own).
+        #[arg(long, default_value_t = 0.5, requires = "scores")]
+        champion_threshold: f64,
+        /// The challenger's decision threshold with --scores.
+        #[arg(long, default_value_t = 0.5, requires = "scores")]
+        challenger_threshold: f64,
+        /// Column holding the label, in --data or --scores.
+        #[arg(long, default_value = "label")]
+        label_column: String,
+        /// The label value of the positive class (fraud); every other value is negative.
+        #[arg(long, default_value = "1")]
+        positive: String,
         /// Promotion policy (TOML); default gates every metric.
         #[arg(long)]
         policy: Option<PathBuf>,
-        /// Where comparison.json, summary.md and report.html go.
+        /// Bootstrap resampling: counts (multinomial over cells, seconds on millions of rows) or
+        /// rows (row indices, the slow reference). Default: the policy's `bootstrap`, else counts.
+        #[arg(long, value_parser = parse_resampling)]
+        bootstrap: Option<faultline_models::Resampling>,
+        /// Where comparison.json, summary.md, report.html and scores.csv go.
         #[arg(long, default_value = "faultline-out/compare")]
         out: PathBuf,
         /// Bootstrap seed.
@@ -248,10 +281,44 @@ fn main() -> ExitCode {
             champion,
             challenger,
             data,
+            scores,
+            id_column,
+            champion_column,
+            challenger_column,
+            champion_threshold,
+            challenger_threshold,
+            label_column,
+            positive,
             policy,
+            bootstrap,
             out,
             seed,
-        } => compare(&champion, &challenger, &data, policy.as_deref(), &out, seed),
+        } => {
+            let input = match (scores, champion, challenger, data) {
+                (Some(file), ..) => CompareInput::Scores {
+                    file,
+                    columns: faultline_models::ScoreColumns {
+                        id: id_column,
+                        label: label_column,
+                        positive,
+                        champion: champion_column,
+                        challenger: challenger_column,
+                    },
+                    thresholds: (champion_threshold, challenger_threshold),
+                },
+                (None, Some(champion), Some(challenger), Some(data)) => CompareInput::Models {
+                    champion,
+                    challenger,
+                    data,
+                    label_column,
+                    positive,
+                },
+                _ => unreachable!(
+                    "clap requires --champion, --challenger and --data without --scores"
+                ),
+            };
+            compare(input, policy.as_deref(), bootstrap, &out, seed)
+        }
         Command::Golden {
             command: GoldenCommand::Accept { path },
         } => golden_accept(&path),
@@ -594,27 +661,99 @@ async fn hunt(
     }
 }
 
+/// What `faultline compare` compares.
+enum CompareInput {
+    /// Two models scoring labelled data.
+    Models {
+        champion: PathBuf,
+        challenger: PathBuf,
+        data: PathBuf,
+        label_column: String,
+        positive: String,
+    },
+    /// Scores the owner already has.
+    Scores {
+        file: PathBuf,
+        columns: faultline_models::ScoreColumns,
+        thresholds: (f64, f64),
+    },
+}
+
+fn parse_resampling(s: &str) -> Result<faultline_models::Resampling, String> {
+    s.parse()
+}
+
 /// Runs the offline comparison; errors name the file and field, and exit 2.
 fn compare(
-    champion: &std::path::Path,
-    challenger: &std::path::Path,
-    data: &std::path::Path,
+    input: CompareInput,
     policy: Option<&std::path::Path>,
+    bootstrap: Option<faultline_models::Resampling>,
     out: &std::path::Path,
     seed: u64,
 ) -> ExitCode {
     use anyhow::Context;
-    use faultline_models::{compare, load_model, write_outputs, Dataset, Policy};
+    use faultline_models::{
+        compare_scored, compare_scores, load_model, score_dataset, write_outputs, DataColumns,
+        Dataset, ModelScores, Policy, RowScores,
+    };
     let run = || -> anyhow::Result<faultline_models::Comparison> {
-        let champ = load_model(champion).context("--champion")?;
-        let chall = load_model(challenger).context("--challenger")?;
-        let dataset = Dataset::load(data).context("--data")?;
-        let policy = match policy {
+        let mut policy = match policy {
             Some(p) => Policy::load(p).context("--policy")?,
             None => Policy::all_metrics(),
         };
-        let c = compare(champ.as_ref(), chall.as_ref(), &dataset, &policy, seed)?;
+        if let Some(method) = bootstrap {
+            policy.bootstrap = method;
+        }
+        let (c, rows) = match &input {
+            CompareInput::Models {
+                champion,
+                challenger,
+                data,
+                label_column,
+                positive,
+            } => {
+                let champ = load_model(champion).context("--champion")?;
+                let chall = load_model(challenger).context("--challenger")?;
+                let columns = DataColumns {
+                    label: label_column.clone(),
+                    positive: positive.clone(),
+                };
+                let dataset = Dataset::load_with(data, &columns).context("--data")?;
+                let rows = score_dataset(champ.as_ref(), chall.as_ref(), &dataset)?;
+                let c = compare_scored(champ.as_ref(), chall.as_ref(), &rows, &policy, seed);
+                (c, rows)
+            }
+            CompareInput::Scores {
+                file,
+                columns,
+                thresholds,
+            } => {
+                let rows = RowScores::load(file, columns).context("--scores")?;
+                let c = compare_scores(
+                    ModelScores {
+                        version: &columns.champion,
+                        format: "scores",
+                        threshold: thresholds.0,
+                        scores: &rows.champion,
+                    },
+                    ModelScores {
+                        version: &columns.challenger,
+                        format: "scores",
+                        threshold: thresholds.1,
+                        scores: &rows.challenger,
+                    },
+                    &rows.labels,
+                    &file.display().to_string(),
+                    &policy,
+                    seed,
+                );
+                (c, rows)
+            }
+        };
         let paths = write_outputs(&c, out).context("--out")?;
+        let scores_csv = out.join(faultline_models::scores::SCORES_FILE);
+        rows.write_csv(c.champion.threshold, c.challenger.threshold, &scores_csv)
+            .context("--out")?;
         outln!(
             "verdict: {} ({} rows, {} positive)",
             c.verdict.as_str(),
@@ -625,10 +764,11 @@ fn compare(
             outln!("  - {r}");
         }
         outln!(
-            "wrote {}, {}, {}",
+            "wrote {}, {}, {}, {}",
             paths.json.display(),
             paths.markdown.display(),
-            paths.html.display()
+            paths.html.display(),
+            scores_csv.display()
         );
         Ok(c)
     };

@@ -13,6 +13,7 @@ use crate::metrics::{Confusion, Evaluation, MetricName, Metrics, PrPoint};
 use crate::model::Model;
 use crate::policy::{GateOutcome, Policy, Verdict};
 use crate::rng::{seeded, stream};
+use crate::scores::RowScores;
 
 /// Points kept per precision–recall curve for the report.
 pub const PR_CURVE_POINTS: usize = 200;
@@ -126,22 +127,51 @@ pub fn compare(
     policy: &Policy,
     seed: u64,
 ) -> Result<Comparison> {
+    let rows = score_dataset(champion, challenger, dataset)?;
+    Ok(compare_scored(champion, challenger, &rows, policy, seed))
+}
+
+/// Both models' score for every row of `dataset`, with the rows' ids and labels: what
+/// `scores.csv` holds. Errors as [`compare`] does.
+pub fn score_dataset(
+    champion: &dyn Model,
+    challenger: &dyn Model,
+    dataset: &Dataset,
+) -> Result<RowScores> {
     if dataset.is_empty() {
         return Err(ModelError::Dataset {
             path: dataset.source().to_path_buf(),
             problem: "has no rows".into(),
         });
     }
-    let champion_scores = score_all("champion", champion, dataset)?;
-    let challenger_scores = score_all("challenger", challenger, dataset)?;
-    Ok(compare_scores(
-        describe(champion, &champion_scores),
-        describe(challenger, &challenger_scores),
-        dataset.labels(),
-        &dataset.source().display().to_string(),
+    Ok(RowScores {
+        source: dataset.source().to_path_buf(),
+        ids: dataset.ids().to_vec(),
+        labels: dataset.labels().to_vec(),
+        champion: score_all("champion", champion, dataset)?,
+        challenger: score_all("challenger", challenger, dataset)?,
+    })
+}
+
+/// The comparison of two models' precomputed `rows` (see [`score_dataset`]).
+///
+/// # Panics
+/// If `rows` is empty.
+pub fn compare_scored(
+    champion: &dyn Model,
+    challenger: &dyn Model,
+    rows: &RowScores,
+    policy: &Policy,
+    seed: u64,
+) -> Comparison {
+    compare_scores(
+        describe(champion, &rows.champion),
+        describe(challenger, &rows.challenger),
+        &rows.labels,
+        &rows.source.display().to_string(),
         policy,
         seed,
-    ))
+    )
 }
 
 fn describe<'a>(m: &'a dyn Model, scores: &'a [f64]) -> ModelScores<'a> {
@@ -237,6 +267,7 @@ pub fn compare_scores(
         labels,
         &a,
         &b,
+        policy.bootstrap,
         policy.resamples,
         policy.confidence,
         &mut rng,
@@ -385,6 +416,46 @@ mod tests {
             "{text}"
         );
         assert_eq!(exit_code::<Comparison>(&Err(e)), EXIT_INVALID_INPUT);
+    }
+
+    #[test]
+    fn a_model_naming_a_column_of_the_owners_data_scores_it_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("own.csv");
+        let mut text = String::from("id,fraud,spend,colour\n");
+        for i in 0..40 {
+            text.push_str(&format!("r{i},{},{},red\n", i % 4 == 0, i % 7));
+        }
+        std::fs::write(&path, text).unwrap();
+        let columns = crate::dataset::DataColumns {
+            label: "fraud".into(),
+            positive: "true".into(),
+        };
+        let dataset = Dataset::load_with(&path, &columns).unwrap();
+        let card = |name: &str| {
+            Scorecard::new(
+                "own",
+                ScorecardKind::Logistic,
+                vec![(name.into(), 0.3)],
+                -1.0,
+                0.5,
+            )
+            .unwrap()
+        };
+        let rows = score_dataset(&card("spend"), &card("spend"), &dataset).unwrap();
+        assert_eq!(rows.ids[1], "r1");
+        assert_eq!(rows.labels.iter().filter(|&&l| l).count(), 10);
+        let e = compare(
+            &card("spend"),
+            &card("colour"),
+            &dataset,
+            &small_policy(),
+            1,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`colour`") || e.contains("\"colour\""), "{e}");
+        assert!(e.contains("own.csv") && e.contains("challenger"), "{e}");
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub enum ModelError {
     },
 
     /// A model asks for features the dataset does not provide.
-    #[error("{role} model `{version}` needs feature(s) {missing:?} that dataset {} does not provide; available: {available:?}", dataset.display())]
+    #[error("{role} model `{version}` needs feature(s) {missing:?} that dataset {} does not provide; available: {available:?}. Add a column of numbers under each missing name (the built-in features come from the ledger columns)", dataset.display())]
     FeatureMismatch {
         /// `champion` or `challenger`.
         role: String,

@@ -18,8 +18,9 @@
 //! - [`dataset`]   labelled datasets in JSON Lines or CSV, with file/line/field errors.
 //! - [`generate`]  the seeded synthetic dataset and its documented "true" label process.
 //! - [`metrics`]   confusion matrix, precision, recall, F1, accuracy, PR-AUC, PR curve.
-//! - [`bootstrap`] paired bootstrap percentile intervals of metric deltas.
+//! - [`bootstrap`] paired bootstrap percentile intervals of metric deltas, by cell counts or rows.
 //! - [`mcnemar`]   McNemar's exact test on discordant predictions.
+//! - [`scores`]    per-row scores of both models: `--scores` input and the `scores.csv` output.
 //! - [`policy`]    MLflow-style metric gates from TOML and the verdict rule.
 //! - [`compare`]   the comparison itself and the exit-code mapping.
 //! - [`report`]    `comparison.json`, `summary.md`, `report.html` (inline SVG).
@@ -39,16 +40,19 @@ pub mod model;
 pub mod policy;
 pub mod report;
 pub mod rng;
+pub mod scores;
 pub mod time;
 
 #[cfg(test)]
 mod golden_tests;
 
+pub use bootstrap::Resampling;
 pub use compare::{
-    compare, compare_scores, exit_code, Comparison, Delta, ModelResult, ModelScores,
+    compare, compare_scored, compare_scores, exit_code, score_dataset, Comparison, Delta,
+    ModelResult, ModelScores,
 };
 pub use compare::{EXIT_INVALID_INPUT, EXIT_NOT_PROMOTED, EXIT_PROMOTE};
-pub use dataset::{Dataset, LabelledRow};
+pub use dataset::{DataColumns, Dataset, LabelledRow};
 pub use error::{ModelError, Result};
 pub use features::{Features, TxnInput};
 pub use matrix::FeatureMatrix;
@@ -56,3 +60,4 @@ pub use metrics::MetricName;
 pub use model::{load_model, Model};
 pub use policy::{Gate, Policy, Verdict};
 pub use report::write_outputs;
+pub use scores::{RowScores, ScoreColumns};

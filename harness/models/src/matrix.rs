@@ -47,6 +47,30 @@ impl FeatureMatrix {
         self.values.extend_from_slice(row);
     }
 
+    /// Adds whole columns to a matrix of `rows` rows (which may have no columns yet).
+    ///
+    /// # Panics
+    /// If a column's length is not `rows`, or the matrix's rows differ from `rows`.
+    pub fn append_columns(&mut self, columns: Vec<(String, Vec<f64>)>, rows: usize) {
+        if columns.is_empty() {
+            return;
+        }
+        let old = self.names.len();
+        assert!(old == 0 || self.rows() == rows, "row count must match");
+        assert!(
+            columns.iter().all(|(_, c)| c.len() == rows),
+            "column length must match"
+        );
+        let width = old + columns.len();
+        let mut values = Vec::with_capacity(rows * width);
+        for r in 0..rows {
+            values.extend_from_slice(&self.values[r * old..(r + 1) * old]);
+            values.extend(columns.iter().map(|(_, c)| c[r]));
+        }
+        self.names.extend(columns.into_iter().map(|(n, _)| n));
+        self.values = values;
+    }
+
     /// Column names.
     pub fn names(&self) -> &[String] {
         &self.names

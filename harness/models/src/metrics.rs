@@ -181,6 +181,13 @@ impl Metrics {
     }
 }
 
+/// A key whose ascending order is `f64::total_cmp`'s descending order (the same bit trick).
+fn descending_key(x: f64) -> u64 {
+    let bits = x.to_bits() as i64;
+    let total = bits ^ (((bits >> 63) as u64) >> 1) as i64;
+    !((total as u64) ^ (1 << 63))
+}
+
 /// Row indices ordered by descending score (ties by index), computed once per model.
 #[derive(Debug, Clone)]
 pub struct Ranking {
@@ -190,9 +197,22 @@ pub struct Ranking {
 impl Ranking {
     /// Ranks `scores`, which must be finite.
     pub fn new(scores: &[f64]) -> Self {
-        let mut order: Vec<usize> = (0..scores.len()).collect();
-        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-        Ranking { order }
+        // Sorting (key, index) pairs rather than indices compared through `scores` keeps the
+        // comparisons in cache: several times faster on a million rows, same order.
+        let mut keyed: Vec<(u64, usize)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (descending_key(s), i))
+            .collect();
+        keyed.sort_unstable();
+        Ranking {
+            order: keyed.into_iter().map(|(_, i)| i).collect(),
+        }
+    }
+
+    /// Row indices, highest score first.
+    pub fn order(&self) -> &[usize] {
+        &self.order
     }
 
     /// Walks the distinct score thresholds from high to low, calling `visit(threshold, tp, fp)`

@@ -7,6 +7,7 @@
 //! min_negatives = 10    # fewer negative rows than this: the same
 //! confidence = 0.95    # bootstrap interval level
 //! resamples = 1000     # bootstrap resamples
+//! bootstrap = "counts" # counts (multinomial over cells, the default) | rows (the reference)
 //!
 //! [[gates]]
 //! metric = "pr_auc"            # precision | recall | f1 | accuracy | pr_auc
@@ -35,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bootstrap::Interval;
+use crate::bootstrap::{Interval, Resampling};
 use crate::error::{ModelError, Result};
 use crate::metrics::{MetricName, Metrics};
 
@@ -74,6 +75,10 @@ pub struct Policy {
     /// Number of paired bootstrap resamples.
     #[serde(default = "default_resamples")]
     pub resamples: usize,
+    /// How the bootstrap resamples: `counts` (the default) or `rows` (the reference); see
+    /// [`crate::bootstrap`]. `faultline compare --bootstrap` overrides it.
+    #[serde(default)]
+    pub bootstrap: Resampling,
     /// The gates; all must pass to promote.
     pub gates: Vec<Gate>,
 }
@@ -127,6 +132,7 @@ impl Policy {
             min_negatives: default_min_class(),
             confidence: default_confidence(),
             resamples: default_resamples(),
+            bootstrap: Resampling::default(),
             gates: MetricName::ALL
                 .iter()
                 .map(|&metric| Gate {

@@ -7,6 +7,12 @@
 //! rather than taken from `rand`'s distributions, so a seed's draws depend only on ChaCha's specified
 //! output and this file, never on a `rand` release.
 //!
+//! One exception: [`SeededRng::binomial`] (and [`SeededRng::multinomial`] built on it) hands the
+//! stream to `rand_distr`'s BTPE sampler, because a correct constant-time binomial is a paper's
+//! worth of rejection sampling that a well-kept crate already has. Its draws are pinned in this
+//! crate's tests, so a `rand_distr` release that changes them fails there, not silently in a
+//! recorded interval.
+//!
 //! Module map: none; [`SeededRng`], its two constructors and its draws are this file.
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -140,6 +146,44 @@ impl<C: RngCore> SeededRng<C> {
         chosen
     }
 
+    /// The number of successes in `n` trials of probability `p` (clamped to 0..=1), by
+    /// `rand_distr`'s Binomial (inversion below a mean of 10, BTPE above): constant expected time
+    /// whatever `n` is.
+    pub fn binomial(&mut self, n: u64, p: f64) -> u64 {
+        if n == 0 || p.is_nan() || p <= 0.0 {
+            return 0;
+        }
+        if p >= 1.0 {
+            return n;
+        }
+        let dist = rand_distr::Binomial::new(n, p).expect("p lies strictly between 0 and 1");
+        rand_distr::Distribution::sample(&dist, &mut Core010(&mut self.0))
+    }
+
+    /// A multinomial draw of `n` trials over cells of non-negative `weights` (need not sum to
+    /// one), written into `out` (same length), as sequential binomials: cell `k` gets
+    /// `Binomial(n − drawn so far, w_k / Σ_{j≥k} w_j)`. One binomial per cell, so the cost follows
+    /// the number of cells, not `n`.
+    pub fn multinomial(&mut self, n: u64, weights: &[f64], out: &mut [u64]) {
+        assert_eq!(weights.len(), out.len(), "one output per weight");
+        let mut left_weight: f64 = weights.iter().sum();
+        let mut left = n;
+        for (w, o) in weights.iter().zip(out.iter_mut()) {
+            // The last cell with weight takes the remainder exactly; rounding in `left_weight`
+            // must never leave trials undrawn.
+            let x = if left == 0 || *w <= 0.0 {
+                0
+            } else if *w >= left_weight {
+                left
+            } else {
+                self.binomial(left, w / left_weight)
+            };
+            *o = x;
+            left -= x;
+            left_weight -= w;
+        }
+    }
+
     /// Sixteen random bytes.
     pub fn bytes16(&mut self) -> [u8; 16] {
         let mut out = [0u8; 16];
@@ -200,6 +244,23 @@ impl<C: RngCore> SeededRng<C> {
             }
         }
         high
+    }
+}
+
+/// The stream as `rand_core` 0.10 sees a generator, which is what `rand_distr` 0.6 samples from.
+struct Core010<'a, C>(&'a mut C);
+
+impl<C: RngCore> rand_core_010::TryRng for Core010<'_, C> {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.0.next_u32())
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.0.next_u64())
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.fill_bytes(dst);
+        Ok(())
     }
 }
 

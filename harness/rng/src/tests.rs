@@ -83,7 +83,58 @@ fn canon_full_ranges_return_the_raw_draw() {
     assert_eq!(a.canon_i128(i128::MIN, i128::MAX), raw);
 }
 
+/// `binomial` delegates to `rand_distr`: these values pin its output (inversion, Poisson and BTPE
+/// branches), so a release that changes them fails here before it moves a recorded interval.
+#[test]
+fn binomial_draws_are_pinned() {
+    let mut r = SeededRng::chacha8(42, 9);
+    let got: Vec<u64> = [
+        (20, 0.3),
+        (1_000_000, 0.000_002),
+        (1_000_000, 0.4),
+        (50, 0.97),
+    ]
+    .iter()
+    .map(|&(n, p)| r.binomial(n, p))
+    .collect();
+    assert_eq!(got, PIN_BINOMIAL);
+}
+
+const PIN_BINOMIAL: [u64; 4] = [8, 2, 400_517, 47];
+
+#[test]
+fn binomial_has_the_right_mean_and_variance() {
+    let mut r = SeededRng::chacha8(3, 0);
+    let (n, p, k) = (10_000u64, 0.3, 4_000);
+    let xs: Vec<f64> = (0..k).map(|_| r.binomial(n, p) as f64).collect();
+    let mean = xs.iter().sum::<f64>() / k as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1) as f64;
+    let (m0, v0) = (n as f64 * p, n as f64 * p * (1.0 - p));
+    assert!(
+        (mean - m0).abs() < 4.0 * (v0 / k as f64).sqrt(),
+        "mean {mean} vs {m0}"
+    );
+    assert!((var / v0 - 1.0).abs() < 0.1, "variance {var} vs {v0}");
+}
+
 proptest! {
+    #[test]
+    fn multinomial_draws_sum_to_n_and_skip_empty_cells(
+        seed: u64,
+        n in 0u64..2_000_000,
+        weights in prop::collection::vec(prop_oneof![Just(0.0), 0.0f64..1e6], 1..40),
+    ) {
+        let mut r = SeededRng::chacha8(seed, 0);
+        let mut out = vec![0; weights.len()];
+        r.multinomial(n, &weights, &mut out);
+        let total: u64 = out.iter().sum();
+        let any_weight = weights.iter().any(|&w| w > 0.0);
+        prop_assert_eq!(total, if any_weight { n } else { 0 });
+        for (w, o) in weights.iter().zip(&out) {
+            prop_assert!(*w > 0.0 || *o == 0);
+        }
+    }
+
     #[test]
     fn below_stays_in_range(seed: u64, n in 1u64..=u64::MAX) {
         let mut r = SeededRng::chacha8(seed, 0);

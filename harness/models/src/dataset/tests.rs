@@ -109,7 +109,7 @@ fn row_errors_name_file_line_and_field() {
         ),
         (
             ROW.replace("\"country\"", "\"contry\""),
-            "field `contry`: unknown column",
+            "field `country`: missing",
         ),
     ];
     for (row, expected) in cases {
@@ -132,8 +132,6 @@ fn csv_errors_count_the_header_as_line_one() {
     let bad = "t2,a1,debit,abc,2024-05-01T13:45:00Z,1,,10,low,FR,0";
     let e = load_err("d.csv", &format!("{header}\n{good}\n{bad}\n"));
     assert!(e.contains("d.csv line 3: field `amount_cents`"), "{e}");
-    let e = load_err("d.csv", &format!("{},extra\n{good},1\n", header));
-    assert!(e.contains("line 1: field `extra`: unknown column"), "{e}");
     let no_label = COLUMNS[..10].join(",");
     let e = load_err(
         "d.csv",
@@ -147,4 +145,58 @@ fn file_level_problems_are_reported() {
     assert!(load_err("d.txt", ROW).contains("unknown extension"));
     assert!(load_err("d.jsonl", "").contains("has no rows"));
     assert!(load_err("d.jsonl", "{not json").contains("line 1: not a JSON object"));
+}
+
+#[test]
+fn extra_columns_are_ignored_and_numeric_ones_become_features() {
+    let header = COLUMNS.join(",");
+    let good = "t1,a1,debit,100,2024-05-01T13:45:00Z,1,,10,low,FR,0";
+    let (_dir, p) = write(
+        "d.csv",
+        &format!("{header},note,velocity_1h\n{good},hello,3.5\n{good},bye,4\n"),
+    );
+    let d = Dataset::load(&p).unwrap();
+    assert_eq!(d.len(), 2);
+    assert_eq!(d.rows().len(), 2, "the ledger columns still yield rows");
+    let names = d.features().names();
+    assert!(names.iter().any(|n| n == "amount_log") && names.iter().any(|n| n == "velocity_1h"));
+    assert!(!names.iter().any(|n| n == "note"), "{names:?}");
+    assert_eq!(d.features().row_map(1)["velocity_1h"], 4.0);
+}
+
+#[test]
+fn any_columns_with_a_named_label_and_positive_value() {
+    let (_dir, p) = write(
+        "own.csv",
+        "customer,is_fraud,tenure,spend\nc1,yes,3,10.5\nc2,no,1,2\nc3,maybe,2,7\n",
+    );
+    let columns = DataColumns {
+        label: "is_fraud".into(),
+        positive: "yes".into(),
+    };
+    let d = Dataset::load_with(&p, &columns).unwrap();
+    assert_eq!(d.labels(), &[true, false, false]);
+    assert!(d.rows().is_empty(), "no ledger columns, no ledger rows");
+    assert_eq!(
+        d.features().names(),
+        &["tenure".to_string(), "spend".to_string()]
+    );
+    assert_eq!(d.features().row(0), &[3.0, 10.5]);
+    assert_eq!(d.ids(), &["line-2", "line-3", "line-4"]);
+    let e = Dataset::load(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("own.csv line 2: field `label`: missing") && e.contains("--label-column"),
+        "{e}"
+    );
+    let default_positive = DataColumns {
+        label: "is_fraud".into(),
+        ..DataColumns::default()
+    };
+    let e = Dataset::load_with(&p, &default_positive)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("must be 0 or 1") && e.contains("--positive"),
+        "{e}"
+    );
 }

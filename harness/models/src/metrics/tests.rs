@@ -169,3 +169,15 @@ proptest! {
         prop_assert_eq!(direct.metrics.undefined, weighted.metrics.undefined);
     }
 }
+
+proptest! {
+    #[test]
+    fn ranking_orders_by_descending_score_then_index(
+        scores in prop::collection::vec(prop_oneof![-2.0f64..2.0, Just(0.0), Just(-0.0), Just(0.5)], 0..200),
+    ) {
+        let mut want: Vec<usize> = (0..scores.len()).collect();
+        want.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        let ranking = Ranking::new(&scores);
+        prop_assert_eq!(ranking.order(), &want[..]);
+    }
+}
