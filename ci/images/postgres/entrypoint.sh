@@ -17,4 +17,6 @@ CREATE DATABASE "$POSTGRES_DB";
 SQL
   fi
 fi
-exec runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses='*' "$@"
+# setpriv execs postgres as PID 1 (runuser would stay PID 1 and not pass on the image's STOPSIGNAL,
+# SIGINT), so `docker stop` is Postgres's fast shutdown, not a smart one that waits out the timeout.
+exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA" -c listen_addresses='*' "$@"

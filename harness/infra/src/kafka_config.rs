@@ -22,6 +22,9 @@ pub struct BrokerAddrs {
     pub controller_advertised: String,
 }
 
+/// How long the controller keeps a silent broker's registration (Kafka's default is 9 s).
+pub const BROKER_SESSION_TIMEOUT_MS: u64 = 3000;
+
 /// The `server.properties` entries for broker `me` of the cluster `all`.
 pub fn broker_properties(me: &BrokerAddrs, all: &[BrokerAddrs]) -> BTreeMap<String, String> {
     let rf = all.len().min(3);
@@ -76,6 +79,14 @@ pub fn broker_properties(me: &BrokerAddrs, all: &[BrokerAddrs]) -> BTreeMap<Stri
     set("num.partitions", "1".into());
     // Tests shut brokers down and up often; a shorter grace keeps restarts quick.
     set("controlled.shutdown.max.retries", "1".into());
+    // A broker SIGKILLed and started again cannot register until the controller lets its previous
+    // session expire (KAFKA-19130): 9 s by default, most of a killed broker's 14-15 s restart. The
+    // heartbeat interval must stay below the session timeout.
+    set(
+        "broker.session.timeout.ms",
+        BROKER_SESSION_TIMEOUT_MS.to_string(),
+    );
+    set("broker.heartbeat.interval.ms", "500".into());
     set(
         "share.coordinator.state.topic.replication.factor",
         rf.to_string(),

@@ -204,7 +204,7 @@ pub struct ShrinkStep {
 pub enum ShrinkStop {
     /// No cut of the smallest case still fails: it is minimal for the cuts tried.
     Minimal,
-    /// The time budget ran out; the smallest case so far is kept.
+    /// The next candidate would not end within the time budget; the smallest case so far is kept.
     Budget,
     /// The bundle's own case did not fail often enough to shrink.
     NotReproduced,

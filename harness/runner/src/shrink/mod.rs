@@ -3,11 +3,14 @@
 //!
 //! The search is greedy delta debugging over the cuts of [`cuts`]: it tries the cuts of the
 //! smallest failing case in order (biggest first) and keeps the first that still fails, then starts
-//! over from it, skipping any change (by its description) that already failed to reproduce; it ends when no cut fails ([`ShrinkStop::Minimal`]) or when the time budget is
-//! spent ([`ShrinkStop::Budget`]), with the smallest case so far. A run of a concurrent pipeline
-//! passes or fails by chance as well as by cause, so every candidate runs up to `runs` times and
-//! counts as failing when at least `min_failures` runs fail with one of the bundle's classes; it
-//! stops early once that is settled either way.
+//! over from it, skipping any candidate scenario that was already tried and failed to reproduce (the
+//! same cut of a smaller case is a new candidate, and is tried); it ends when no cut fails
+//! ([`ShrinkStop::Minimal`]) or when the next candidate, taking as long as the last one, would
+//! end past the time budget ([`ShrinkStop::Budget`]), with the
+//! smallest case so far. A run of a concurrent pipeline passes or fails by chance as well as by
+//! cause, so every candidate runs up to `runs` times and counts as failing when at least
+//! `min_failures` runs fail with one of the bundle's classes; it stops early once that is settled
+//! either way. The bundle's own failing run counts as the first of its case's runs.
 //!
 //! Every candidate's suite goes to `<out>/steps/NN/` (its reports, and bundles of its failing
 //! runs); `<out>/shrunk.toml` is the smallest failing scenario, `<out>/shrink.json` the log (kept
@@ -151,7 +154,7 @@ pub async fn shrink(
         plan: Some(b.plan.clone()),
     };
     let outcome = search
-        .try_job(first, "the bundle as it is", 0, &mut log)
+        .try_job(first, "the bundle as it is", 0, Some(&report), &mut log)
         .await;
     let mut best = match outcome {
         Ok(Some(run)) => run,
@@ -164,15 +167,23 @@ pub async fn shrink(
             return Err(e);
         }
     };
-    // A change that did not reproduce is not tried again in a later pass: the case it would apply
-    // to only got smaller since, and each try costs real runs.
+    // A candidate that did not reproduce is not run again: each try costs real runs. The key is the
+    // candidate itself, so a cut rejected on a bigger case is tried again on a smaller one (halving
+    // the events may fail with nine faults and reproduce with the one that matters).
     let mut rejected: std::collections::BTreeSet<String> = Default::default();
     'search: loop {
         for cut in cuts::cuts(&scenario) {
-            if rejected.contains(&cut.change) {
+            let key = toml::to_string(&cut.scenario).unwrap_or_else(|_| cut.change.clone());
+            if rejected.contains(&key) {
                 continue;
             }
-            if started.elapsed() >= so.budget {
+            // A candidate takes about as long as the last one (cuts only make cases smaller): one
+            // that would end past the budget is not started, so the search ends within it.
+            let next = log
+                .steps
+                .last()
+                .map_or(Duration::ZERO, |s| Duration::from_millis(s.duration_ms));
+            if started.elapsed() + next >= so.budget {
                 log.stopped = ShrinkStop::Budget;
                 break 'search;
             }
@@ -191,14 +202,14 @@ pub async fn shrink(
                 workload: None,
                 plan: None,
             };
-            match search.try_job(job, &cut.change, step, &mut log).await {
+            match search.try_job(job, &cut.change, step, None, &mut log).await {
                 Ok(Some(run)) => {
                     scenario = cut.scenario;
                     best = run;
                     continue 'search;
                 }
                 Ok(None) => {
-                    rejected.insert(cut.change);
+                    rejected.insert(key);
                 }
                 Err(e) => {
                     search.session.close().await;
@@ -222,12 +233,14 @@ struct Search<'a> {
 
 impl Search<'_> {
     /// Runs `job` up to `runs` times into `steps/NN`; the first run that reproduced when the
-    /// candidate counts as failing, else `None`. Logs the step.
+    /// candidate counts as failing, else `None`. `seen` is a run of this very case already done
+    /// (the bundle's own failing run): it counts as the first of the `runs`. Logs the step.
     async fn try_job(
         &mut self,
         job: Job,
         change: &str,
         step: usize,
+        seen: Option<&RunReport>,
         log: &mut ShrinkLog,
     ) -> Result<Option<RunReport>> {
         let t0 = Instant::now();
@@ -242,7 +255,8 @@ impl Search<'_> {
         let reproduces = |r: &RunReport| {
             r.verdict == Verdict::Fail && r.anomaly_classes().iter().any(|c| classes.contains(c))
         };
-        let jobs: Vec<Job> = (0..k)
+        let prior: Vec<RunReport> = seen.into_iter().cloned().collect();
+        let jobs: Vec<Job> = (prior.len() as u32..k)
             .map(|_| Job {
                 file: job.file.clone(),
                 scenario: job.scenario.clone(),
@@ -251,15 +265,21 @@ impl Search<'_> {
                 plan: job.plan.clone(),
             })
             .collect();
-        let mut settled = |runs: &[RunReport]| {
+        let settled = |runs: &[RunReport]| {
             let hit = runs.iter().filter(|r| reproduces(r)).count() as u32;
             let left = k - runs.len() as u32;
             hit >= m || hit + left < m
         };
-        let suite = execute_in(&mut self.session, jobs, &opts, &mut settled).await?;
-        let hit: Vec<&RunReport> = suite.runs.iter().filter(|r| reproduces(r)).collect();
+        let runs: Vec<RunReport> = if settled(&prior) {
+            prior
+        } else {
+            let mut more = |r: &[RunReport]| settled(&[prior.as_slice(), r].concat());
+            let suite = execute_in(&mut self.session, jobs, &opts, &mut more).await?;
+            prior.into_iter().chain(suite.runs).collect()
+        };
+        let hit: Vec<&RunReport> = runs.iter().filter(|r| reproduces(r)).collect();
         let accepted = hit.len() as u32 >= m;
-        if let Some(err) = suite.runs.iter().find_map(|r| r.error.as_ref()) {
+        if let Some(err) = runs.iter().find_map(|r| r.error.as_ref()) {
             if step == 0 && hit.is_empty() {
                 return Err(RunnerError::Usage(format!(
                     "the bundle's own case could not run: {err}"
@@ -269,13 +289,13 @@ impl Search<'_> {
         errln!(
             "shrink step {step}: {change}: {}/{} runs failed with the class ({:.0} s){}",
             hit.len(),
-            suite.runs.len(),
+            runs.len(),
             t0.elapsed().as_secs_f64(),
             if accepted { " -> kept" } else { "" }
         );
         log.steps.push(ShrinkStep {
             change: change.to_string(),
-            runs: suite.runs.len() as u32,
+            runs: runs.len() as u32,
             reproduced: hit.len() as u32,
             accepted,
             size,
