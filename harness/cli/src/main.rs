@@ -54,8 +54,8 @@ enum Command {
         /// Failing runs (with one of the bundle's classes) that make a candidate count as failing.
         #[arg(long, default_value_t = 2)]
         min_failures: u32,
-        /// Seconds the search may take: a candidate that would end past them (taking as long as
-        /// the last one) is not started; the smallest case so far is kept.
+        /// Seconds the search may take: a candidate that could end past them (K runs, each as long
+        /// as the last candidate's runs) is not started; the smallest case so far is kept.
         #[arg(long, default_value_t = 600)]
         budget: u64,
         #[command(flatten)]

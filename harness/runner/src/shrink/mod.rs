@@ -5,8 +5,8 @@
 //! smallest failing case in order (biggest first) and keeps the first that still fails, then starts
 //! over from it, skipping any candidate scenario that was already tried and failed to reproduce (the
 //! same cut of a smaller case is a new candidate, and is tried); it ends when no cut fails
-//! ([`ShrinkStop::Minimal`]) or when the next candidate, taking as long as the last one, would
-//! end past the time budget ([`ShrinkStop::Budget`]), with the
+//! ([`ShrinkStop::Minimal`]) or when the next candidate, running `runs` times as long as the last
+//! step's runs took, could end past the time budget ([`ShrinkStop::Budget`]), with the
 //! smallest case so far. A run of a concurrent pipeline passes or fails by chance as well as by
 //! cause, so every candidate runs up to `runs` times and counts as failing when at least
 //! `min_failures` runs fail with one of the bundle's classes; it stops early once that is settled
@@ -177,12 +177,12 @@ pub async fn shrink(
             if rejected.contains(&key) {
                 continue;
             }
-            // A candidate takes about as long as the last one (cuts only make cases smaller): one
-            // that would end past the budget is not started, so the search ends within it.
-            let next = log
-                .steps
-                .last()
-                .map_or(Duration::ZERO, |s| Duration::from_millis(s.duration_ms));
+            // A candidate may need all `runs` runs, each about as long as the last step's runs
+            // (cuts only make cases smaller): one that could end past the budget is not started,
+            // so the search ends within it.
+            let next = log.steps.last().map_or(Duration::ZERO, |s| {
+                Duration::from_millis(s.duration_ms / u64::from(s.runs.max(1)) * u64::from(so.runs))
+            });
             if started.elapsed() + next >= so.budget {
                 log.stopped = ShrinkStop::Budget;
                 break 'search;
