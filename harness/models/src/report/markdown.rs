@@ -1,11 +1,11 @@
-//! `summary.md`: the verdict, a metrics table with delta intervals, gates, McNemar and the
-//! confusion matrices.
+//! `summary.md`: the verdict, a metrics table with delta intervals, gates, robustness under faults
+//! (live comparisons with a baseline), McNemar and the confusion matrices.
 
 use std::fmt::Write;
 
 use crate::compare::Comparison;
 use crate::metrics::Confusion;
-use crate::report::signed;
+use crate::report::{robustness_rows, signed, ROBUSTNESS_HEADER};
 
 /// Marks a value that was undefined (zero denominator) and shown as 0.
 const UNDEFINED_MARK: &str = "†";
@@ -81,6 +81,23 @@ pub fn summary(c: &Comparison) -> String {
             outcome.direction.as_str(),
             if outcome.passed { "yes" } else { "no" }
         );
+    }
+    if let Some(r) = &c.robustness {
+        let _ = writeln!(s, "\n## Robustness under faults\n");
+        let _ = writeln!(
+            s,
+            "Each model's metrics on the same transactions in the fault-free run (`{}`) and this faulted run; \
+             changes are faulted − fault-free with paired {level:.0}% intervals.\n",
+            r.fault_free
+        );
+        let _ = writeln!(s, "| {} |", ROBUSTNESS_HEADER.join(" | "));
+        let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: | --- |");
+        for row in robustness_rows(r) {
+            let _ = writeln!(s, "| {} |", row.join(" | "));
+        }
+        for g in &r.gates {
+            let _ = writeln!(s, "\n- {}{}", if g.blocks { "**blocks**: " } else { "" }, g.detail);
+        }
     }
     let mc = &c.mcnemar;
     let _ = writeln!(s, "\n## McNemar's exact test\n");
