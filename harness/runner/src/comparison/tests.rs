@@ -383,3 +383,62 @@ fn a_challenger_collapsing_on_fallback_rows_is_kept_by_the_robustness_gate() {
     let shown = comparison_check(&faulted);
     assert!(shown.detail.contains("verdict keep"), "{}", shown.detail);
 }
+
+/// Offline, what `scenarios/enrichment-fallback.toml` should show: the records sent during the
+/// outage (here: the 2,001st to the 8,000th) whose account the worker had not cached scored on
+/// the default profile. The shipped profile-leaning challenger loses more precision there than
+/// the champion, and the robustness gate of the scenario's policy keeps the champion.
+#[test]
+fn the_enrichment_fallback_scenario_ships_a_challenger_its_robustness_gate_keeps() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/enrichment-fallback.toml");
+    let mut s = faultline_scenario::load::load(&path).unwrap();
+    s.resolve_paths(path.parent().unwrap());
+    let setup = CompareSetup::load(&s, s.workload.seed).unwrap().unwrap();
+    let mut spec = s.workload.clone();
+    spec.partitions = s.infra.partitions;
+    let w = faultline_workload::generate(&spec).unwrap();
+    let labels = expected_labels(&w);
+    let mut cached = std::collections::BTreeSet::new();
+    let (mut clean, mut faulted, mut windows) = (Vec::new(), Vec::new(), BTreeMap::new());
+    for (i, r) in w.records.iter().enumerate() {
+        let Ok(e) = faultline_workload::validate(&r.value) else {
+            continue;
+        };
+        let inside = (2_000..8_000).contains(&i);
+        let fallback = inside && !cached.contains(&e.account_id);
+        if !fallback {
+            cached.insert(e.account_id.clone());
+        }
+        let input = txn_input(&e);
+        let score = |input: TxnInput| {
+            let f = faultline_models::Features::from_event(&input);
+            [&setup.champion, &setup.challenger].map(|m| m.model.score(&f).unwrap())
+        };
+        let row = |[a, b]: [f64; 2], fallback| Landed {
+            champion_score: a,
+            champion_version: setup.champion.version.clone(),
+            challenger_score: Some(b),
+            challenger_version: Some(setup.challenger.version.clone()),
+            copies: 1,
+            fallback,
+        };
+        clean.push((e.transaction_id.clone(), row(score(input.clone()), false)));
+        let stored = if fallback {
+            score(input.with_default_profile())
+        } else {
+            score(input)
+        };
+        faulted.push((e.transaction_id.clone(), row(stored, fallback)));
+        windows.insert(e.transaction_id, inside);
+    }
+    let clean = baseline(build(&labels, clean, &setup, "fault-free"));
+    let mut live = build(&labels, faulted, &setup, "faulted");
+    let check = attach_robustness(&mut live, &clean, &windows, &setup);
+    println!("{}", check.detail);
+    let c = live.comparison.as_ref().unwrap();
+    assert_eq!(c.verdict, faultline_models::Verdict::Keep, "{:?}", c.reasons);
+    let gate = &c.robustness.as_ref().unwrap().gates[0];
+    assert!(gate.blocks, "{}", gate.detail);
+    assert!(c.reasons[0].starts_with("robustness precision"), "{:?}", c.reasons);
+    println!("fault-free verdict {}: {:?}", clean.live.comparison.as_ref().unwrap().verdict.as_str(), clean.live.comparison.as_ref().unwrap().reasons);
+}
