@@ -32,26 +32,48 @@ async fn a_profile_leaning_challenger_degrades_more_under_an_enrichment_outage_a
         "scores_stored_exactly_once",
         "model_robustness",
     ] {
-        assert_eq!(check(name).status, CheckStatus::Pass, "{name}: {}", check(name).detail);
+        assert_eq!(
+            check(name).status,
+            CheckStatus::Pass,
+            "{name}: {}",
+            check(name).detail
+        );
     }
-    println!("scores_stored_exactly_once: {}", check("scores_stored_exactly_once").detail);
+    println!(
+        "scores_stored_exactly_once: {}",
+        check("scores_stored_exactly_once").detail
+    );
     println!("model_robustness: {}", check("model_robustness").detail);
-    assert!(check("model_robustness").detail.contains("keep the champion"));
+    assert!(check("model_robustness")
+        .detail
+        .contains("keep the champion"));
     assert!(check("model_comparison").detail.contains("verdict keep"));
 
     let compare = std::fs::read_dir(out.path().join("runs"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("enrichment-fallback-"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("enrichment-fallback-")
+        })
         .expect("the run directory")
         .join("compare");
     let c = crate::json_at(&compare.join("comparison.json"));
     let clean = crate::json_at(&compare.join("baseline/comparison.json"));
     assert_eq!(c["verdict"], "keep", "{}", c["reasons"]);
-    assert_ne!(clean["verdict"], "keep", "fault-free, only the robustness gate can keep: {}", clean["reasons"]);
+    assert_ne!(
+        clean["verdict"], "keep",
+        "fault-free, only the robustness gate can keep: {}",
+        clean["reasons"]
+    );
     assert!(clean.get("robustness").is_none());
     assert!(
-        c["reasons"][0].as_str().unwrap().starts_with("robustness precision on rows sent inside a fault window"),
+        c["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("robustness precision on rows sent inside a fault window"),
         "{}",
         c["reasons"]
     );
@@ -78,7 +100,10 @@ async fn a_profile_leaning_challenger_degrades_more_under_an_enrichment_outage_a
     // paired interval of the difference lies below 0.
     for model in ["champion", "challenger"] {
         let p = &inside[model]["precision"];
-        assert!(f(&p["change"]) < 0.0 && f(&p["ci"]["high"]) < 0.0, "{model}: {p}");
+        assert!(
+            f(&p["change"]) < 0.0 && f(&p["ci"]["high"]) < 0.0,
+            "{model}: {p}"
+        );
     }
     assert!(
         f(&precision["challenger"]) < f(&precision["champion"]),
@@ -90,7 +115,10 @@ async fn a_profile_leaning_challenger_degrades_more_under_an_enrichment_outage_a
     );
     assert_eq!(gate["difference"], *precision);
     // Outside the window each model scores as fault-free, except rows that waited into the outage.
-    println!("outside the fault window: n {} fallback {}", outside["n"], outside["fallback"]);
+    println!(
+        "outside the fault window: n {} fallback {}",
+        outside["n"], outside["fallback"]
+    );
     // Per-row scores beside comparison.json: one line per compared row plus the header.
     let csv = std::fs::read_to_string(compare.join("scores.csv")).unwrap();
     assert_eq!(csv.lines().count() as u64, c["n"].as_u64().unwrap() + 1);

@@ -12,8 +12,8 @@ use crate::mcnemar::McNemar;
 use crate::metrics::{Confusion, Evaluation, MetricName, Metrics, PrPoint};
 use crate::model::Model;
 use crate::policy::{GateOutcome, Policy, Verdict};
-use crate::robustness::Robustness;
 use crate::rng::{seeded, stream};
+use crate::robustness::Robustness;
 use crate::scores::RowScores;
 
 /// Points kept per precision–recall curve for the report.
@@ -126,8 +126,8 @@ impl Comparison {
     /// its reason first, unless the data minimums already made it inconclusive.
     pub fn with_robustness(mut self, r: Robustness) -> Self {
         let blocking: Vec<String> = r.blocking().map(|g| g.detail.clone()).collect();
-        let decided = self.verdict == Verdict::Keep
-            || self.policy.has_enough_data(self.n, self.positives);
+        let decided =
+            self.verdict == Verdict::Keep || self.policy.has_enough_data(self.n, self.positives);
         if !blocking.is_empty() && decided {
             let before = self.verdict;
             let mut reasons = blocking;

@@ -41,8 +41,8 @@ pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod report;
-pub mod robustness;
 pub mod rng;
+pub mod robustness;
 pub mod scores;
 pub mod time;
 
@@ -62,6 +62,6 @@ pub use matrix::FeatureMatrix;
 pub use metrics::MetricName;
 pub use model::{load_model, Model};
 pub use policy::{Gate, Policy, RobustnessGate, Verdict};
-pub use robustness::{PairedRow, Robustness, RowSet};
 pub use report::write_outputs;
+pub use robustness::{PairedRow, Robustness, RowSet};
 pub use scores::{RowScores, ScoreColumns};

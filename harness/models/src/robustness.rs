@@ -33,7 +33,11 @@ pub enum RowSet {
 
 impl RowSet {
     /// Every split, in report order.
-    pub const ALL: [RowSet; 3] = [RowSet::All, RowSet::InFaultWindow, RowSet::OutsideFaultWindows];
+    pub const ALL: [RowSet; 3] = [
+        RowSet::All,
+        RowSet::InFaultWindow,
+        RowSet::OutsideFaultWindows,
+    ];
 
     /// The name used in policies and outputs.
     pub fn as_str(&self) -> &'static str {
@@ -362,9 +366,15 @@ mod tests {
         ]);
         let r = measure(&rows(), [0.5, 0.5], &p, 3, "mem");
         let inside = r.split(RowSet::InFaultWindow).unwrap();
-        assert_eq!((inside.n, inside.positives, inside.fallback), (200, 40, 200));
+        assert_eq!(
+            (inside.n, inside.positives, inside.fallback),
+            (200, 40, 200)
+        );
         let champion = inside.champion[&MetricName::Precision];
-        assert_eq!((champion.change, champion.ci.low, champion.ci.high), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (champion.change, champion.ci.low, champion.ci.high),
+            (0.0, 0.0, 0.0)
+        );
         let challenger = inside.challenger[&MetricName::Precision];
         assert_eq!((challenger.fault_free, challenger.faulted), (1.0, 0.2));
         assert!(challenger.ci.high < 0.0, "{challenger:?}");
@@ -374,7 +384,11 @@ mod tests {
         assert!(r.gates[0].detail.contains("keep the champion"));
         assert!(!r.gates[1].blocks, "{}", r.gates[1].detail);
         assert_eq!(r.split(RowSet::All).unwrap().n, 400);
-        assert_eq!(measure(&rows(), [0.5, 0.5], &p, 3, "mem"), r, "same seed, same intervals");
+        assert_eq!(
+            measure(&rows(), [0.5, 0.5], &p, 3, "mem"),
+            r,
+            "same seed, same intervals"
+        );
     }
 
     #[test]
@@ -383,7 +397,13 @@ mod tests {
         let r = measure(&rows(), [0.5, 0.5], &p, 3, "mem");
         assert!(!r.gates[0].blocks, "{}", r.gates[0].detail);
         let outside: Vec<PairedRow> = rows().into_iter().filter(|r| !r.in_fault_window).collect();
-        let r = measure(&outside, [0.5, 0.5], &policy(vec![gate(RowSet::InFaultWindow, 0.0)]), 3, "mem");
+        let r = measure(
+            &outside,
+            [0.5, 0.5],
+            &policy(vec![gate(RowSet::InFaultWindow, 0.0)]),
+            3,
+            "mem",
+        );
         assert!(r.split(RowSet::InFaultWindow).is_none());
         assert!(!r.gates[0].blocks && r.gates[0].detail.contains("not judged"));
     }

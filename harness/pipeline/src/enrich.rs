@@ -182,11 +182,19 @@ mod tests {
         for account in ["acct-1", "acct-2"] {
             let p = fallback.profile(account).unwrap();
             assert_eq!(p, Profile::fallback("fallback"));
-            assert_eq!((p.status, p.account_age_days, p.risk_tier.as_str()), ("fallback", 0, "unknown"));
+            assert_eq!(
+                (p.status, p.account_age_days, p.risk_tier.as_str()),
+                ("fallback", 0, "unknown")
+            );
         }
-        assert!(fallback.down_until.is_some(), "the failure opened the cooldown");
+        assert!(
+            fallback.down_until.is_some(),
+            "the failure opened the cooldown"
+        );
         assert!(fallback.cache.is_empty(), "a fallback is never cached");
         assert_eq!(OnOutage::parse("default"), Ok(OnOutage::Default));
-        assert!(OnOutage::parse("defaults").unwrap_err().contains("retry or default"));
+        assert!(OnOutage::parse("defaults")
+            .unwrap_err()
+            .contains("retry or default"));
     }
 }

@@ -38,7 +38,11 @@ impl Processor {
     }
 
     pub fn from_config(cfg: &Config) -> anyhow::Result<Self> {
-        Ok(Self::new(cfg.enrich_url.clone(), cfg.on_outage, cfg.models.clone()))
+        Ok(Self::new(
+            cfg.enrich_url.clone(),
+            cfg.on_outage,
+            cfg.models.clone(),
+        ))
     }
 
     /// Fills in every record's outcome. Fails (changing nothing durable) when the profile service is

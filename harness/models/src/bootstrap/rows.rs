@@ -29,9 +29,11 @@ pub fn each_resample(
         }
         let w = |i: usize| counts[i];
         measured.clear();
-        measured.extend(models.iter().map(|s| {
-            evaluate_weighted(labels, s.scores(), s.predicted(), s.ranking(), w).metrics
-        }));
+        measured.extend(
+            models.iter().map(|s| {
+                evaluate_weighted(labels, s.scores(), s.predicted(), s.ranking(), w).metrics
+            }),
+        );
         each(&measured);
     }
 }

@@ -106,8 +106,14 @@ fn the_change_contrast_is_zero_for_equal_changes_and_sees_a_lone_collapse() {
     let run = |champion_after: &Scored<'_>, challenger_after: &Scored<'_>| {
         paired_change_contrast(
             &labels,
-            Paired { before: &c, after: champion_after },
-            Paired { before: &c, after: challenger_after },
+            Paired {
+                before: &c,
+                after: champion_after,
+            },
+            Paired {
+                before: &c,
+                after: challenger_after,
+            },
             200,
             0.95,
             &mut seeded(5, stream::ROBUSTNESS),

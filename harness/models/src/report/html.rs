@@ -8,8 +8,8 @@ use faultline_report::html::page;
 
 use crate::compare::{Comparison, ModelResult};
 use crate::policy::Verdict;
-use crate::report::{robustness_rows, signed, ROBUSTNESS_HEADER};
 use crate::report::svg::{delta_bars, pr_curves, CHALLENGER_COLOUR, CHAMPION_COLOUR};
+use crate::report::{robustness_rows, signed, ROBUSTNESS_HEADER};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:980px;color:#222}\
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}\
@@ -142,7 +142,11 @@ pub fn report(c: &Comparison) -> String {
             let _ = write!(
                 s,
                 "<li>{}{}</li>",
-                if g.blocks { "<strong>blocks</strong>: " } else { "" },
+                if g.blocks {
+                    "<strong>blocks</strong>: "
+                } else {
+                    ""
+                },
                 text(&g.detail)
             );
         }

@@ -96,7 +96,12 @@ pub fn summary(c: &Comparison) -> String {
             let _ = writeln!(s, "| {} |", row.join(" | "));
         }
         for g in &r.gates {
-            let _ = writeln!(s, "\n- {}{}", if g.blocks { "**blocks**: " } else { "" }, g.detail);
+            let _ = writeln!(
+                s,
+                "\n- {}{}",
+                if g.blocks { "**blocks**: " } else { "" },
+                g.detail
+            );
         }
     }
     let mc = &c.mcnemar;

@@ -66,7 +66,9 @@ pub fn attach_robustness(
     }
     let rows = paired_rows(live, &baseline.live, in_fault_window);
     let (Some(comparison), false) = (live.comparison.take(), rows.is_empty()) else {
-        return skip("no transaction was compared in both the faulted and the fault-free run".into());
+        return skip(
+            "no transaction was compared in both the faulted and the fault-free run".into(),
+        );
     };
     let fault_free = baseline
         .live

@@ -50,7 +50,9 @@ impl CompareSetup {
             let path = path.as_deref().ok_or_else(|| {
                 RunnerError::Usage(format!("[compare] needs pipeline.{role}, a model file"))
             })?;
-            Ok(ModelInfo::of(Arc::from(faultline_models::load_model(path)?)))
+            Ok(ModelInfo::of(Arc::from(faultline_models::load_model(
+                path,
+            )?)))
         };
         Ok(Some(Self {
             champion: info("champion", &s.pipeline.champion)?,

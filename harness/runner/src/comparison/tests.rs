@@ -369,17 +369,33 @@ fn a_challenger_collapsing_on_fallback_rows_is_kept_by_the_robustness_gate() {
         .collect();
     let mut faulted = build(&labels, rows, &policy, "a");
     let check = attach_robustness(&mut faulted, &clean, &windows, &policy);
-    assert_eq!((check.name.as_str(), check.status), ("model_robustness", CheckStatus::Pass));
+    assert_eq!(
+        (check.name.as_str(), check.status),
+        ("model_robustness", CheckStatus::Pass)
+    );
     let c = faulted.comparison.as_ref().unwrap();
-    assert_eq!(c.verdict, faultline_models::Verdict::Keep, "{:?}", c.reasons);
-    assert!(c.reasons[0].starts_with("robustness precision on rows sent inside a fault window"), "{:?}", c.reasons);
+    assert_eq!(
+        c.verdict,
+        faultline_models::Verdict::Keep,
+        "{:?}",
+        c.reasons
+    );
+    assert!(
+        c.reasons[0].starts_with("robustness precision on rows sent inside a fault window"),
+        "{:?}",
+        c.reasons
+    );
     let r = c.robustness.as_ref().unwrap();
     let inside = r.split(faultline_models::RowSet::InFaultWindow).unwrap();
     assert_eq!(inside.n, half.len());
     assert_eq!(inside.fallback, half.len());
     let p = inside.difference[&faultline_models::MetricName::Precision];
     assert!(p.delta < -0.5 && p.ci.high < 0.0, "{p:?}");
-    assert!(check.detail.contains("keep the champion") && check.detail.ends_with("verdict keep"), "{}", check.detail);
+    assert!(
+        check.detail.contains("keep the champion") && check.detail.ends_with("verdict keep"),
+        "{}",
+        check.detail
+    );
     let shown = comparison_check(&faulted);
     assert!(shown.detail.contains("verdict keep"), "{}", shown.detail);
 }
@@ -390,7 +406,8 @@ fn a_challenger_collapsing_on_fallback_rows_is_kept_by_the_robustness_gate() {
 /// the champion, and the robustness gate of the scenario's policy keeps the champion.
 #[test]
 fn the_enrichment_fallback_scenario_ships_a_challenger_its_robustness_gate_keeps() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/enrichment-fallback.toml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/enrichment-fallback.toml");
     let mut s = faultline_scenario::load::load(&path).unwrap();
     s.resolve_paths(path.parent().unwrap());
     let setup = CompareSetup::load(&s, s.workload.seed).unwrap().unwrap();
@@ -436,9 +453,22 @@ fn the_enrichment_fallback_scenario_ships_a_challenger_its_robustness_gate_keeps
     let check = attach_robustness(&mut live, &clean, &windows, &setup);
     println!("{}", check.detail);
     let c = live.comparison.as_ref().unwrap();
-    assert_eq!(c.verdict, faultline_models::Verdict::Keep, "{:?}", c.reasons);
+    assert_eq!(
+        c.verdict,
+        faultline_models::Verdict::Keep,
+        "{:?}",
+        c.reasons
+    );
     let gate = &c.robustness.as_ref().unwrap().gates[0];
     assert!(gate.blocks, "{}", gate.detail);
-    assert!(c.reasons[0].starts_with("robustness precision"), "{:?}", c.reasons);
-    println!("fault-free verdict {}: {:?}", clean.live.comparison.as_ref().unwrap().verdict.as_str(), clean.live.comparison.as_ref().unwrap().reasons);
+    assert!(
+        c.reasons[0].starts_with("robustness precision"),
+        "{:?}",
+        c.reasons
+    );
+    println!(
+        "fault-free verdict {}: {:?}",
+        clean.live.comparison.as_ref().unwrap().verdict.as_str(),
+        clean.live.comparison.as_ref().unwrap().reasons
+    );
 }

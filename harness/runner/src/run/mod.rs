@@ -467,13 +467,15 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
                         &setup,
                     )
                     .await?,
-                    enrichment_faults: events.iter().any(|e| {
-                        e.kind.starts_with("enrichment") && e.outcome.was_injected()
-                    }),
+                    enrichment_faults: events
+                        .iter()
+                        .any(|e| e.kind.starts_with("enrichment") && e.outcome.was_injected()),
                 };
                 checks.push(comparison::scores_stored_exactly_once(&live, b, &fallback));
                 let windows = sent_in_fault_window(input.workload, &produced, &events);
-                checks.push(comparison::attach_robustness(&mut live, b, &windows, &setup));
+                checks.push(comparison::attach_robustness(
+                    &mut live, b, &windows, &setup,
+                ));
             }
             checks.push(comparison::comparison_check(&live));
             Some(live)
