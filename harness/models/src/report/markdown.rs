@@ -144,5 +144,33 @@ mod tests {
         }
         assert!(md.contains("| true positive |"));
         assert!(md.contains("McNemar"));
+        assert!(!md.contains("Robustness"), "no baseline, no robustness");
+    }
+
+    #[test]
+    fn robustness_shows_every_split_and_metric_and_the_gates() {
+        let c = crate::report::tests::sample();
+        let rows: Vec<crate::robustness::PairedRow> = (0..200)
+            .map(|i| crate::robustness::PairedRow {
+                label: i % 4 == 0,
+                in_fault_window: i % 2 == 0,
+                fallback: false,
+                champion: [0.3, 0.3],
+                challenger: [0.6, if i % 2 == 0 { 0.9 } else { 0.6 }],
+            })
+            .collect();
+        let r =
+            crate::robustness::measure(&rows, [0.5, 0.5], &c.policy, 1, "fault-free.transactions");
+        let md = summary(&c.with_robustness(r));
+        assert!(md.contains("## Robustness under faults"));
+        assert!(md.contains("`fault-free.transactions`"));
+        for set in crate::robustness::RowSet::ALL {
+            for m in MetricName::ALL {
+                assert!(
+                    md.contains(&format!("| {set} (")) && md.contains(&format!(" | {m} | ")),
+                    "{set} {m}"
+                );
+            }
+        }
     }
 }
