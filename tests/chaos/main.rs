@@ -1,7 +1,8 @@
 //! Chaos integration tests: `faultline run` end to end against real Kafka and Postgres — shipped
 //! scenarios pass on both backends, every planted defect is caught, failures reproduce, and bad
 //! input is refused with a clear error, and a pipeline that never writes fails on the stall verdict
-//! with every check listed. Determinism tests need no services.
+//! with every check listed, and a profile-leaning challenger is kept by the robustness gate under
+//! an enrichment outage. Determinism tests need no services.
 
 mod check;
 mod cli;
@@ -9,6 +10,7 @@ mod defects;
 mod determinism;
 mod investigate;
 mod manifest;
+mod robustness;
 mod stall;
 mod suites;
 

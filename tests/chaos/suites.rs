@@ -96,7 +96,11 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
         }
         if r.scenario == "mixed" {
             // The live champion/challenger comparison under faults equals the fault-free run's.
-            for name in ["model_comparison", "model_comparison_agrees"] {
+            for name in [
+                "model_comparison",
+                "scores_stored_exactly_once",
+                "model_robustness",
+            ] {
                 let c = r
                     .checks
                     .iter()
@@ -111,7 +115,7 @@ fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
 /// Each run's normalized end state and report summary match `golden/snapshots/<scenario>.snap`:
 /// the same on every backend, since both depend only on the scenario and its seed. CI runs with
 /// `INSTA_UPDATE=no`; review changes locally with `cargo insta review` (see golden/README.md).
-fn assert_golden(suite: &SuiteReport) {
+pub(crate) fn assert_golden(suite: &SuiteReport) {
     for r in &suite.runs {
         let summary = serde_json::json!({
             "scenario": r.scenario,

@@ -13,6 +13,7 @@ use crate::metrics::{Confusion, Evaluation, MetricName, Metrics, PrPoint};
 use crate::model::Model;
 use crate::policy::{GateOutcome, Policy, Verdict};
 use crate::rng::{seeded, stream};
+use crate::robustness::Robustness;
 use crate::scores::RowScores;
 
 /// Points kept per precision–recall curve for the report.
@@ -114,6 +115,36 @@ pub struct Comparison {
     pub gates: Vec<GateOutcome>,
     /// The policy applied.
     pub policy: Policy,
+    /// Live comparisons with a fault-free baseline: both models' change under faults and the
+    /// `[[robustness]]` gates ([`Comparison::with_robustness`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robustness: Option<Robustness>,
+}
+
+impl Comparison {
+    /// This comparison with `r` attached. A blocking robustness gate makes the verdict **keep**,
+    /// its reason first, unless the data minimums already made it inconclusive.
+    pub fn with_robustness(mut self, r: Robustness) -> Self {
+        let blocking: Vec<String> = r.blocking().map(|g| g.detail.clone()).collect();
+        let decided =
+            self.verdict == Verdict::Keep || self.policy.has_enough_data(self.n, self.positives);
+        if !blocking.is_empty() && decided {
+            let before = self.verdict;
+            let mut reasons = blocking;
+            if before == Verdict::Keep {
+                reasons.append(&mut self.reasons);
+            } else {
+                reasons.push(format!(
+                    "without the robustness gates the verdict would be {}",
+                    before.as_str()
+                ));
+            }
+            self.verdict = Verdict::Keep;
+            self.reasons = reasons;
+        }
+        self.robustness = Some(r);
+        self
+    }
 }
 
 /// Scores `dataset` with both models and compares them under `policy`, resampling with `seed`.
@@ -310,6 +341,7 @@ pub fn compare_scores(
         deltas,
         gates: judgement.gates,
         policy: policy.clone(),
+        robustness: None,
     }
 }
 

@@ -125,6 +125,20 @@ pub struct TxnInput {
     pub risk_tier: RiskTier,
 }
 
+impl TxnInput {
+    /// This transaction with the default profile a pipeline scores with when the account-profile
+    /// service cannot answer: a new account (age 0 days) of the base risk tier (`low`). The
+    /// reference pipeline's `FAULTLINE_ENRICH_FALLBACK=default` falls back to it during an
+    /// enrichment outage.
+    pub fn with_default_profile(self) -> Self {
+        Self {
+            account_age_days: 0,
+            risk_tier: RiskTier::Low,
+            ..self
+        }
+    }
+}
+
 /// Namespace for turning a [`TxnInput`] into model features.
 pub struct Features;
 

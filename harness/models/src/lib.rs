@@ -22,6 +22,8 @@
 //! - [`mcnemar`]   McNemar's exact test on discordant predictions.
 //! - [`scores`]    per-row scores of both models: `--scores` input and the `scores.csv` output.
 //! - [`policy`]    MLflow-style metric gates from TOML and the verdict rule.
+//! - [`robustness`] each model's change from a fault-free run to a faulted one, by fault window,
+//!   and the `[[robustness]]` gates on it.
 //! - [`compare`]   the comparison itself and the exit-code mapping.
 //! - [`report`]    `comparison.json`, `summary.md`, `report.html` (inline SVG).
 //! - [`rng`]       the seeded streams (faultline-rng's ChaCha8 variant), with fixed sub-stream ids.
@@ -40,6 +42,7 @@ pub mod model;
 pub mod policy;
 pub mod report;
 pub mod rng;
+pub mod robustness;
 pub mod scores;
 pub mod time;
 
@@ -58,6 +61,7 @@ pub use features::{Features, TxnInput};
 pub use matrix::FeatureMatrix;
 pub use metrics::MetricName;
 pub use model::{load_model, Model};
-pub use policy::{Gate, Policy, Verdict};
+pub use policy::{Gate, Policy, RobustnessGate, Verdict};
 pub use report::write_outputs;
+pub use robustness::{PairedRow, Robustness, RowSet};
 pub use scores::{RowScores, ScoreColumns};

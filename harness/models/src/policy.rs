@@ -15,6 +15,11 @@
 //! min_relative_change = 0.0    # ... and by this fraction of the champion's value
 //! threshold = 0.5              # the challenger's own value must reach this
 //! greater_is_better = true
+//!
+//! [[robustness]]               # live comparisons with a fault-free baseline only
+//! metric = "precision"         # precision | recall | f1 | accuracy | pr_auc
+//! rows = "in_fault_window"     # in_fault_window (the default) | outside_fault_windows | all
+//! max_extra_loss = 0.0         # how much more than the champion the challenger may lose
 //! ```
 //!
 //! The verdict, in order:
@@ -26,6 +31,14 @@
 //! 3. every gate meets its threshold and minimum changes, and its delta interval lies entirely on
 //!    the good side of 0 → **promote**;
 //! 4. otherwise → **inconclusive**.
+//!
+//! A `[[robustness]]` gate judges a [`Robustness`](crate::robustness::Robustness): each model's
+//! change from the fault-free run to the faulted run of the same seed on the rows named by `rows`,
+//! and the paired interval of the challenger's change minus the champion's. It **keeps** the
+//! champion when that interval lies entirely below `-max_extra_loss` (the challenger loses more
+//! under faults than the champion, by more than allowed), whatever the verdict was; otherwise it
+//! passes. It needs evidence to block, as a regression gate does; a comparison without a
+//! fault-free baseline has no robustness and the gate is not judged.
 //!
 //! Changes are measured in the good direction: for `greater_is_better = false` an improvement is a
 //! decrease. The relative change is the improvement divided by |champion|; when the champion's value
@@ -39,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::bootstrap::{Interval, Resampling};
 use crate::error::{ModelError, Result};
 use crate::metrics::{MetricName, Metrics};
+use crate::robustness::RowSet;
 
 fn default_min_samples() -> usize {
     1000
@@ -81,6 +95,23 @@ pub struct Policy {
     pub bootstrap: Resampling,
     /// The gates; all must pass to promote.
     pub gates: Vec<Gate>,
+    /// Gates on the models' degradation under faults (live comparisons with a baseline only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub robustness: Vec<RobustnessGate>,
+}
+
+/// A limit on how much more the challenger may lose under faults than the champion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobustnessGate {
+    /// The metric gated.
+    pub metric: MetricName,
+    /// Which rows: those sent inside a fault window (the default), outside every one, or all.
+    #[serde(default)]
+    pub rows: RowSet,
+    /// How much more than the champion the challenger may lose (≥ 0; default 0).
+    #[serde(default)]
+    pub max_extra_loss: f64,
 }
 
 /// One metric requirement.
@@ -133,6 +164,7 @@ impl Policy {
             confidence: default_confidence(),
             resamples: default_resamples(),
             bootstrap: Resampling::default(),
+            robustness: Vec::new(),
             gates: MetricName::ALL
                 .iter()
                 .map(|&metric| Gate {
@@ -185,7 +217,23 @@ impl Policy {
                 }
             }
         }
+        for (i, g) in self.robustness.iter().enumerate() {
+            if !(g.max_extra_loss.is_finite() && g.max_extra_loss >= 0.0) {
+                return Err(format!(
+                    "robustness[{i}] ({}): field `max_extra_loss` must be a finite number ≥ 0, e.g. 0.0",
+                    g.metric
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether `n` rows with `positives` positives meet the data minimums: below them the verdict
+    /// is inconclusive whatever the gates.
+    pub fn has_enough_data(&self, n: usize, positives: usize) -> bool {
+        n >= self.min_samples
+            && positives >= self.min_positives
+            && n - positives >= self.min_negatives
     }
 
     /// Judges the gates: `deltas` holds each metric's bootstrap interval of challenger − champion.

@@ -16,6 +16,8 @@ pub mod stream {
     pub const BOOTSTRAP: u64 = 2;
     /// The label draws of one live transaction ([`crate::generate::true_label`]).
     pub const LABEL: u64 = 3;
+    /// Resampling of the fault-free/faulted pairs ([`crate::robustness`]).
+    pub const ROBUSTNESS: u64 = 4;
 }
 
 /// The generator for `seed` on sub-stream `stream` (see [`stream`]).

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::defects::Defect;
+use crate::enrich::OnOutage;
 use crate::score::{Models, CHALLENGER_VAR, CHAMPION_VAR};
 
 /// How the worker runs.
@@ -70,6 +71,8 @@ pub struct Config {
     pub run_id: String,
     pub worker_id: String,
     pub enrich_url: Option<String>,
+    /// `FAULTLINE_ENRICH_FALLBACK`: `retry` (default) or `default`; see [`OnOutage`].
+    pub on_outage: OnOutage,
     pub metrics_addr: Option<String>,
     pub alert_webhook: Option<String>,
     /// DLQ ratio over the alert window above which an alert fires.
@@ -186,6 +189,13 @@ impl Config {
             worker_id: var("FAULTLINE_WORKER_ID")
                 .unwrap_or_else(|| format!("worker-{}", std::process::id())),
             enrich_url: var("FAULTLINE_ENRICH_URL"),
+            on_outage: match var("FAULTLINE_ENRICH_FALLBACK") {
+                None => OnOutage::default(),
+                Some(v) => OnOutage::parse(&v).map_err(|problem| ConfigError {
+                    var: "FAULTLINE_ENRICH_FALLBACK",
+                    problem,
+                })?,
+            },
             metrics_addr: var("FAULTLINE_METRICS_ADDR"),
             alert_webhook: var("FAULTLINE_ALERT_WEBHOOK"),
             alert_dlq_ratio,

@@ -2,7 +2,7 @@
 //! champion and the shadow challenger.
 
 use crate::config::Config;
-use crate::enrich::{Enricher, Unavailable};
+use crate::enrich::{Enricher, OnOutage, Unavailable};
 use crate::record::{Outcome, ProcessedRecord, Scored};
 use crate::score::{features, Models};
 use crate::validate::validate;
@@ -30,19 +30,24 @@ pub struct Processor {
 }
 
 impl Processor {
-    pub fn new(enrich_url: Option<String>, models: Models) -> Self {
+    pub fn new(enrich_url: Option<String>, on_outage: OnOutage, models: Models) -> Self {
         Self {
-            enricher: Enricher::new(enrich_url),
+            enricher: Enricher::new(enrich_url, on_outage),
             models,
         }
     }
 
     pub fn from_config(cfg: &Config) -> anyhow::Result<Self> {
-        Ok(Self::new(cfg.enrich_url.clone(), cfg.models.clone()))
+        Ok(Self::new(
+            cfg.enrich_url.clone(),
+            cfg.on_outage,
+            cfg.models.clone(),
+        ))
     }
 
     /// Fills in every record's outcome. Fails (changing nothing durable) when the profile service is
-    /// unavailable or a model cannot score, so the caller can retry the whole batch.
+    /// unavailable (unless [`OnOutage::Default`] scores on the default profile) or a model cannot
+    /// score, so the caller can retry the whole batch.
     pub fn process(&mut self, batch: &mut [ProcessedRecord]) -> Result<(), ProcessError> {
         for r in batch.iter_mut() {
             r.outcome = match validate(&r.payload) {

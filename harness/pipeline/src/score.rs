@@ -206,6 +206,15 @@ mod tests {
     }
 
     #[test]
+    fn the_fallback_profile_gives_faultline_models_default_profile_features() {
+        let real = profile("high");
+        let defaults = features(&event(), &Profile::fallback("fallback"));
+        let documented = Features::from_event(&txn_input(&event(), &real).with_default_profile());
+        assert_eq!(defaults, documented);
+        assert_ne!(features(&event(), &real), documented);
+    }
+
+    #[test]
     fn model_files_replace_the_builtins_one_at_a_time() {
         let m = Models::from_paths(Some(&golden("champion.json")), None).unwrap();
         assert_eq!(m.champion.version(), "2023-11-champion");

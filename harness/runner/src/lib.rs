@@ -14,7 +14,8 @@
 //! - [`shrink`]   `faultline shrink`: from a failing bundle to the smallest scenario that still
 //!   fails with its anomaly class (delta debugging over cuts, k runs per candidate, a budget).
 //! - `pipeline`   the pipeline under test from its manifest: placeholder values, setup, readiness.
-//! - `comparison` `[compare]`: labels, the models' statistics over what landed, the agreement check.
+//! - `comparison` `[compare]`: labels, the models' statistics over what landed, the scores stored
+//!   exactly once against the fault-free baseline, each model's robustness under the faults.
 //! - `profile`    the account profile the enrichment double serves, shared by run and comparison.
 //! - `error`      `RunnerError`.
 //!

@@ -253,8 +253,9 @@ pub struct ChecksSection {
 /// run the harness reads the scores from `transactions`, joins each transaction's documented label
 /// (`faultline_models::generate::true_label` of the event and the profile the enrichment double
 /// serves), and compares the models with faultline-models' metrics, bootstrap, McNemar and policy.
-/// Check `model_comparison` reports the verdict; with `baseline`, check `model_comparison_agrees`
-/// fails when faults changed what landed.
+/// Check `model_comparison` reports the verdict; with `baseline`, check `scores_stored_exactly_once`
+/// fails when faults changed what landed, and `model_robustness` reports each model's change under
+/// the faults (the policy's `[[robustness]]` gates may make the verdict keep).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CompareSection {
@@ -266,8 +267,10 @@ pub struct CompareSection {
     pub seed: Option<u64>,
     /// Before the faulted run, run the same scenario and seed with every fault (fixed and random)
     /// removed on the same stack, and require the comparison under faults to equal it, row by row
-    /// (check `model_comparison_agrees`). A difference is a pipeline defect, not a model
-    /// difference. Default true.
+    /// (check `scores_stored_exactly_once`; rows stored on fallback features must hold each
+    /// model's default-profile score instead). A difference is a pipeline defect, not a model
+    /// difference. The pairs also give each model's change under the faults (check
+    /// `model_robustness`). Default true.
     pub baseline: bool,
 }
 

@@ -12,7 +12,8 @@
 //! is undefined on a resample counts as 0 there, exactly as in the point estimate.
 //!
 //! Module map:
-//! - [`rows`]   row-index resampling, held as a multiplicity per row.
+//! - [`rows`]   row-index resampling, held as a multiplicity per row; any number of models per
+//!   resample, which [`paired_change_contrast`] uses for four.
 //! - [`counts`] multinomial resampling of the agreement cells and of the binned score cells.
 //! - [`grid`]   the score bins and joint (label, champion bin, challenger bin) cells of PR-AUC.
 
@@ -143,8 +144,16 @@ pub fn paired_bootstrap(
         }
         Resampling::Rows => rows::resampled_deltas(labels, champion, challenger, resamples, rng),
     };
+    percentile_intervals(deltas, confidence)
+}
+
+/// Each metric's percentile interval at `confidence` over its resampled values.
+fn percentile_intervals(
+    resampled: BTreeMap<MetricName, Vec<f64>>,
+    confidence: f64,
+) -> BTreeMap<MetricName, Interval> {
     let alpha = 1.0 - confidence;
-    deltas
+    resampled
         .into_iter()
         .map(|(m, mut v)| {
             v.sort_by(f64::total_cmp);
@@ -157,6 +166,47 @@ pub fn paired_bootstrap(
             )
         })
         .collect()
+}
+
+/// One model's scores on the same rows before and after something changed (a fault-free run and
+/// a faulted run of the same seed).
+#[derive(Debug, Clone, Copy)]
+pub struct Paired<'s, 'a> {
+    /// Scores before.
+    pub before: &'s Scored<'a>,
+    /// Scores after.
+    pub after: &'s Scored<'a>,
+}
+
+/// Percentile intervals of every metric's contrast of two paired changes,
+/// `(challenger.after − challenger.before) − (champion.after − champion.before)`, all four score
+/// vectors measured on the same row resamples ([`rows::each_resample`]): the count tables of
+/// [`counts`] hold two models, a contrast needs four. Deterministic for a given `rng` state.
+pub fn paired_change_contrast(
+    labels: &[bool],
+    champion: Paired<'_, '_>,
+    challenger: Paired<'_, '_>,
+    resamples: usize,
+    confidence: f64,
+    rng: &mut SeededRng8,
+) -> BTreeMap<MetricName, Interval> {
+    let mut contrasts: BTreeMap<MetricName, Vec<f64>> = MetricName::ALL
+        .iter()
+        .map(|&m| (m, Vec::with_capacity(resamples)))
+        .collect();
+    let models = [
+        champion.before,
+        champion.after,
+        challenger.before,
+        challenger.after,
+    ];
+    rows::each_resample(labels, &models, resamples, rng, |m| {
+        for (name, v) in contrasts.iter_mut() {
+            let change = |before: usize| m[before + 1].get(*name) - m[before].get(*name);
+            v.push(change(2) - change(0));
+        }
+    });
+    percentile_intervals(contrasts, confidence)
 }
 
 #[cfg(test)]

@@ -95,3 +95,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_change_contrast_is_zero_for_equal_changes_and_sees_a_lone_collapse() {
+    let n = 300;
+    let labels: Vec<bool> = (0..n).map(|i| i % 4 == 0).collect();
+    let clean: Vec<f64> = labels.iter().map(|&l| if l { 0.8 } else { 0.2 }).collect();
+    let collapsed = vec![0.9; n];
+    let (c, f) = (Scored::new(&clean, 0.5), Scored::new(&collapsed, 0.5));
+    let run = |champion_after: &Scored<'_>, challenger_after: &Scored<'_>| {
+        paired_change_contrast(
+            &labels,
+            Paired {
+                before: &c,
+                after: champion_after,
+            },
+            Paired {
+                before: &c,
+                after: challenger_after,
+            },
+            200,
+            0.95,
+            &mut seeded(5, stream::ROBUSTNESS),
+        )
+    };
+    for (m, i) in run(&f, &f) {
+        assert_eq!((i.low, i.high), (0.0, 0.0), "{m}");
+    }
+    let lone = run(&c, &f);
+    let p = lone[&MetricName::Precision];
+    // Precision falls from 1 to the positive share, 0.25, for the challenger only.
+    assert!(p.high < -0.6 && p.low > -0.85, "{p:?}");
+}

@@ -250,3 +250,43 @@ fn too_few_of_one_class_is_inconclusive_whatever_the_gates() {
         "{e}"
     );
 }
+
+#[test]
+fn robustness_gates_parse_with_defaults_and_refuse_a_negative_tolerance() {
+    let p = Policy::from_toml_str(
+        &format!("{POLICY}\n[[robustness]]\nmetric = \"precision\"\n"),
+        "p.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        p.robustness,
+        vec![RobustnessGate {
+            metric: MetricName::Precision,
+            rows: RowSet::InFaultWindow,
+            max_extra_loss: 0.0,
+        }]
+    );
+    let shipped = Policy::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../golden/models/policy-robustness.toml"
+    ))
+    .unwrap();
+    assert_eq!(shipped.robustness, p.robustness);
+    let e = Policy::from_toml_str(
+        &format!("{POLICY}\n[[robustness]]\nmetric = \"recall\"\nmax_extra_loss = -0.1\n"),
+        "p.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("robustness[0] (recall)") && e.contains("max_extra_loss"),
+        "{e}"
+    );
+    let e = Policy::from_toml_str(
+        &format!("{POLICY}\n[[robustness]]\nmetric = \"recall\"\nrows = \"inside\"\n"),
+        "p.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("in_fault_window"), "{e}");
+}

@@ -8,8 +8,8 @@ use faultline_report::html::page;
 
 use crate::compare::{Comparison, ModelResult};
 use crate::policy::Verdict;
-use crate::report::signed;
 use crate::report::svg::{delta_bars, pr_curves, CHALLENGER_COLOUR, CHAMPION_COLOUR};
+use crate::report::{robustness_rows, signed, ROBUSTNESS_HEADER};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:980px;color:#222}\
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}\
@@ -119,6 +119,39 @@ pub fn report(c: &Comparison) -> String {
         "</table><p>min_samples {}: {} rows compared.</p>",
         c.policy.min_samples, c.n
     );
+    if let Some(r) = &c.robustness {
+        let _ = write!(
+            s,
+            "<h2>Robustness under faults</h2><p>Each model's metrics on the same transactions in the fault-free run \
+             (<code>{}</code>) and this faulted run; changes are faulted − fault-free with paired {level:.0}% intervals.</p><table><tr>",
+            text(&r.fault_free)
+        );
+        for h in ROBUSTNESS_HEADER {
+            let _ = write!(s, "<th>{}</th>", text(h));
+        }
+        s.push_str("</tr>");
+        for row in robustness_rows(r) {
+            s.push_str("<tr>");
+            for cell in row {
+                let _ = write!(s, "<td>{}</td>", text(&cell));
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</table><ul>");
+        for g in &r.gates {
+            let _ = write!(
+                s,
+                "<li>{}{}</li>",
+                if g.blocks {
+                    "<strong>blocks</strong>: "
+                } else {
+                    ""
+                },
+                text(&g.detail)
+            );
+        }
+        s.push_str("</ul>");
+    }
     let mc = &c.mcnemar;
     let _ = writeln!(
         s,

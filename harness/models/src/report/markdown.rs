@@ -1,11 +1,11 @@
-//! `summary.md`: the verdict, a metrics table with delta intervals, gates, McNemar and the
-//! confusion matrices.
+//! `summary.md`: the verdict, a metrics table with delta intervals, gates, robustness under faults
+//! (live comparisons with a baseline), McNemar and the confusion matrices.
 
 use std::fmt::Write;
 
 use crate::compare::Comparison;
 use crate::metrics::Confusion;
-use crate::report::signed;
+use crate::report::{robustness_rows, signed, ROBUSTNESS_HEADER};
 
 /// Marks a value that was undefined (zero denominator) and shown as 0.
 const UNDEFINED_MARK: &str = "†";
@@ -82,6 +82,28 @@ pub fn summary(c: &Comparison) -> String {
             if outcome.passed { "yes" } else { "no" }
         );
     }
+    if let Some(r) = &c.robustness {
+        let _ = writeln!(s, "\n## Robustness under faults\n");
+        let _ = writeln!(
+            s,
+            "Each model's metrics on the same transactions in the fault-free run (`{}`) and this faulted run; \
+             changes are faulted − fault-free with paired {level:.0}% intervals.\n",
+            r.fault_free
+        );
+        let _ = writeln!(s, "| {} |", ROBUSTNESS_HEADER.join(" | "));
+        let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: | --- |");
+        for row in robustness_rows(r) {
+            let _ = writeln!(s, "| {} |", row.join(" | "));
+        }
+        for g in &r.gates {
+            let _ = writeln!(
+                s,
+                "\n- {}{}",
+                if g.blocks { "**blocks**: " } else { "" },
+                g.detail
+            );
+        }
+    }
     let mc = &c.mcnemar;
     let _ = writeln!(s, "\n## McNemar's exact test\n");
     let _ = writeln!(
@@ -122,5 +144,33 @@ mod tests {
         }
         assert!(md.contains("| true positive |"));
         assert!(md.contains("McNemar"));
+        assert!(!md.contains("Robustness"), "no baseline, no robustness");
+    }
+
+    #[test]
+    fn robustness_shows_every_split_and_metric_and_the_gates() {
+        let c = crate::report::tests::sample();
+        let rows: Vec<crate::robustness::PairedRow> = (0..200)
+            .map(|i| crate::robustness::PairedRow {
+                label: i % 4 == 0,
+                in_fault_window: i % 2 == 0,
+                fallback: false,
+                champion: [0.3, 0.3],
+                challenger: [0.6, if i % 2 == 0 { 0.9 } else { 0.6 }],
+            })
+            .collect();
+        let r =
+            crate::robustness::measure(&rows, [0.5, 0.5], &c.policy, 1, "fault-free.transactions");
+        let md = summary(&c.with_robustness(r));
+        assert!(md.contains("## Robustness under faults"));
+        assert!(md.contains("`fault-free.transactions`"));
+        for set in crate::robustness::RowSet::ALL {
+            for m in MetricName::ALL {
+                assert!(
+                    md.contains(&format!("| {set} (")) && md.contains(&format!(" | {m} | ")),
+                    "{set} {m}"
+                );
+            }
+        }
     }
 }

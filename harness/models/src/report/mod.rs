@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compare::Comparison;
 use crate::error::{ModelError, Result};
+use crate::robustness::{Change, Robustness};
 
 pub mod html;
 pub mod markdown;
@@ -61,6 +62,49 @@ pub fn write_outputs(c: &Comparison, out_dir: impl AsRef<Path>) -> Result<Output
 /// A signed number with four decimals, as every output shows deltas.
 pub(crate) fn signed(x: f64) -> String {
     format!("{x:+.4}")
+}
+
+/// The header of the robustness table both `summary.md` and `report.html` show.
+pub(crate) const ROBUSTNESS_HEADER: [&str; 6] = [
+    "rows",
+    "metric",
+    "champion fault-free → faulted",
+    "challenger fault-free → faulted",
+    "challenger − champion change",
+    "interval",
+];
+
+/// One line of the robustness table per split and metric: each model's value in both runs with
+/// its change and interval, then the difference of the changes and its interval.
+pub(crate) fn robustness_rows(r: &Robustness) -> Vec<[String; 6]> {
+    let change = |c: &Change| {
+        format!(
+            "{:.4} → {:.4} ({} [{}, {}])",
+            c.fault_free,
+            c.faulted,
+            signed(c.change),
+            signed(c.ci.low),
+            signed(c.ci.high)
+        )
+    };
+    r.splits
+        .iter()
+        .flat_map(|s| {
+            s.difference.iter().map(move |(m, d)| {
+                [
+                    format!(
+                        "{} ({} rows, {} fraud, {} on fallback features)",
+                        s.rows, s.n, s.positives, s.fallback
+                    ),
+                    m.to_string(),
+                    change(&s.champion[m]),
+                    change(&s.challenger[m]),
+                    signed(d.delta),
+                    format!("[{}, {}]", signed(d.ci.low), signed(d.ci.high)),
+                ]
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

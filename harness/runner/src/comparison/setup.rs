@@ -1,16 +1,32 @@
 //! A `[compare]` block made ready to use: the two model files read, the policy, the seed.
 
-use faultline_models::Policy;
+use std::sync::Arc;
+
+use faultline_models::{Model, Policy};
 use faultline_scenario::Scenario;
 
 use crate::error::{Result, RunnerError};
 
-/// What the comparison needs to know about one model file.
-#[derive(Debug, Clone, PartialEq)]
+/// What the comparison needs to know about one model file, and the model itself (to score the
+/// rows a pipeline stored on fallback features).
+#[derive(Debug, Clone)]
 pub struct ModelInfo {
     pub version: String,
     pub format: String,
     pub threshold: f64,
+    pub model: Arc<dyn Model>,
+}
+
+impl ModelInfo {
+    /// The information of `model`.
+    pub fn of(model: Arc<dyn Model>) -> Self {
+        Self {
+            version: model.version().to_string(),
+            format: model.format().to_string(),
+            threshold: model.threshold(),
+            model,
+        }
+    }
 }
 
 /// A `[compare]` block made ready to use: both models' versions and thresholds, the policy, the
@@ -34,12 +50,9 @@ impl CompareSetup {
             let path = path.as_deref().ok_or_else(|| {
                 RunnerError::Usage(format!("[compare] needs pipeline.{role}, a model file"))
             })?;
-            let m = faultline_models::load_model(path)?;
-            Ok(ModelInfo {
-                version: m.version().to_string(),
-                format: m.format().to_string(),
-                threshold: m.threshold(),
-            })
+            Ok(ModelInfo::of(Arc::from(faultline_models::load_model(
+                path,
+            )?)))
         };
         Ok(Some(Self {
             champion: info("champion", &s.pipeline.champion)?,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use faultline_infra::PgConfig;
-use faultline_models::{compare_scores, Comparison, ModelScores};
+use faultline_models::{compare_scores, Comparison, ModelScores, RowScores};
 use faultline_report::{CheckResult, CheckStatus, Row};
 use faultline_workload::Workload;
 use serde_json::{Map, Value};
@@ -22,6 +22,9 @@ pub struct Landed {
     pub challenger_version: Option<String>,
     /// Rows with this transaction id (1 unless the pipeline duplicated it).
     pub copies: u32,
+    /// Scored on the default profile because enrichment was down (`enrichment_status =
+    /// 'fallback'`, the ledger's `FAULTLINE_ENRICH_FALLBACK=default`).
+    pub fallback: bool,
 }
 
 /// The live comparison of one run.
@@ -33,6 +36,8 @@ pub struct LiveComparison {
     pub missing: Vec<String>,
     /// Rows kept out of the comparison, with why.
     pub excluded: BTreeMap<String, String>,
+    /// The rows compared: each one's id, label and both scores (what `scores.csv` holds).
+    pub scored: RowScores,
     /// Both models over the rows scored by both configured models; `None` when there are none.
     pub comparison: Option<Comparison>,
 }
@@ -69,7 +74,13 @@ pub fn build(
         .cloned()
         .collect();
     let mut excluded = BTreeMap::new();
-    let (mut y, mut a, mut b) = (Vec::new(), Vec::new(), Vec::new());
+    let mut scored = RowScores {
+        source: dataset.into(),
+        ids: Vec::new(),
+        labels: Vec::new(),
+        champion: Vec::new(),
+        challenger: Vec::new(),
+    };
     for (id, row) in &landed {
         let why = match (labels.get(id), row.challenger_score) {
             (None, _) => Some("not a valid transaction of the workload".to_string()),
@@ -92,9 +103,10 @@ pub fn build(
                 Some("a score outside [0, 1]".to_string())
             }
             (Some(label), Some(c)) => {
-                y.push(*label);
-                a.push(row.champion_score);
-                b.push(c);
+                scored.ids.push(id.clone());
+                scored.labels.push(*label);
+                scored.champion.push(row.champion_score);
+                scored.challenger.push(c);
                 None
             }
         };
@@ -102,11 +114,11 @@ pub fn build(
             excluded.insert(id.clone(), why);
         }
     }
-    let comparison = (!y.is_empty()).then(|| {
+    let comparison = (!scored.is_empty()).then(|| {
         compare_scores(
-            scores(&setup.champion, &a),
-            scores(&setup.challenger, &b),
-            &y,
+            scores(&setup.champion, &scored.champion),
+            scores(&setup.challenger, &scored.challenger),
+            &scored.labels,
             dataset,
             &setup.policy,
             setup.seed,
@@ -116,21 +128,20 @@ pub fn build(
         landed,
         missing,
         excluded,
+        scored,
         comparison,
     }
 }
 
-/// Reads `<schema>.transactions`, joins the workload's labels and compares the models. The check,
-/// `model_comparison`, passes with the verdict when every valid transaction landed once, scored by
-/// both configured models; otherwise it fails naming the transactions (a pipeline defect).
+/// Reads `<schema>.transactions`, joins the workload's labels and compares the models.
 pub async fn live_comparison(
     pg: &PgConfig,
     schema: &str,
     workload: &Workload,
     setup: &CompareSetup,
-) -> Result<(LiveComparison, CheckResult)> {
+) -> Result<LiveComparison> {
     let client = pg.connect().await?;
-    let sql = format!("SELECT transaction_id, champion_score, champion_version, challenger_score, challenger_version FROM {schema}.transactions");
+    let sql = format!("SELECT transaction_id, champion_score, champion_version, challenger_score, challenger_version, enrichment_status = 'fallback' FROM {schema}.transactions");
     let rows = client
         .query(&sql, &[])
         .await?
@@ -142,18 +153,17 @@ pub async fn live_comparison(
                 challenger_score: r.get(3),
                 challenger_version: r.get(4),
                 copies: 1,
+                fallback: r.get(5),
             };
             (r.get::<_, String>(0), landed)
         })
         .collect();
-    let live = build(
+    Ok(build(
         &expected_labels(workload),
         rows,
         setup,
         &format!("{schema}.transactions"),
-    );
-    let check = comparison_check(&live);
-    Ok((live, check))
+    ))
 }
 
 pub(crate) fn problem_row(id: &str, problem: &str, fields: &[(&str, Value)]) -> Row {
@@ -166,7 +176,10 @@ pub(crate) fn problem_row(id: &str, problem: &str, fields: &[(&str, Value)]) -> 
     m
 }
 
-/// `model_comparison`: the verdict and headline deltas, or why the comparison is incomplete.
+/// `model_comparison`: the verdict (after any robustness gate) and headline deltas, or why the
+/// comparison is incomplete. It passes when every valid transaction landed once, scored by both
+/// configured models, whatever the verdict; otherwise it fails naming the transactions (a pipeline
+/// defect).
 pub fn comparison_check(live: &LiveComparison) -> CheckResult {
     let mut rows: Vec<Row> = live
         .missing

@@ -119,6 +119,30 @@ async fn start_workers(pool: &Arc<Mutex<WorkerPool>>, spec: &WorkerSpec, count: 
     Ok(())
 }
 
+/// Whether each valid transaction of the workload was sent while a fault was active (any of its
+/// records, for a duplicated one), by transaction id: the robustness split.
+fn sent_in_fault_window(
+    workload: &Workload,
+    produced: &produce::Produced,
+    events: &[FaultEvent],
+) -> std::collections::BTreeMap<String, bool> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in &workload.records {
+        if !matches!(r.expect, faultline_workload::Expectation::Valid { .. }) {
+            continue;
+        }
+        let Ok(e) = faultline_workload::validate(&r.value) else {
+            continue;
+        };
+        let inside = produced
+            .sent_at_ms
+            .get(r.seq as usize)
+            .is_some_and(|&t| !timeline::active_at(events, t).is_empty());
+        *out.entry(e.transaction_id).or_insert(false) |= inside;
+    }
+    out
+}
+
 /// Runs the scenario on `infra`. Errors mean the run could not finish; failed checks are in the outcome.
 pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
     let s = input.scenario;
@@ -414,22 +438,46 @@ pub async fn run(infra: &Infra, input: &RunInput<'_>) -> Result<RunOutcome> {
             }
         });
     }
-    // The models compared from what landed; agreement with the fault-free baseline.
+    // The models compared from what landed; against the fault-free baseline, the scores stored
+    // exactly once and each model's robustness under the faults.
     let comparison = match (CompareSetup::load(s, input.seed)?, &missing) {
         (Some(_), Some(why)) => {
             checks.push(checks::cannot_run("model_comparison", why));
             None
         }
         (Some(setup), None) => {
-            let (live, check) = comparison::live_comparison(
+            let mut live = comparison::live_comparison(
                 infra.harness_pg(),
                 &names.schema,
                 input.workload,
                 &setup,
             )
             .await?;
-            checks.push(check);
-            checks.extend(input.baseline.map(|b| comparison::agreement(&live, b)));
+            if let Some(b) = input.baseline {
+                let on_fallback = live
+                    .landed
+                    .iter()
+                    .filter(|(_, l)| l.fallback)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                let fallback = comparison::Fallback {
+                    scores: comparison::default_profile_scores(
+                        input.workload,
+                        &on_fallback,
+                        &setup,
+                    )
+                    .await?,
+                    enrichment_faults: events
+                        .iter()
+                        .any(|e| e.kind.starts_with("enrichment") && e.outcome.was_injected()),
+                };
+                checks.push(comparison::scores_stored_exactly_once(&live, b, &fallback));
+                let windows = sent_in_fault_window(input.workload, &produced, &events);
+                checks.push(comparison::attach_robustness(
+                    &mut live, b, &windows, &setup,
+                ));
+            }
+            checks.push(comparison::comparison_check(&live));
             Some(live)
         }
         (None, _) => None,
