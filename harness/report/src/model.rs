@@ -182,6 +182,10 @@ pub struct FaultEvent {
     /// `<parameters>; HEAL FAILED: <error>`.
     #[serde(rename = "detail")]
     pub outcome: FaultOutcome,
+    /// How long after it healed committed progress caught up again, or that it never did before
+    /// the run's samples ended ([`crate::recovery`]); `None` (`null`) for a skipped fault.
+    #[serde(default)]
+    pub time_to_recover: Option<crate::recovery::Recovery>,
 }
 
 /// What happened to one planned fault.
@@ -452,13 +456,19 @@ mod tests {
             outcome: FaultOutcome::Skipped {
                 reason: "no worker".into(),
             },
+            time_to_recover: None,
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"id": "kill_worker#1", "kind": "kill_worker", "target": "worker:w1",
-                "start_ms": 5, "end_ms": null, "detail": "skipped: no worker"})
+                "start_ms": 5, "end_ms": null, "detail": "skipped: no worker",
+                "time_to_recover": null})
         );
-        assert_eq!(serde_json::from_value::<FaultEvent>(v).unwrap(), e);
+        assert_eq!(serde_json::from_value::<FaultEvent>(v.clone()).unwrap(), e);
+        // Reports written before `time_to_recover` existed still read.
+        let mut old = v;
+        old.as_object_mut().unwrap().remove("time_to_recover");
+        assert_eq!(serde_json::from_value::<FaultEvent>(old).unwrap(), e);
     }
 }
