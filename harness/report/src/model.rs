@@ -446,6 +446,28 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_exactly_the_fields_of_a_fault_in_report_json() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+        )
+        .unwrap();
+        let lead = "Each fault in `report.json` (`runs[].faults[]`) has the fields ";
+        let at = readme.find(lead).expect("README lists a fault's fields") + lead.len();
+        let list = &readme[at..at + readme[at..].find(':').unwrap()];
+        let mut documented: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+        documented.sort_unstable();
+        let fault = crate::fixtures::sample_suite().runs[0].faults[0].clone();
+        let value = serde_json::to_value(fault).unwrap();
+        let fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(documented, fields);
+    }
+
+    #[test]
     fn a_fault_event_keeps_its_json_field_name() {
         let e = FaultEvent {
             id: "kill_worker#1".into(),
