@@ -116,6 +116,17 @@ fn a_pipeline_that_never_writes_fails_on_the_stall_verdict_with_every_check_list
         "{data}"
     );
     assert_eq!(check(run, "faults_injected")["status"], "pass");
+    // Nothing was ever committed: the pause never recovered, watched until the samples ended.
+    let pause = &run["faults"][0];
+    assert_eq!(pause["id"], "pause_worker#1", "{pause}");
+    assert_eq!(
+        pause["time_to_recover"]["status"], "not_recovered",
+        "{pause}"
+    );
+    assert!(
+        pause["time_to_recover"]["watched_ms"].as_u64().unwrap() > 0,
+        "{pause}"
+    );
     assert_eq!(check(run, "workers_stayed_up")["status"], "pass");
 
     // The stall verdict ended the wait, not the time limit.

@@ -147,6 +147,7 @@ fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
         for key in ["backend", "checks", "faults", "stats", "repro"] {
             assert!(j.get(key).is_some(), "report.json run lacks `{key}`");
         }
+        assert_recoveries(r, j);
     }
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     let checks: usize = suite.runs.iter().map(|r| r.checks.len()).sum();
@@ -158,6 +159,33 @@ fn assert_reports_written(suite: &SuiteReport, out: &std::path::Path) {
             html.contains(&r.scenario),
             "report.html lacks {}",
             r.scenario
+        );
+    }
+}
+
+/// Every injected fault of the run has a `time_to_recover` in report.json, as the suite has it:
+/// `recovered` with `ms`, or `not_recovered` with `watched_ms`; a skipped fault has `null`.
+fn assert_recoveries(r: &faultline_report::RunReport, j: &serde_json::Value) {
+    let faults = j["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), r.faults.len());
+    for (f, jf) in r.faults.iter().zip(faults) {
+        let ttr = &jf["time_to_recover"];
+        if !f.outcome.was_injected() {
+            assert!(ttr.is_null(), "{}: skipped, yet {ttr}", f.id);
+            continue;
+        }
+        let figure = match ttr["status"].as_str() {
+            Some("recovered") => &ttr["ms"],
+            Some("not_recovered") => &ttr["watched_ms"],
+            _ => panic!("{} {}: time_to_recover is {ttr}", r.scenario, f.id),
+        };
+        assert!(figure.is_u64(), "{} {}: {ttr}", r.scenario, f.id);
+        assert_eq!(
+            serde_json::to_value(f.time_to_recover).unwrap(),
+            *ttr,
+            "{} {}",
+            r.scenario,
+            f.id
         );
     }
 }

@@ -154,9 +154,10 @@ fn failing_run() -> RunReport {
     })
 }
 
-/// Fills `stalls` from the samples and faults, as the runner does.
+/// Fills `stalls` and each fault's `time_to_recover` from the samples, as the runner does.
 fn with_stalls(mut run: RunReport) -> RunReport {
     run.stalls = crate::stall::find_stalls(&run.samples, &run.faults);
+    crate::recovery::measure(&run.samples, &mut run.faults);
     run
 }
 
@@ -177,6 +178,7 @@ fn fault(
         outcome: FaultOutcome::Injected {
             detail: detail.into(),
         },
+        time_to_recover: None,
     }
 }
 

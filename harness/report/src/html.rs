@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page for a suite (inline CSS and SVG, no scripts, no external
 //! assets, so it opens offline and as a CI artifact). The verdict first, then a table of runs, then
-//! per run its repro command, checks, fault timeline, throughput/lag plot and failing rows.
+//! per run its repro command, checks, fault timeline (with each fault's time to recover),
+//! throughput/lag plot with its commit stalls and recoveries, and failing rows.
 //! [`page`] is the shell of that page, shared with the model comparison's report.
 
 use serde_json::Value;
@@ -8,6 +9,7 @@ use serde_json::Value;
 use crate::escape::text;
 use crate::investigate::{ShrinkLog, ShrinkStep};
 use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
+use crate::recovery::{slowest, Recovery};
 use crate::stall::{longest, MIN_STALL_MS};
 use crate::svg::{fault_timeline, open_svg, polyline, throughput_plot, FaultColours, TimeAxis};
 use crate::units::{count, duration};
@@ -67,6 +69,8 @@ table.faults td, table.faults th { padding: 3px 10px; }
 .empty { color: var(--muted); font-style: italic; }
 ul.stalls { margin: 4px 0 0; padding-left: 22px; }
 ul.stalls b { color: #b91c1c; }
+ul.recoveries b { color: #15803d; }
+ul.recoveries b.never { color: #b91c1c; }
 "#;
 
 /// The suite as one HTML page.
@@ -301,12 +305,12 @@ fn runs_table(suite: &SuiteReport) -> String {
     let mut s = String::from(
         "<section class=\"card\">\n<h3 style=\"margin-top:0\">Runs</h3>\n<table>\n<tr><th>scenario</th><th class=\"num\">seed</th><th>backend</th>\
          <th>defect</th><th>verdict</th><th class=\"num\">duration</th><th class=\"num\">produced</th>\
-         <th class=\"num\">committed</th><th class=\"num\">dlq</th><th class=\"num\">longest stall</th></tr>\n",
+         <th class=\"num\">committed</th><th class=\"num\">dlq</th><th class=\"num\">longest stall</th><th class=\"num\">slowest recovery</th></tr>\n",
     );
     for (i, run) in suite.runs.iter().enumerate() {
         s.push_str(&format!(
             "<tr><td><a href=\"#run-{i}\">{}</a></td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
             text(&run.scenario),
             run.seed,
             text(&run.backend),
@@ -317,10 +321,11 @@ fn runs_table(suite: &SuiteReport) -> String {
             count(run.stats.committed),
             count(run.stats.dlq),
             longest(&run.stalls).map(|st| duration(st.duration_ms())).unwrap_or_else(|| "–".into()),
+            slowest(&run.faults).map(|(_, r)| text(&r.words())).unwrap_or_else(|| "–".into()),
         ));
     }
     if suite.runs.is_empty() {
-        s.push_str("<tr><td colspan=\"10\" class=\"empty\">no runs</td></tr>\n");
+        s.push_str("<tr><td colspan=\"11\" class=\"empty\">no runs</td></tr>\n");
     }
     s.push_str("</table>\n</section>\n");
     s
@@ -376,6 +381,7 @@ fn run_section(i: usize, run: &RunReport, colours: &FaultColours) -> String {
         throughput_plot(run, &axis, colours)
     ));
     s.push_str(&stalls_list(run));
+    s.push_str(&recoveries_list(run));
     for check in run
         .checks
         .iter()
@@ -429,6 +435,35 @@ fn stalls_list(run: &RunReport) -> String {
     s
 }
 
+/// Each injected fault's time to recover under the plot, next to the stalls.
+fn recoveries_list(run: &RunReport) -> String {
+    let measured: Vec<_> = run
+        .faults
+        .iter()
+        .filter_map(|f| f.time_to_recover.map(|r| (f, r)))
+        .collect();
+    if measured.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "<p class=\"note\">Time to recover (green along the time axis; red where it never came): from each fault's heal until the oldest record waiting to be committed was back within its bar (at least 2 s, or the worst wait of the 5 fault-free seconds before the fault).</p>\n<ul class=\"stalls recoveries\">\n",
+    );
+    for (f, r) in measured {
+        let class = match r {
+            Recovery::Recovered { .. } => "",
+            Recovery::NotRecovered { .. } => " class=\"never\"",
+        };
+        s.push_str(&format!(
+            "<li><code>{}</code> healed at {:.1} s: <b{class}>{}</b></li>\n",
+            text(&f.id),
+            f.end_ms.unwrap_or(f.start_ms) as f64 / 1000.0,
+            text(&r.words()),
+        ));
+    }
+    s.push_str("</ul>\n");
+    s
+}
+
 fn checks_table(checks: &[CheckResult]) -> String {
     let mut s = String::from("<h3>Checks</h3>\n<table>\n<tr><th style=\"width:80px\">status</th><th style=\"width:170px\">check</th><th>detail</th><th class=\"num\">rows</th></tr>\n");
     for c in checks {
@@ -453,15 +488,19 @@ fn checks_table(checks: &[CheckResult]) -> String {
 
 fn faults_table(run: &RunReport) -> String {
     let mut s = String::from(
-        "<table class=\"faults\">\n<tr><th>fault</th><th>target</th><th class=\"num\">from</th><th class=\"num\">to</th><th>detail</th></tr>\n",
+        "<table class=\"faults\">\n<tr><th>fault</th><th>target</th><th class=\"num\">from</th><th class=\"num\">to</th><th class=\"num\">time to recover</th><th>detail</th></tr>\n",
     );
     for f in &run.faults {
         let to = f
             .end_ms
             .map(|end| format!("{:.1} s", end as f64 / 1000.0))
             .unwrap_or_else(|| "instant".into());
+        let recovered = f
+            .time_to_recover
+            .map(|r| text(&r.words()))
+            .unwrap_or_else(|| "–".into());
         s.push_str(&format!(
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{to}</td><td>{}</td></tr>\n",
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{to}</td><td class=\"num\">{recovered}</td><td>{}</td></tr>\n",
             text(&f.id),
             text(&f.target),
             f.start_ms as f64 / 1000.0,
@@ -620,6 +659,36 @@ mod tests {
         let mut quiet = sample_suite();
         quiet.runs[0].stalls.clear();
         assert!(report_html(&quiet).contains("No commit stall"));
+    }
+
+    #[test]
+    fn every_measured_fault_has_its_time_to_recover_next_to_the_stalls() {
+        let mut suite = sample_suite();
+        suite.runs[1].faults[1].time_to_recover =
+            Some(Recovery::NotRecovered { watched_ms: 21_500 });
+        let html = report_html(&suite);
+        let measured = suite
+            .runs
+            .iter()
+            .flat_map(|r| &r.faults)
+            .filter(|f| f.time_to_recover.is_some())
+            .count();
+        assert_eq!(measured, 4);
+        assert_eq!(html.matches("<rect class=\"recovery\"").count(), measured);
+        assert_eq!(html.matches("<ul class=\"stalls recoveries\">").count(), 2);
+        assert!(html.contains("<li><code>partition#1</code> healed at 25.0 s: <b>9.0 s</b></li>"));
+        assert!(html.contains(
+            "<li><code>latency#2</code> healed at 32.0 s: <b class=\"never\">not recovered \
+             (watched 21.5 s after heal)</b></li>"
+        ));
+        // The faults table and the runs table carry it too.
+        assert!(
+            html.contains("<td class=\"num\">6.0 s</td><td>stop broker 1, restart after 7 s</td>")
+        );
+        assert!(html.contains("<th class=\"num\">slowest recovery</th>"));
+        assert!(
+            html.contains("<td class=\"num\">not recovered (watched 21.5 s after heal)</td></tr>")
+        );
     }
 
     #[test]

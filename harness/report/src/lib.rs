@@ -9,6 +9,7 @@
 //! - [`markdown`] `summary.md` for terminals and CI comments.
 //! - [`investigate`] across runs: reproduction rates (`--repeat`), `hunt`, the `shrink` log.
 //! - [`stall`] commit stalls: records waiting and no commit for 2 s or more, put down to faults.
+//! - [`recovery`] each fault's `time_to_recover`: from its heal until the backlog is back to normal.
 //! - [`write`] [`write_all`]: every file into one directory; [`ReportError`].
 //! - [`escape`] XML/HTML escaping shared by the writers; [`units`] number and time formatting.
 //! - [`fixtures`] a two-run sample suite for tests and demos.
@@ -21,6 +22,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod recovery;
 pub mod stall;
 pub mod svg;
 pub mod units;
@@ -34,5 +36,6 @@ pub use model::{
     CheckResult, CheckStatus, FaultEvent, FaultOutcome, Row, RunReport, RunStats, Sample,
     SuiteReport, Verdict, MAX_FAILING_ROWS,
 };
+pub use recovery::Recovery;
 pub use stall::{find_stalls, Stall};
 pub use write::{write_all, ReportError, WrittenFiles};

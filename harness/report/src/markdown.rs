@@ -1,8 +1,9 @@
 //! `summary.md`: the suite in a few lines of Markdown, readable raw in a terminal and rendered in a
-//! CI comment. Passing runs are one table row; runs that failed, errored, were interrupted or warned get a section
-//! with their non-passing checks and the command that reproduces them.
+//! CI comment. Passing runs are one table row; each run with faults gets a line with every fault's
+//! time to recover; runs that failed, errored, were interrupted or warned get a section with their
+//! non-passing checks and the command that reproduces them.
 
-use crate::model::{CheckResult, CheckStatus, RunReport, SuiteReport, Verdict};
+use crate::model::{CheckResult, CheckStatus, FaultEvent, RunReport, SuiteReport, Verdict};
 use crate::units::{count, duration};
 
 /// How many offending rows a check quotes here.
@@ -81,11 +82,11 @@ pub fn summary_md(suite: &SuiteReport) -> String {
     if suite.runs.is_empty() {
         return s;
     }
-    s.push_str("| scenario | seed | backend | defect | verdict | duration | produced | committed | dlq | longest stall |\n");
-    s.push_str("|---|---:|---|---|---|---:|---:|---:|---:|---:|\n");
+    s.push_str("| scenario | seed | backend | defect | verdict | duration | produced | committed | dlq | longest stall | slowest recovery |\n");
+    s.push_str("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for run in &suite.runs {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {} |\n",
             cell(&run.scenario),
             run.seed,
             cell(&run.backend),
@@ -101,8 +102,12 @@ pub fn summary_md(suite: &SuiteReport) -> String {
             crate::stall::longest(&run.stalls)
                 .map(|st| duration(st.duration_ms()))
                 .unwrap_or_else(|| "–".into()),
+            crate::recovery::slowest(&run.faults)
+                .map(|(_, r)| r.words())
+                .unwrap_or_else(|| "–".into()),
         ));
     }
+    s.push_str(&recovery_lines(suite));
     for run in &suite.runs {
         let warned = run.checks.iter().any(|c| c.status == CheckStatus::Warn);
         if run.verdict != Verdict::Pass || warned {
@@ -110,6 +115,37 @@ pub fn summary_md(suite: &SuiteReport) -> String {
         }
     }
     s
+}
+
+/// Every fault's time to recover, a line per run that had faults.
+fn recovery_lines(suite: &SuiteReport) -> String {
+    let runs: Vec<&RunReport> = suite.runs.iter().filter(|r| !r.faults.is_empty()).collect();
+    if runs.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\nTime to recover (from a fault's heal until the oldest waiting record is back within its bar):\n\n",
+    );
+    for run in runs {
+        let faults: Vec<String> = run.faults.iter().map(fault_recovery).collect();
+        s.push_str(&format!(
+            "- {} (seed {}): {}\n",
+            cell(&run.scenario),
+            run.seed,
+            faults.join(", ")
+        ));
+    }
+    s
+}
+
+/// `` `kill_worker#1` 4.5 s ``, `` `kill_worker#2` skipped ``.
+fn fault_recovery(f: &FaultEvent) -> String {
+    let words = match (&f.time_to_recover, f.outcome.was_injected()) {
+        (Some(r), _) => r.words(),
+        (None, false) => "skipped".to_string(),
+        (None, true) => "not measured".to_string(),
+    };
+    format!("`{}` {words}", cell(&f.id))
 }
 
 fn run_section(run: &RunReport) -> String {
@@ -203,6 +239,7 @@ fn fenced(body: &str, lang: &str) -> String {
 mod tests {
     use super::*;
     use crate::fixtures::sample_suite;
+    use crate::recovery::Recovery;
 
     #[test]
     fn summary_of_the_fixture_suite() {
@@ -228,6 +265,37 @@ mod tests {
             md.contains("The run was cut short: interrupted by SIGTERM"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn every_fault_has_its_time_to_recover_and_the_table_the_slowest() {
+        let mut suite = sample_suite();
+        let faults = &mut suite.runs[1].faults;
+        faults[1].time_to_recover = Some(Recovery::NotRecovered { watched_ms: 21_500 });
+        faults[2].time_to_recover = None;
+        faults[2].outcome = crate::model::FaultOutcome::Skipped {
+            reason: "no broker 3".into(),
+        };
+        let md = summary_md(&suite);
+        assert!(
+            md.contains("- steady-state (seed 7): `partition#1` 9.0 s\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "- broker-restart (seed 42): `kill_worker#1` 0 ms, `latency#2` not recovered \
+                 (watched 21.5 s after heal), `restart_broker#3` skipped\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 96 | 7.0 s | not recovered (watched 21.5 s after heal) |\n"),
+            "{md}"
+        );
+        suite.runs.iter_mut().for_each(|r| r.faults.clear());
+        let md = summary_md(&suite);
+        assert!(!md.contains("Time to recover"), "{md}");
+        assert!(md.contains("| 9.0 s | – |\n"), "{md}");
     }
 
     #[test]

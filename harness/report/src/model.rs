@@ -182,6 +182,10 @@ pub struct FaultEvent {
     /// `<parameters>; HEAL FAILED: <error>`.
     #[serde(rename = "detail")]
     pub outcome: FaultOutcome,
+    /// How long after it healed committed progress caught up again, or that it never did before
+    /// the run's samples ended ([`crate::recovery`]); `None` (`null`) for a skipped fault.
+    #[serde(default)]
+    pub time_to_recover: Option<crate::recovery::Recovery>,
 }
 
 /// What happened to one planned fault.
@@ -442,6 +446,28 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_exactly_the_fields_of_a_fault_in_report_json() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+        )
+        .unwrap();
+        let lead = "Each fault in `report.json` (`runs[].faults[]`) has the fields ";
+        let at = readme.find(lead).expect("README lists a fault's fields") + lead.len();
+        let list = &readme[at..at + readme[at..].find(':').unwrap()];
+        let mut documented: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+        documented.sort_unstable();
+        let fault = crate::fixtures::sample_suite().runs[0].faults[0].clone();
+        let value = serde_json::to_value(fault).unwrap();
+        let fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(documented, fields);
+    }
+
+    #[test]
     fn a_fault_event_keeps_its_json_field_name() {
         let e = FaultEvent {
             id: "kill_worker#1".into(),
@@ -452,13 +478,19 @@ mod tests {
             outcome: FaultOutcome::Skipped {
                 reason: "no worker".into(),
             },
+            time_to_recover: None,
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"id": "kill_worker#1", "kind": "kill_worker", "target": "worker:w1",
-                "start_ms": 5, "end_ms": null, "detail": "skipped: no worker"})
+                "start_ms": 5, "end_ms": null, "detail": "skipped: no worker",
+                "time_to_recover": null})
         );
-        assert_eq!(serde_json::from_value::<FaultEvent>(v).unwrap(), e);
+        assert_eq!(serde_json::from_value::<FaultEvent>(v.clone()).unwrap(), e);
+        // Reports written before `time_to_recover` existed still read.
+        let mut old = v;
+        old.as_object_mut().unwrap().remove("time_to_recover");
+        assert_eq!(serde_json::from_value::<FaultEvent>(old).unwrap(), e);
     }
 }

@@ -14,8 +14,8 @@ use crate::model::{FaultEvent, Sample};
 /// The shortest stretch without a commit that counts as a stall.
 pub const MIN_STALL_MS: u64 = 2_000;
 
-/// How long after a fault ended a stall is still put down to it.
-const REACH_MS: u64 = 10_000;
+/// How long after a fault ended a stall is still put down to it (and its recovery still watched).
+pub(crate) const REACH_MS: u64 = 10_000;
 
 /// One stretch without a commit while records waited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +116,7 @@ mod tests {
             outcome: crate::model::FaultOutcome::Injected {
                 detail: String::new(),
             },
+            time_to_recover: None,
         }
     }
 

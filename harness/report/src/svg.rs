@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::escape::{attr, text};
 use crate::model::{FaultEvent, RunReport, SuiteReport};
+use crate::recovery::Recovery;
 use crate::units::{compact, nice_step};
 
 /// Width of every chart's coordinate system; the page scales it to the column.
@@ -23,6 +24,8 @@ pub const RATE_COLOUR: &str = "#2563eb";
 pub const LAG_COLOUR: &str = "#c026d3";
 /// Commit stalls: a bar along the time axis of the throughput plot.
 pub const STALL_COLOUR: &str = "#dc2626";
+/// Recoveries: a bar from a fault's heal to its recovery, just above the stalls.
+pub const RECOVERY_COLOUR: &str = "#16a34a";
 /// Fault colours, none of them the pass green, fail red or warn amber of the badges, nor a line's.
 const FAULT_PALETTE: [&str; 6] = [
     "#ea580c", "#0d9488", "#7c3aed", "#475569", "#a16207", "#0284c7",
@@ -265,6 +268,7 @@ pub fn throughput_plot(run: &RunReport, axis: &TimeAxis, colours: &FaultColours)
             st.waiting,
         ));
     }
+    s.push_str(&recovery_bars(run, axis, bottom - 14.0));
     s.push_str(&format!(
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" class=\"axis-title\" fill=\"{RATE_COLOUR}\">records/s</text>\
          <text x=\"{:.1}\" y=\"{:.1}\" class=\"axis-title\" fill=\"{LAG_COLOUR}\">lag</text></svg>",
@@ -273,6 +277,29 @@ pub fn throughput_plot(run: &RunReport, axis: &TimeAxis, colours: &FaultColours)
         WIDTH - RIGHT + 8.0,
         top - 8.0
     ));
+    s
+}
+
+/// A bar per measured fault from its heal to its recovery at height `y`; one that never recovered
+/// runs to the last sample in the stall colour.
+fn recovery_bars(run: &RunReport, axis: &TimeAxis, y: f64) -> String {
+    let mut s = String::new();
+    for f in &run.faults {
+        let Some(r) = f.time_to_recover else { continue };
+        let healed = f.end_ms.unwrap_or(f.start_ms);
+        let (colour, words) = match r {
+            Recovery::Recovered { .. } => (RECOVERY_COLOUR, "recovered"),
+            Recovery::NotRecovered { .. } => (STALL_COLOUR, "never recovered"),
+        };
+        let (x0, x1) = (axis.x(healed), axis.x(healed + r.at_least_ms()));
+        s.push_str(&format!(
+            "<rect class=\"recovery\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"6\" fill=\"{colour}\" fill-opacity=\"0.8\"><title>{} {words}: {} (healed at {:.1} s)</title></rect>",
+            (x1 - x0).max(2.0),
+            text(&f.id),
+            text(&r.words()),
+            healed as f64 / 1000.0,
+        ));
+    }
     s
 }
 

@@ -255,6 +255,7 @@ mod tests {
             start_ms: 1500,
             end_ms: None,
             outcome,
+            time_to_recover: None,
         }
     }
 

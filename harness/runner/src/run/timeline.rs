@@ -66,6 +66,7 @@ async fn run_one(
             start_ms,
             end_ms,
             outcome,
+            time_to_recover: None,
         });
     };
     match p.trigger {
@@ -150,6 +151,7 @@ mod tests {
             outcome: FaultOutcome::Injected {
                 detail: String::new(),
             },
+            time_to_recover: None,
         }
     }
 

@@ -104,6 +104,7 @@ impl RunRecord {
         r.stats = outcome.stats;
         r.samples = outcome.samples;
         r.stalls = faultline_report::find_stalls(&r.samples, &r.faults);
+        faultline_report::recovery::measure(&r.samples, &mut r.faults);
         r.end_state = Some(outcome.end_state);
     }
 }
