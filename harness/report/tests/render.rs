@@ -47,8 +47,10 @@ fn fixture_report_renders_in_chromium_with_pass_and_fail_colours() {
     let red = share(&|&[r, g, b]| r > 150 && g < 80 && b < 80);
     let green = share(&|&[r, g, b]| g > 100 && r < 60 && b < 100);
     eprintln!("not white {not_white:.3}, red {red:.4}, green {green:.4}");
+    // A blank page is under 1%; the fixture's page is 10-11% (9.7% once, when the screenshot came
+    // before every plot was painted), so 5% tells the two apart without depending on that timing.
     assert!(
-        not_white > 0.10,
+        not_white > 0.05,
         "the page looks blank: only {:.1}% of pixels are not white",
         not_white * 100.0
     );
