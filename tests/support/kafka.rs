@@ -134,9 +134,13 @@ pub fn high_watermarks(
         .map(|p| {
             Ok((
                 p,
-                consumer
-                    .fetch_watermarks(topic, p, Duration::from_secs(20))?
-                    .1,
+                faultline_infra::kafka_query::watermarks(
+                    &consumer,
+                    topic,
+                    p,
+                    Duration::from_secs(60),
+                )?
+                .1,
             ))
         })
         .collect()

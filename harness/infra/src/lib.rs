@@ -12,6 +12,7 @@
 //! - [`processes`]  local processes: Kafka jars via `java`, Postgres via `initdb`/`postgres`.
 //! - [`external`]   services someone else runs, given by bootstrap servers and a Postgres URL.
 //! - [`kafka_config`] broker settings shared by both self-hosted backends (ports, KRaft voters, RF).
+//! - [`kafka_query`]  watermark and metadata queries asked again through a leader election.
 //! - [`pg`]         Postgres connection settings with the password kept out of logs.
 //! - [`ready`]      readiness probes: Kafka metadata with every broker present, a Postgres query.
 //! - [`reaper`]     the registry of everything started, cleaned up on drop, panic, Ctrl-C or SIGTERM.
@@ -29,6 +30,7 @@ pub mod doctor;
 pub mod error;
 pub mod external;
 pub mod kafka_config;
+pub mod kafka_query;
 pub mod pg;
 pub mod ports;
 pub mod processes;

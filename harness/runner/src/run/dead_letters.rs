@@ -63,7 +63,8 @@ fn read_blocking(bootstrap: &str, topic: &str, budget: Duration) -> Result<Vec<R
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .create()?;
-    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(30))?;
+    let md =
+        faultline_infra::kafka_query::metadata(&consumer, Some(topic), Duration::from_secs(60))?;
     let partitions: Vec<i32> = md
         .topics()
         .first()
@@ -124,9 +125,13 @@ fn read_blocking(bootstrap: &str, topic: &str, budget: Duration) -> Result<Vec<R
             for p in &pending {
                 highs.insert(
                     *p,
-                    consumer
-                        .fetch_watermarks(topic, *p, Duration::from_secs(10))?
-                        .1,
+                    faultline_infra::kafka_query::watermarks(
+                        &consumer,
+                        topic,
+                        *p,
+                        Duration::from_secs(30),
+                    )?
+                    .1,
                 );
             }
             highs_at = Instant::now();

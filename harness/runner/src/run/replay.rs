@@ -173,7 +173,12 @@ async fn reset_group(r: &ReplayInput<'_>) -> Result<()> {
         loop {
             let mut tpl = TopicPartitionList::new();
             for p in 0..partitions {
-                let (low, _) = consumer.fetch_watermarks(&topic, p, Duration::from_secs(30))?;
+                let (low, _) = faultline_infra::kafka_query::watermarks(
+                    &consumer,
+                    &topic,
+                    p,
+                    Duration::from_secs(60),
+                )?;
                 tpl.add_partition_offset(&topic, p, Offset::Offset(low))?;
             }
             match consumer.commit(&tpl, CommitMode::Sync) {

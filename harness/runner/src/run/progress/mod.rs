@@ -17,7 +17,7 @@ use std::time::Duration;
 use faultline_infra::ready::kafka_client_config;
 use faultline_report::Sample;
 use faultline_scenario::Scenario;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use tokio::time::Instant;
 
 pub use catch_up::{wait_caught_up, StallRule};
@@ -153,9 +153,13 @@ pub async fn high_watermarks(
             .map(|p| {
                 Ok((
                     p,
-                    consumer
-                        .fetch_watermarks(&topic, p, Duration::from_secs(30))?
-                        .1,
+                    faultline_infra::kafka_query::watermarks(
+                        &consumer,
+                        &topic,
+                        p,
+                        Duration::from_secs(60),
+                    )?
+                    .1,
                 ))
             })
             .collect::<Result<BTreeMap<i32, i64>>>()
