@@ -173,7 +173,13 @@ pub async fn shrink(
     let mut rejected: std::collections::BTreeSet<String> = Default::default();
     'search: loop {
         for cut in cuts::cuts(&scenario) {
-            let key = toml::to_string(&cut.scenario).unwrap_or_else(|_| cut.change.clone());
+            let key = match scenario_toml(&cut.scenario) {
+                Ok(text) => text,
+                Err(e) => {
+                    search.session.close().await;
+                    return Err(e);
+                }
+            };
             if rejected.contains(&key) {
                 continue;
             }
@@ -191,7 +197,7 @@ pub async fn shrink(
             let file = opts
                 .out
                 .join(format!("steps/{step:02}/{}.toml", scenario.name));
-            if let Err(e) = write_scenario(&file, &cut.scenario) {
+            if let Err(e) = write_scenario_text(&file, &cut.scenario.name, &key) {
                 search.session.close().await;
                 return Err(e);
             }
@@ -345,19 +351,27 @@ fn io(path: &Path, e: std::io::Error) -> RunnerError {
 
 /// The scenario as a file a user can run (`faultline run <file> --seed N`).
 fn write_scenario(file: &Path, s: &Scenario) -> Result<()> {
-    let text = toml::to_string(s).map_err(|e| {
+    write_scenario_text(file, &s.name, &scenario_toml(s)?)
+}
+
+/// The scenario's TOML: what is written for it, and what a rejected candidate is known by.
+fn scenario_toml(s: &Scenario) -> Result<String> {
+    toml::to_string(s).map_err(|e| {
         RunnerError::Usage(format!(
             "the shrunk scenario cannot be written as TOML: {e}"
         ))
-    })?;
+    })
+}
+
+/// [`write_scenario`] with the TOML already made.
+fn write_scenario_text(file: &Path, name: &str, text: &str) -> Result<()> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     }
     let header = format!(
-        "# Written by `faultline shrink`: a smaller case of scenario `{}` that still fails.\n",
-        s.name
+        "# Written by `faultline shrink`: a smaller case of scenario `{name}` that still fails.\n"
     );
-    std::fs::write(file, header + &text).map_err(|e| io(file, e))
+    std::fs::write(file, header + text).map_err(|e| io(file, e))
 }
 
 fn write_log(out: &Path, log: &ShrinkLog) -> Result<()> {

@@ -178,6 +178,8 @@ impl OutputBaselines {
             self.cached.insert(key, Err(why.clone()));
             return Err(RunnerError::Baseline(Box::new(RunnerError::Usage(why))));
         }
+        // It finished: its logs are no evidence of anything, so nothing is left behind for it.
+        let _ = std::fs::remove_dir_all(run_dir.join("fault-free"));
         let entry = self.cached.entry(key).or_insert(Ok(outcome.output));
         Ok(entry.as_ref().ok())
     }
