@@ -125,16 +125,17 @@ pub fn consumer_group_properties() -> [(&'static str, String); 4] {
 /// What brokers someone else runs (the `external` backend) must be set to for a `consumer`
 /// group to time out as faultline's own brokers do: one line naming each setting.
 pub fn external_consumer_group_note() -> String {
-    let settings: Vec<String> = consumer_group_properties()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    use faultline_scenario::group_protocol::{
+        CONSUMER_HEARTBEAT_INTERVAL_MS, CONSUMER_SESSION_TIMEOUT_MS,
+    };
     format!(
         "group protocol consumer on the external backend: faultline cannot set broker configs \
-         there, and a KIP-848 group's session timeout and heartbeat are the broker's; zombie \
-         scenarios behave as on faultline's own brokers only with {} (Kafka's defaults are 45 s \
-         and 5 s)",
-        settings.join(", ")
+         there, and a KIP-848 group's session timeout and heartbeat interval are the broker's; \
+         zombie scenarios behave as on faultline's own brokers only with \
+         group.consumer.session.timeout.ms={CONSUMER_SESSION_TIMEOUT_MS} and \
+         group.consumer.heartbeat.interval.ms={CONSUMER_HEARTBEAT_INTERVAL_MS}, which need \
+         group.consumer.min.session.timeout.ms and group.consumer.min.heartbeat.interval.ms at \
+         or below them (Kafka's defaults: 45000 and 5000)"
     )
 }
 

@@ -110,7 +110,10 @@ impl ConsumerContext for LedgerContext {
 /// Whether the group hands out assignment changes incrementally (the KIP-848 `consumer`
 /// protocol) rather than the whole assignment each time (classic with the `range` assignor).
 fn incremental<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> bool {
-    matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative)
+    matches!(
+        consumer.rebalance_protocol(),
+        RebalanceProtocol::Cooperative
+    )
 }
 
 fn read_stored(url: &str, schema: &str, topic: &str) -> Result<BTreeMap<i32, i64>> {
