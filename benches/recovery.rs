@@ -126,6 +126,7 @@ fn main() {
         outcome_lines: true,
         backend: Some(BackendKind::Processes),
         defect: None,
+        group_protocol: None,
         out: out.clone(),
         shard: None,
         progress: false,

@@ -7,7 +7,7 @@ mod matrix;
 
 use faultline_infra::BackendKind;
 use faultline_report::{CheckStatus, RunReport, Verdict};
-use faultline_runner::{repro, run_suite};
+use faultline_runner::{repro, run_suite, GroupProtocol};
 
 use matrix::{Gate, Row};
 
@@ -17,13 +17,26 @@ const ONLY: &str = "FAULTLINE_ONLY_DEFECT";
 
 /// Runs `scenario` with `defect` for up to 3 seeds; returns the first failing run and how many seeds it took.
 async fn catch(defect: &str, scenario: &str, out: &std::path::Path) -> Option<(RunReport, u32)> {
-    for k in 0..3u32 {
+    catch_within(defect, scenario, out, None, 3).await
+}
+
+/// [`catch`] under the group protocol `protocol` (the scenario's own when `None`), for up to
+/// `seeds` seeds.
+async fn catch_within(
+    defect: &str,
+    scenario: &str,
+    out: &std::path::Path,
+    protocol: Option<GroupProtocol>,
+    seeds: u32,
+) -> Option<(RunReport, u32)> {
+    for k in 0..seeds {
         let mut opts = crate::options(
             &matrix::scenario_path(scenario),
             BackendKind::Processes,
             &out.join(format!("seed{k}")),
         );
         opts.defect = Some(defect.into());
+        opts.group_protocol = protocol;
         let base = faultline_scenario::load::load(&opts.target)
             .unwrap()
             .workload
@@ -58,6 +71,28 @@ async fn every_planted_defect_is_caught_within_three_seeds_with_the_right_anomal
         );
     }
     assert_caught(&rows).await;
+}
+
+/// The defects that break partition ownership (the offset fence, revocation) are caught under the
+/// KIP-848 `consumer` group protocol too, where assignment is incremental and members have epochs
+/// instead of generations: each by its matrix row's first scenario, on that scenario's own seed.
+/// (The other defects do not depend on the group protocol; the suites on containers run every
+/// shipped scenario under `consumer`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn ownership_defects_are_caught_under_the_consumer_group_protocol() {
+    let out = tempfile::tempdir().unwrap();
+    for defect in ["no-fencing", "ignore-revocation"] {
+        let row = matrix::row(defect);
+        let scenario = &row.scenarios[0];
+        let dir = out.path().join(defect);
+        let (r, _) = catch_within(defect, scenario, &dir, Some(GroupProtocol::Consumer), 1)
+            .await
+            .unwrap_or_else(|| panic!("{defect} was not caught by {scenario} under consumer"));
+        assert_eq!(r.group_protocol, "consumer");
+        assert!(r.repro.contains("--group-protocol consumer"), "{}", r.repro);
+        let line = assert_right_failure(defect, scenario, &row.classes, &r, 1);
+        eprintln!("under consumer: {line}");
+    }
 }
 
 async fn assert_caught(rows: &[Row]) {

@@ -40,6 +40,7 @@ pub fn options(target: &str, backend: BackendKind, out: &Path) -> SuiteOptions {
         outcome_lines: true,
         backend: Some(backend),
         defect: None,
+        group_protocol: None,
         out: out.to_path_buf(),
         shard: None,
         progress: false,

@@ -1,8 +1,29 @@
 //! The shipped scenarios pass against the correct pipeline, on both backends, and the reports say so.
+//! The containers runs use the KIP-848 `consumer` group protocol and the processes runs the classic
+//! one, so both protocols are covered without running every scenario twice.
 
 use faultline_infra::BackendKind;
 use faultline_report::{CheckStatus, SuiteReport, Verdict};
-use faultline_runner::run_suite;
+use faultline_runner::{run_suite, GroupProtocol, SuiteOptions};
+
+/// The options for `target` on `backend`, with the group protocol the backend's suites use:
+/// `consumer` on containers, `classic` (the scenarios' default) on processes.
+fn suite_options(target: &str, backend: BackendKind, out: &std::path::Path) -> SuiteOptions {
+    SuiteOptions {
+        group_protocol: (backend == BackendKind::Containers).then_some(GroupProtocol::Consumer),
+        ..crate::options(target, backend, out)
+    }
+}
+
+/// Every run joined its group with the protocol the options asked for, and says so.
+fn assert_protocol(suite: &SuiteReport, opts: &SuiteOptions) {
+    let want = opts.group_protocol.unwrap_or_default().to_string();
+    for r in &suite.runs {
+        assert_eq!(r.group_protocol, want, "{}", r.scenario);
+        let flag = format!("--group-protocol {want}");
+        assert_eq!(r.repro.contains(&flag), want != "classic", "{}", r.repro);
+    }
+}
 
 /// Every run passed, committed everything it produced, and ran every check; prints failures.
 fn assert_all_passed(suite: &SuiteReport, min_runs: usize) {
@@ -192,10 +213,10 @@ fn assert_recoveries(r: &faultline_report::RunReport, j: &serde_json::Value) {
 
 async fn smoke_on(backend: BackendKind) {
     let out = tempfile::tempdir().unwrap();
-    let suite = run_suite(&crate::options("scenarios/smoke", backend, out.path()))
-        .await
-        .unwrap();
+    let opts = suite_options("scenarios/smoke", backend, out.path());
+    let suite = run_suite(&opts).await.unwrap();
     assert_all_passed(&suite, 7);
+    assert_protocol(&suite, &opts);
     assert_reports_written(&suite, out.path());
     assert_golden(&suite);
     // Passing runs leave no bundle behind.
@@ -217,14 +238,10 @@ async fn smoke_suite_passes_on_containers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_shipped_scenario_passes_on_processes() {
     let out = tempfile::tempdir().unwrap();
-    let suite = run_suite(&crate::options(
-        "scenarios",
-        BackendKind::Processes,
-        out.path(),
-    ))
-    .await
-    .unwrap();
+    let opts = suite_options("scenarios", BackendKind::Processes, out.path());
+    let suite = run_suite(&opts).await.unwrap();
     assert_all_passed(&suite, 14);
+    assert_protocol(&suite, &opts);
     assert_golden(&suite);
 }
 
@@ -234,13 +251,9 @@ async fn every_shipped_scenario_passes_on_containers() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let suite = run_suite(&crate::options(
-        "scenarios",
-        BackendKind::Containers,
-        out.path(),
-    ))
-    .await
-    .unwrap();
+    let opts = suite_options("scenarios", BackendKind::Containers, out.path());
+    let suite = run_suite(&opts).await.unwrap();
     assert_all_passed(&suite, 14);
+    assert_protocol(&suite, &opts);
     assert_golden(&suite);
 }

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use faultline_infra::doctor::run_check;
 use faultline_infra::{errln, out, outln};
 use faultline_infra::{BackendKind, StackSpec};
-use faultline_runner::{check, run_suite, SuiteOptions};
+use faultline_runner::{check, run_suite, GroupProtocol, SuiteOptions};
 
 /// Chaos and regression runs for streaming pipelines on real Kafka and Postgres.
 #[derive(Parser)]
@@ -193,6 +193,10 @@ struct CheckFlags {
     /// a planted defect; needs a `planted-defects` build of ledger-worker).
     #[arg(long)]
     defect: Option<String>,
+    /// classic or consumer (KIP-848): the consumer group protocol the workers join with
+    /// (the manifest's {group_protocol}); overrides the scenario's `pipeline.group_protocol`.
+    #[arg(long)]
+    group_protocol: Option<String>,
 }
 
 /// Flags shared by `run` and `repro`.
@@ -407,6 +411,13 @@ fn suite_options(
                 .map_err(|e| format!("--backend: {e}"))?,
         ),
     };
+    let group_protocol = match flags.group_protocol.as_deref() {
+        None => None,
+        Some(p) => Some(
+            p.parse::<GroupProtocol>()
+                .map_err(|e| format!("--group-protocol: {e}"))?,
+        ),
+    };
     Ok(SuiteOptions {
         target,
         prefix: None,
@@ -417,6 +428,7 @@ fn suite_options(
         outcome_lines: true,
         backend,
         defect: flags.defect,
+        group_protocol,
         out,
         shard: None,
         progress,

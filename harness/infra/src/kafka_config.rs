@@ -87,12 +87,56 @@ pub fn broker_properties(me: &BrokerAddrs, all: &[BrokerAddrs]) -> BTreeMap<Stri
         BROKER_SESSION_TIMEOUT_MS.to_string(),
     );
     set("broker.heartbeat.interval.ms", "500".into());
+    // KIP-848 (`group.protocol=consumer`) groups take their session timeout and heartbeat
+    // interval from the broker, not the client: the same values as the ledger's classic client
+    // settings, so a paused worker becomes a zombie after the same time under either protocol.
+    // Kafka's minimums (45 s and 5 s) are lowered to allow them.
+    for (key, value) in consumer_group_properties() {
+        set(key, value);
+    }
     set(
         "share.coordinator.state.topic.replication.factor",
         rf.to_string(),
     );
     set("share.coordinator.state.topic.min.isr", min_isr.to_string());
     p
+}
+
+/// The broker settings a KIP-848 (`group.protocol=consumer`) group's timing comes from. The
+/// `external` backend cannot set them; `faultline check` and a run there name them.
+pub fn consumer_group_properties() -> [(&'static str, String); 4] {
+    use faultline_scenario::group_protocol::{
+        CONSUMER_HEARTBEAT_INTERVAL_MS, CONSUMER_SESSION_TIMEOUT_MS,
+    };
+    [
+        (
+            "group.consumer.session.timeout.ms",
+            CONSUMER_SESSION_TIMEOUT_MS.to_string(),
+        ),
+        ("group.consumer.min.session.timeout.ms", "3000".into()),
+        (
+            "group.consumer.heartbeat.interval.ms",
+            CONSUMER_HEARTBEAT_INTERVAL_MS.to_string(),
+        ),
+        ("group.consumer.min.heartbeat.interval.ms", "500".into()),
+    ]
+}
+
+/// What brokers someone else runs (the `external` backend) must be set to for a `consumer`
+/// group to time out as faultline's own brokers do: one line naming each setting.
+pub fn external_consumer_group_note() -> String {
+    use faultline_scenario::group_protocol::{
+        CONSUMER_HEARTBEAT_INTERVAL_MS, CONSUMER_SESSION_TIMEOUT_MS,
+    };
+    format!(
+        "group protocol consumer on the external backend: faultline cannot set broker configs \
+         there, and a KIP-848 group's session timeout and heartbeat interval are the broker's; \
+         zombie scenarios behave as on faultline's own brokers only with \
+         group.consumer.session.timeout.ms={CONSUMER_SESSION_TIMEOUT_MS} and \
+         group.consumer.heartbeat.interval.ms={CONSUMER_HEARTBEAT_INTERVAL_MS}, which need \
+         group.consumer.min.session.timeout.ms and group.consumer.min.heartbeat.interval.ms at \
+         or below them (Kafka's defaults: 45000 and 5000)"
+    )
 }
 
 /// Renders properties as a `server.properties` file.
@@ -187,6 +231,27 @@ mod tests {
             p["advertised.listeners"],
             "CLIENT://127.0.0.1:7002,INTERNAL://127.0.0.1:9102"
         );
+    }
+
+    #[test]
+    fn consumer_groups_time_out_as_the_ledgers_classic_client_does() {
+        let p = broker_properties(&addrs(1), &[addrs(1)]);
+        assert_eq!(p["group.consumer.session.timeout.ms"], "6000");
+        assert_eq!(p["group.consumer.heartbeat.interval.ms"], "1000");
+        // Kafka refuses a session timeout or heartbeat interval below its minimum.
+        let n = |k: &str| p[k].parse::<u64>().unwrap();
+        assert!(
+            n("group.consumer.min.session.timeout.ms") <= n("group.consumer.session.timeout.ms")
+        );
+        assert!(
+            n("group.consumer.min.heartbeat.interval.ms")
+                <= n("group.consumer.heartbeat.interval.ms")
+        );
+        // ci/kafka/server.properties documents the same settings.
+        let reference = include_str!("../../../ci/kafka/server.properties");
+        for (k, v) in consumer_group_properties() {
+            assert!(reference.contains(&format!("\n{k}={v}\n")), "{k}={v}");
+        }
     }
 
     #[test]

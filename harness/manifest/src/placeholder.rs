@@ -72,6 +72,8 @@ placeholders! {
     GroupId = "group_id", Run;
     /// A unique id of the run (also in topic and schema names).
     RunId = "run_id", Run;
+    /// The consumer group protocol the workers must join with: `classic` or `consumer` (KIP-848).
+    GroupProtocol = "group_protocol", Run;
     /// This worker's id: `w1`, `w2`, ... (a replacement gets the next one).
     WorkerId = "worker_id", Worker;
     /// A free TCP port reserved for this worker (for its metrics or health endpoint).

@@ -58,6 +58,31 @@ impl Mode {
     }
 }
 
+/// The Kafka consumer group protocol the worker joins with (`FAULTLINE_GROUP_PROTOCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupProtocol {
+    /// JoinGroup/SyncGroup with the client's `range` assignor and session timeout.
+    #[default]
+    Classic,
+    /// KIP-848: the coordinator assigns partitions incrementally and the broker's
+    /// `group.consumer.session.timeout.ms` and heartbeat interval apply.
+    Consumer,
+}
+
+impl GroupProtocol {
+    /// The protocol from the value of `FAULTLINE_GROUP_PROTOCOL` (unset or blank: classic).
+    pub fn parse(value: Option<&str>) -> Result<Self, ConfigError> {
+        match value {
+            None | Some("classic") => Ok(Self::Classic),
+            Some("consumer") => Ok(Self::Consumer),
+            Some(other) => Err(ConfigError {
+                var: "FAULTLINE_GROUP_PROTOCOL",
+                problem: format!("`{other}`; expected classic or consumer"),
+            }),
+        }
+    }
+}
+
 /// Everything the worker needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -65,6 +90,8 @@ pub struct Config {
     pub input_topic: String,
     pub dlq_topic: String,
     pub group_id: String,
+    /// `FAULTLINE_GROUP_PROTOCOL`: `classic` (default) or `consumer` (KIP-848).
+    pub group_protocol: GroupProtocol,
     /// Postgres URL (contains the password; never logged).
     pub postgres_url: String,
     pub schema: String,
@@ -179,6 +206,7 @@ impl Config {
             )?,
             dlq_topic: var("FAULTLINE_DLQ_TOPIC").unwrap_or_else(|| format!("{input_topic}.dlq")),
             group_id: var("FAULTLINE_GROUP_ID").unwrap_or_else(|| format!("{input_topic}.ledger")),
+            group_protocol: GroupProtocol::parse(var("FAULTLINE_GROUP_PROTOCOL").as_deref())?,
             input_topic,
             postgres_url: required(
                 "FAULTLINE_POSTGRES_URL",
@@ -256,5 +284,19 @@ mod tests {
         let e = Mode::parse(Some("Batch"), None).unwrap_err();
         assert_eq!(e.var, "FAULTLINE_MODE");
         assert!(e.problem.contains("recover"), "{}", e.problem);
+    }
+
+    #[test]
+    fn group_protocols_parse_and_a_bad_one_names_the_variable() {
+        assert_eq!(GroupProtocol::parse(None).unwrap(), GroupProtocol::Classic);
+        assert_eq!(
+            GroupProtocol::parse(Some("consumer")).unwrap(),
+            GroupProtocol::Consumer
+        );
+        let e = GroupProtocol::parse(Some("cooperative")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "FAULTLINE_GROUP_PROTOCOL: `cooperative`; expected classic or consumer"
+        );
     }
 }

@@ -24,8 +24,10 @@
 //! open transaction is aborted (by the broker's transaction timeout) and read_committed readers
 //! never see it; the stable-offset read of the next owner waits for that. A zombie (paused past its
 //! session, partitions moved) cannot commit: the group coordinator refuses its offsets for a stale
-//! generation, which aborts its transaction, and librdkafka cannot join a newer generation before
-//! the worker has handled the revocation in `poll`, which it does only between batches. A replay
+//! generation (under the KIP-848 `consumer` protocol, a stale member epoch: librdkafka's group
+//! metadata carries the epoch as the generation, and a fenced member's is gone), which aborts its
+//! transaction, and librdkafka cannot join a newer generation (rejoin with a new epoch) before the
+//! worker has handled the revocation in `poll`, which it does only between batches. A replay
 //! from offset 0 (another group, no committed offsets) finds the quarantine rows and sends nothing.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaResult;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use crate::alerts::DlqAlert;
-use crate::config::{Config, Mode};
+use crate::config::{Config, GroupProtocol, Mode};
 use crate::defects::{active, Defect};
 use crate::dlq::DeadLetters;
 use crate::metrics::{Health, Metrics};
@@ -64,7 +64,14 @@ impl ConsumerContext for LedgerContext {
                         }
                     }
                 }
-                if let Err(e) = consumer.assign(tpl) {
+                // KIP-848's `consumer` protocol (and any cooperative assignor) hands out only the
+                // partitions added; librdkafka refuses an eager `assign` of them.
+                let assigned = if incremental(consumer) {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(e) = assigned {
                     tracing::error!("assign failed: {e}");
                 }
                 tracing::info!(partitions = ?parts, "assigned");
@@ -74,12 +81,20 @@ impl ConsumerContext for LedgerContext {
                     .push(Change::Assigned(parts));
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                tracing::info!(partitions = ?parts, "revoked");
+                tracing::info!(partitions = ?parts, lost = consumer.assignment_lost(), "revoked");
                 self.changes
                     .lock()
                     .expect("changes lock")
                     .push(Change::Revoked(parts));
-                let _ = consumer.unassign();
+                // Incremental: only these partitions go; the others stay assigned, positions kept.
+                let unassigned = if incremental(consumer) {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                if let Err(e) = unassigned {
+                    tracing::error!("unassign failed: {e}");
+                }
             }
             other => tracing::error!("rebalance error: {other:?}"),
         }
@@ -90,6 +105,15 @@ impl ConsumerContext for LedgerContext {
             tracing::debug!("Kafka offset commit failed: {e}");
         }
     }
+}
+
+/// Whether the group hands out assignment changes incrementally (the KIP-848 `consumer`
+/// protocol) rather than the whole assignment each time (classic with the `range` assignor).
+fn incremental<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> bool {
+    matches!(
+        consumer.rebalance_protocol(),
+        RebalanceProtocol::Cooperative
+    )
 }
 
 fn read_stored(url: &str, schema: &str, topic: &str) -> Result<BTreeMap<i32, i64>> {
@@ -661,7 +685,8 @@ fn subscribe(cfg: &Config, ignore_revocation: bool) -> Result<BaseConsumer<Ledge
         trust_kafka_position: ignore_revocation,
         changes: Mutex::new(Vec::new()),
     };
-    let consumer: BaseConsumer<LedgerContext> = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", &cfg.bootstrap)
         .set("group.id", &cfg.group_id)
         .set("client.id", &cfg.worker_id)
@@ -673,14 +698,32 @@ fn subscribe(cfg: &Config, ignore_revocation: bool) -> Result<BaseConsumer<Ledge
         .set("auto.offset.reset", "earliest")
         // Also makes `committed_offsets` wait for stable offsets (the dead-letter progress).
         .set("isolation.level", "read_committed")
-        .set(
-            "session.timeout.ms",
-            std::env::var("FAULTLINE_SESSION_TIMEOUT_MS").unwrap_or_else(|_| "6000".into()),
-        )
-        .set("heartbeat.interval.ms", "1000")
         .set("max.poll.interval.ms", "60000")
-        .set("partition.assignment.strategy", "range")
-        .set_log_level(RDKafkaLogLevel::Warning)
+        .set_log_level(RDKafkaLogLevel::Warning);
+    match cfg.group_protocol {
+        GroupProtocol::Classic => {
+            config
+                .set(
+                    "session.timeout.ms",
+                    std::env::var("FAULTLINE_SESSION_TIMEOUT_MS").unwrap_or_else(|_| "6000".into()),
+                )
+                .set("heartbeat.interval.ms", "1000")
+                .set("partition.assignment.strategy", "range");
+        }
+        // The coordinator assigns, and the session timeout and heartbeat interval are the
+        // broker's (`group.consumer.*`): librdkafka refuses the three classic settings.
+        GroupProtocol::Consumer => {
+            if let Ok(ms) = std::env::var("FAULTLINE_SESSION_TIMEOUT_MS") {
+                tracing::info!(
+                    ms,
+                    "FAULTLINE_SESSION_TIMEOUT_MS is not the client's to set under the consumer \
+                     group protocol; the broker's group.consumer.session.timeout.ms applies"
+                );
+            }
+            config.set("group.protocol", "consumer");
+        }
+    }
+    let consumer: BaseConsumer<LedgerContext> = config
         .create_with_context(context)
         .context("create the Kafka consumer")?;
     consumer

@@ -85,6 +85,7 @@ fn testsuite(run: &RunReport, t: Tally) -> String {
         ("scenario_file", Some(run.scenario_file.as_str())),
         ("seed", Some(seed.as_str())),
         ("backend", Some(run.backend.as_str())),
+        ("group_protocol", Some(run.group_protocol.as_str())),
         ("defect", run.defect.as_deref()),
         ("verdict", Some(run.verdict.as_str())),
         ("repro", Some(run.repro.as_str())),

@@ -151,12 +151,17 @@ fn fault_recovery(f: &FaultEvent) -> String {
 fn run_section(run: &RunReport) -> String {
     let warned = run.verdict == Verdict::Pass;
     let mut s = format!(
-        "\n## {}{}: {} (seed {}, {}{})\n\n",
+        "\n## {}{}: {} (seed {}, {}{}{})\n\n",
         run.verdict.as_str().to_uppercase(),
         if warned { " with warnings" } else { "" },
         cell(&run.scenario),
         run.seed,
         cell(&run.backend),
+        if run.group_protocol == "classic" {
+            String::new()
+        } else {
+            format!(", group protocol `{}`", cell(&run.group_protocol))
+        },
         run.defect
             .as_deref()
             .map(|d| format!(", defect `{}`", cell(d)))

@@ -36,6 +36,9 @@ pub struct RunReport {
     pub seed: u64,
     /// `containers`, `processes` or `external`.
     pub backend: String,
+    /// The consumer group protocol the workers joined with: `classic` or `consumer` (KIP-848).
+    #[serde(default = "classic")]
+    pub group_protocol: String,
     /// The planted defect switched on, if any.
     pub defect: Option<String>,
     /// The pipeline manifest given with `--pipeline`; absent for the reference ledger's built-in one.
@@ -289,6 +292,11 @@ pub struct Sample {
     pub produced: u64,
     /// Records committed so far (the committed positions per partition added up).
     pub committed: u64,
+}
+
+/// The group protocol of a report written before the field existed.
+fn classic() -> String {
+    "classic".into()
 }
 
 impl RunReport {

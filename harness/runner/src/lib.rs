@@ -37,6 +37,8 @@ pub mod shrink;
 mod suite;
 
 pub use error::{Result, RunnerError};
+/// `SuiteOptions::group_protocol`'s type, for callers that do not depend on the scenario crate.
+pub use faultline_scenario::GroupProtocol;
 pub use run::progress::{Observed, Placeholders, ProgressReader, ProgressSource};
 pub use run::{check_role, dead_letters, enrichment, expectations, golden, produce};
 pub use suite::schema_workload;

@@ -7,6 +7,7 @@
 //! - [`fault`]    one `[[faults]]` entry as written (`FaultEntry`), the table of kinds (`FaultKind`),
 //!   and the entry as validated (`FaultAction`).
 //! - [`toxic`]    network faults as the fault proxy applies them: `Toxic`, `ToxicKind`, `Direction`.
+//! - [`group_protocol`] `GroupProtocol`: classic or KIP-848 `consumer` group protocol for the workers.
 //! - [`guarantee`] `Guarantee`: a pipeline's declared delivery guarantee (its manifest's `guarantee`).
 //! - [`data_check`] `[[checks.data]]`: `DataCheck`, `DataCheckKind`, `Severity` (the oracle runs them).
 //! - [`knob`]     `Knob`: tuning values scenarios set by name and manifests map to variables.
@@ -36,6 +37,7 @@
 pub mod data_check;
 pub mod error;
 pub mod fault;
+pub mod group_protocol;
 pub mod guarantee;
 pub mod knob;
 pub mod load;
@@ -47,6 +49,7 @@ pub mod toxic;
 pub use data_check::{DataCheck, DataCheckKind, Severity};
 pub use error::ScenarioError;
 pub use fault::{BrokerSel, Family, FaultAction, FaultEntry, FaultKind, NetTarget, WorkerSel};
+pub use group_protocol::{GroupProtocol, UnknownGroupProtocol};
 pub use guarantee::Guarantee;
 pub use knob::Knob;
 pub use name::{safe_name, SAFE_NAME_RULE};

@@ -147,6 +147,15 @@ fn validate(s: &Scenario) -> Result<(), (String, String)> {
             format!("{} is outside 1..=16", s.pipeline.workers),
         );
     }
+    if let Some(m) = crate::group_protocol::session_knob_conflict(
+        s.pipeline.group_protocol,
+        s.pipeline
+            .knobs
+            .get(&crate::knob::Knob::SessionTimeoutMs)
+            .copied(),
+    ) {
+        return bad("pipeline.knobs.session_timeout_ms", m);
+    }
     if s.compare.is_some() {
         let missing: Vec<&str> = [
             ("pipeline.champion", &s.pipeline.champion),

@@ -176,6 +176,10 @@ pub struct PipelineSection {
     /// Challenger model file scored in shadow (`FAULTLINE_CHALLENGER_MODEL`); same formats and path
     /// rule as `champion`. Default: the pipeline's built-in challenger.
     pub challenger: Option<String>,
+    /// The consumer group protocol the workers speak: `classic` or `consumer` (KIP-848), passed
+    /// as the manifest placeholder `{group_protocol}`; `--group-protocol` overrides it. Default
+    /// classic.
+    pub group_protocol: crate::group_protocol::GroupProtocol,
 }
 
 impl Default for PipelineSection {
@@ -189,6 +193,7 @@ impl Default for PipelineSection {
             enrichment: true,
             champion: None,
             challenger: None,
+            group_protocol: crate::group_protocol::GroupProtocol::Classic,
         }
     }
 }

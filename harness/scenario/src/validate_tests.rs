@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::GroupProtocol;
 
 const RULE: &str = "1 to 64 characters of A-Z a-z 0-9 . _ -, not starting with `.` or `-`";
 
@@ -220,4 +221,30 @@ fn every_shipped_scenario_loads() {
             panic!("{e}");
         }
     }
+}
+
+#[test]
+fn an_unknown_group_protocol_names_its_line_and_the_allowed_values() {
+    assert_eq!(
+        err("[pipeline]\nworkers = 2\ngroup_protocol = \"kip848\"\n"),
+        "scenario s.toml line 3: unknown variant `kip848`, expected `classic` or `consumer`"
+    );
+    let s = parse("[pipeline]\ngroup_protocol = \"consumer\"\n", "s.toml").unwrap();
+    assert_eq!(s.pipeline.group_protocol, GroupProtocol::Consumer);
+    assert_eq!(
+        parse("", "s.toml").unwrap().pipeline.group_protocol,
+        GroupProtocol::Classic
+    );
+}
+
+#[test]
+fn a_session_knob_the_consumer_protocol_cannot_honour_is_refused_with_its_line() {
+    let text =
+        "[pipeline]\ngroup_protocol = \"consumer\"\n[pipeline.knobs]\nsession_timeout_ms = 3000\n";
+    let e = err(text);
+    assert!(
+        e.starts_with("scenario s.toml line 4: field `pipeline.knobs.session_timeout_ms`: session_timeout_ms = 3000 cannot hold"),
+        "{e}"
+    );
+    parse(&text.replace("3000", "6000"), "s.toml").unwrap();
 }

@@ -45,6 +45,10 @@ impl RunValues {
         v.insert(Placeholder::DlqTopic, ctx.dlq_topic.to_string());
         v.insert(Placeholder::GroupId, ctx.group.to_string());
         v.insert(Placeholder::RunId, ctx.run_id.to_string());
+        v.insert(
+            Placeholder::GroupProtocol,
+            s.pipeline.group_protocol.to_string(),
+        );
         if let Some(u) = ctx.enrich_url {
             v.insert(Placeholder::EnrichUrl, u.to_string());
         }

@@ -106,6 +106,11 @@ pub async fn shrink(
     let mut opts = opts.clone();
     opts.defect = opts.defect.clone().or(b.meta.defect.clone());
     opts.backend = opts.backend.or(b.meta.backend.parse().ok());
+    opts.group_protocol = opts.group_protocol.or(b
+        .meta
+        .group_protocol
+        .as_deref()
+        .and_then(|p| p.parse().ok()));
     opts.pipeline = opts
         .pipeline
         .clone()

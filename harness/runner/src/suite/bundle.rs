@@ -18,6 +18,9 @@ pub struct BundleMeta {
     pub scenario_file: String,
     pub seed: u64,
     pub backend: String,
+    /// `classic` or `consumer`; absent in bundles written before the field existed (classic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_protocol: Option<String>,
     pub defect: Option<String>,
     /// The `--pipeline` manifest the run used (absent: the reference ledger's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +71,7 @@ pub fn write(
         scenario_file: scenario_file.display().to_string(),
         seed: report.seed,
         backend: report.backend.clone(),
+        group_protocol: Some(report.group_protocol.clone()),
         defect: report.defect.clone(),
         pipeline: report.pipeline.clone(),
         workload_digest: report.stats.workload_digest.clone(),

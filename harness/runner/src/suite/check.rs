@@ -8,7 +8,9 @@
 use std::path::PathBuf;
 
 use faultline_infra::BackendKind;
-use faultline_scenario::{BrokerSel, FaultAction, NetTarget, PlannedFault, Trigger, WorkerSel};
+use faultline_scenario::{
+    BrokerSel, FaultAction, GroupProtocol, NetTarget, PlannedFault, Trigger, WorkerSel,
+};
 
 use super::execute::TIME_LIMIT_ALLOWANCE_S;
 use super::plan::{prepare_one, seeds_of, shard, SuiteOptions};
@@ -35,6 +37,8 @@ pub struct CheckedRun {
     pub seed: u64,
     /// The backend asked for (`auto` stays `auto`: resolving it would ask Docker).
     pub backend: BackendKind,
+    /// The consumer group protocol the workers join with (after `--group-protocol`).
+    pub group_protocol: GroupProtocol,
     pub brokers: u32,
     /// Records the workload of this seed sends.
     pub records: usize,
@@ -72,17 +76,24 @@ impl CheckReport {
 impl CheckedRun {
     fn render(&self) -> String {
         let mut s = format!(
-            "\n{} seed {} ({}): backend {}, {} broker(s), {} records, time limit {} s (+{} s \
-             allowance)\n",
+            "\n{} seed {} ({}): backend {}, group protocol {}, {} broker(s), {} records, time \
+             limit {} s (+{} s allowance)\n",
             self.scenario,
             self.seed,
             self.file.display(),
             self.backend,
+            self.group_protocol,
             self.brokers,
             self.records,
             self.time_limit_s,
             TIME_LIMIT_ALLOWANCE_S
         );
+        if self.backend == BackendKind::External && self.group_protocol == GroupProtocol::Consumer {
+            s.push_str(&format!(
+                "  note: {}\n",
+                faultline_infra::kafka_config::external_consumer_group_note()
+            ));
+        }
         if self.plan.is_empty() {
             s.push_str("  no faults\n");
             return s;
@@ -222,6 +233,7 @@ pub fn check(opts: &SuiteOptions) -> Result<CheckReport> {
                     scenario: p.scenario.name.clone(),
                     seed: p.seed,
                     backend: p.backend,
+                    group_protocol: p.scenario.pipeline.group_protocol,
                     brokers: p.scenario.infra.brokers,
                     records: p.workload.records.len(),
                     time_limit_s: p.scenario.time_limit_s,
@@ -259,6 +271,7 @@ mod tests {
             outcome_lines: true,
             backend: None,
             defect: None,
+            group_protocol: None,
             out: target.join("never-created"),
             shard: None,
             progress: false,

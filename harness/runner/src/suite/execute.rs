@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use faultline_infra::BackendKind;
 use faultline_report::{RunReport, SuiteReport, Verdict};
+use faultline_scenario::GroupProtocol;
 
 use super::baseline::{run_baseline, OutputBaselines};
 use super::interrupt::Ledger;
@@ -118,6 +119,14 @@ pub(crate) async fn execute_in(
                 planned.seed,
                 planned.workload.records.len(),
                 planned.plan.len()
+            );
+        }
+        if kind == BackendKind::External
+            && planned.scenario.pipeline.group_protocol == GroupProtocol::Consumer
+        {
+            errln!(
+                "faultline: note: {}",
+                faultline_infra::kafka_config::external_consumer_group_note()
             );
         }
         let mut record = RunRecord::new(&planned, kind, defect, &opts.out)?;

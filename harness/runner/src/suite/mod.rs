@@ -67,6 +67,13 @@ pub async fn repro(bundle_dir: &Path, opts: &SuiteOptions) -> Result<(SuiteRepor
     if opts.backend.is_none() {
         opts.backend = b.meta.backend.parse().ok();
     }
+    if opts.group_protocol.is_none() {
+        opts.group_protocol = b
+            .meta
+            .group_protocol
+            .as_deref()
+            .and_then(|p| p.parse().ok());
+    }
     if opts.pipeline.is_none() {
         opts.pipeline = b.meta.pipeline.as_ref().map(std::path::PathBuf::from);
     }

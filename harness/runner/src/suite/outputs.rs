@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use faultline_infra::BackendKind;
 use faultline_report::{CheckStatus, RunReport, RunStats, Verdict};
+use faultline_scenario::GroupProtocol;
 
 use super::bundle;
 use super::plan::PlannedRun;
@@ -36,10 +37,12 @@ impl RunRecord {
         let (s, seed, workload) = (&planned.scenario, planned.seed, &planned.workload);
         let run_dir = claim_run_dir(out, &s.name, seed)?;
         let pipeline = planned.pipeline.given_file();
+        let protocol = s.pipeline.group_protocol;
         let repro = repro_command(
             &planned.file,
             seed,
             kind,
+            planned.name_group_protocol.then_some(protocol),
             defect.as_deref(),
             pipeline.as_deref(),
         );
@@ -48,6 +51,7 @@ impl RunRecord {
             scenario_file: planned.file.display().to_string(),
             seed,
             backend: kind.to_string(),
+            group_protocol: protocol.to_string(),
             defect,
             pipeline: pipeline.map(|p| p.display().to_string()),
             verdict: Verdict::Error,
@@ -203,17 +207,22 @@ pub(crate) fn claim_run_dir(out: &Path, name: &str, seed: u64) -> Result<PathBuf
     unreachable!("u32 suffixes run out before directories do")
 }
 
-/// The one command that reruns a run: scenario file, seed, backend, pipeline manifest and defect,
-/// quoted for a shell.
+/// The one command that reruns a run: scenario file, seed, backend, group protocol (when the file
+/// alone would not give it, or it is not the default), pipeline manifest and defect, quoted for a
+/// shell.
 fn repro_command(
     file: &Path,
     seed: u64,
     kind: BackendKind,
+    protocol: Option<GroupProtocol>,
     defect: Option<&str>,
     pipeline: Option<&Path>,
 ) -> String {
     let file = shell_quote(&file.display().to_string());
     let mut cmd = format!("faultline run {file} --seed {seed} --backend {kind}");
+    if let Some(p) = protocol {
+        cmd.push_str(&format!(" --group-protocol {p}"));
+    }
     if let Some(p) = pipeline {
         cmd.push_str(&format!(
             " --pipeline {}",
@@ -349,6 +358,7 @@ mod tests {
             BackendKind::Processes,
             None,
             None,
+            None,
         );
         assert_eq!(
             cmd,
@@ -358,12 +368,25 @@ mod tests {
             Path::new("scenarios/a.toml"),
             1,
             BackendKind::Processes,
+            None,
             Some("no-fencing"),
             None,
         );
         assert_eq!(
             plain,
             "faultline run scenarios/a.toml --seed 1 --backend processes --defect no-fencing"
+        );
+        let consumer = repro_command(
+            Path::new("scenarios/a.toml"),
+            1,
+            BackendKind::Containers,
+            Some(GroupProtocol::Consumer),
+            Some("no-fencing"),
+            None,
+        );
+        assert_eq!(
+            consumer,
+            "faultline run scenarios/a.toml --seed 1 --backend containers --group-protocol consumer --defect no-fencing"
         );
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use faultline_infra::BackendKind;
 use faultline_manifest::Input;
-use faultline_scenario::{PlannedFault, Scenario, Trigger};
+use faultline_scenario::group_protocol::session_knob_conflict;
+use faultline_scenario::{GroupProtocol, Knob, PlannedFault, Scenario, Trigger};
 use faultline_workload::Workload;
 
 use crate::comparison::CompareSetup;
@@ -39,6 +40,8 @@ pub struct SuiteOptions {
     pub backend: Option<BackendKind>,
     /// Overrides every scenario's `pipeline.defect`.
     pub defect: Option<String>,
+    /// Overrides every scenario's `pipeline.group_protocol` (`--group-protocol`).
+    pub group_protocol: Option<GroupProtocol>,
     /// Where reports and bundles go.
     pub out: PathBuf,
     /// `(i, n)`: run only scenarios whose index (in name order) is `i - 1` modulo `n`.
@@ -117,6 +120,9 @@ pub(crate) struct PlannedRun {
     pub pipeline: Arc<Pipeline>,
     /// Knobs the scenario sets that the pipeline does not map (report warnings).
     pub knob_warnings: Vec<String>,
+    /// Whether the repro command must name the group protocol: it is not the one the scenario
+    /// file would give on its own, or it is not the default.
+    pub name_group_protocol: bool,
 }
 
 /// Makes every job ready, so a bad scenario costs no time; in broker-count order, so runs
@@ -135,10 +141,25 @@ pub(crate) fn prepare(jobs: Vec<Job>, opts: &SuiteOptions) -> Result<Vec<Planned
 /// trigger reachable, the backend able to inject them, the `[compare]` model and policy files
 /// loaded. Everything `run` and `check` validate before any stack; touches no infra, no `--out`.
 pub(crate) fn prepare_one(
-    job: Job,
+    mut job: Job,
     opts: &SuiteOptions,
     pipeline: &Arc<Pipeline>,
 ) -> Result<PlannedRun> {
+    let file_protocol = job.scenario.pipeline.group_protocol;
+    let protocol = opts.group_protocol.unwrap_or(file_protocol);
+    job.scenario.pipeline.group_protocol = protocol;
+    let session_knob = job
+        .scenario
+        .pipeline
+        .knobs
+        .get(&Knob::SessionTimeoutMs)
+        .copied();
+    if let Some(m) = session_knob_conflict(protocol, session_knob) {
+        return Err(RunnerError::Usage(format!(
+            "{} with --group-protocol {protocol}: {m}",
+            job.file.display()
+        )));
+    }
     let defect = opts
         .defect
         .as_deref()
@@ -169,6 +190,7 @@ pub(crate) fn prepare_one(
         replay_possible(&job.file, &pipeline.manifest)?;
     }
     Ok(PlannedRun {
+        name_group_protocol: protocol != file_protocol || protocol != GroupProtocol::Classic,
         knob_warnings: pipeline.knob_warnings(&job.scenario, &plan),
         pipeline: pipeline.clone(),
         file: job.file,
@@ -308,6 +330,7 @@ mod tests {
             outcome_lines: true,
             backend: Some(BackendKind::Processes),
             defect: None,
+            group_protocol: None,
             out: dir.path().join("out"),
             shard: None,
             progress: false,
