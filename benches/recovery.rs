@@ -10,6 +10,8 @@
 //! cheaper operation. Repetitions: 3 seeds per kind by default (about 10 minutes); more with
 //! `--reps N` after `--` or `FAULTLINE_RECOVERY_REPS=N`. `FAULTLINE_RECOVERY_OUT=<dir>` keeps the
 //! reports (report.json, report.html) instead of a temporary directory.
+//! `--group-protocol consumer` after `--` (or `FAULTLINE_RECOVERY_GROUP_PROTOCOL=consumer`) runs the
+//! workers with KIP-848's consumer group protocol instead of the classic one.
 //!
 //! Needs the release worker: `cargo build --release --bins` first.
 
@@ -19,7 +21,7 @@ use std::time::Instant;
 
 use faultline_infra::BackendKind;
 use faultline_report::{Recovery, SuiteReport};
-use faultline_runner::{run_suite, SuiteOptions};
+use faultline_runner::{run_suite, GroupProtocol, SuiteOptions};
 
 const DEFAULT_REPS: u32 = 3;
 
@@ -49,16 +51,33 @@ struct Kind {
 }
 
 fn reps() -> u32 {
+    option("--reps", "FAULTLINE_RECOVERY_REPS")
+        .map(|v| {
+            v.parse::<u32>()
+                .expect("--reps / FAULTLINE_RECOVERY_REPS takes a number")
+        })
+        .unwrap_or(DEFAULT_REPS)
+        .max(1)
+}
+
+/// The value after `flag` on the command line, else the variable `env`, if either is given.
+fn option(flag: &str, env: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    let flag = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("--reps takes a number"));
-    let env = std::env::var("FAULTLINE_RECOVERY_REPS")
-        .ok()
-        .map(|v| v.parse().expect("FAULTLINE_RECOVERY_REPS is a number"));
-    flag.or(env).unwrap_or(DEFAULT_REPS).max(1)
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| std::env::var(env).ok())
+}
+
+fn group_protocol() -> GroupProtocol {
+    option("--group-protocol", "FAULTLINE_RECOVERY_GROUP_PROTOCOL").map_or(
+        GroupProtocol::Classic,
+        |v| {
+            v.parse().unwrap_or_else(|e| {
+                panic!("--group-protocol / FAULTLINE_RECOVERY_GROUP_PROTOCOL: {e}")
+            })
+        },
+    )
 }
 
 fn repo() -> PathBuf {
@@ -111,6 +130,7 @@ fn tally(suite: &SuiteReport) -> BTreeMap<String, Kind> {
 fn main() {
     require_release_worker();
     let reps = reps();
+    let protocol = group_protocol();
     let kept = std::env::var("FAULTLINE_RECOVERY_OUT")
         .ok()
         .map(PathBuf::from);
@@ -126,7 +146,7 @@ fn main() {
         outcome_lines: true,
         backend: Some(BackendKind::Processes),
         defect: None,
-        group_protocol: None,
+        group_protocol: Some(protocol),
         out: out.clone(),
         shard: None,
         progress: false,
@@ -137,7 +157,7 @@ fn main() {
     let suite = rt.block_on(run_suite(&opts)).expect("the recovery suite");
     let took = t.elapsed();
     println!(
-        "RECOVERY {} runs, {reps} seed(s) per kind, processes backend, {:.0} s in all{}",
+        "RECOVERY {} runs, {reps} seed(s) per kind, processes backend, group protocol {protocol}, {:.0} s in all{}",
         suite.runs.len(),
         took.as_secs_f64(),
         kept.map(|d| format!("; reports in {}", d.display()))

@@ -244,7 +244,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Command::Infra {
             command: InfraCommand::Check { backend, brokers },
         } => rt.block_on(infra_check(&backend, brokers)),
@@ -327,7 +327,10 @@ fn main() -> ExitCode {
         Command::Golden {
             command: GoldenCommand::Accept { path },
         } => golden_accept(&path),
-    }
+    };
+    // An interrupt under way ends the process itself, with 128 + the signal.
+    faultline_infra::signals::defer_to_interrupt();
+    code
 }
 
 /// `faultline golden accept <dir or manifest>`.

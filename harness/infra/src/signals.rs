@@ -10,11 +10,12 @@
 //!   default action, as any C tool would end, rather than exit 101 with a panic message.
 //!
 //! The signal handler itself only writes the signal number into a pipe (async-signal-safe); a
-//! dedicated thread reads it and does the work.
+//! dedicated thread reads it and does the work. Meanwhile a path that would end the process first
+//! (with an error's exit code) calls [`defer_to_interrupt`], so the interrupt's code wins.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::reaper::{close, registered, sweep_until_settled};
@@ -83,8 +84,24 @@ pub fn on_interrupt(hook: impl Fn(&Interrupt) + Send + Sync + 'static) -> Interr
     InterruptHook(key)
 }
 
+/// Set when an interrupt starts being handled; the handling thread then ends the process.
+static ENDING_EARLY: AtomicBool = AtomicBool::new(false);
+
+/// For a path that is about to end the process another way (an error's exit code, a panic): if an
+/// interrupt is being handled, waits for it to end the process with its own exit code. The reaping
+/// makes what was starting fail (a container removed under a stack's start), and that failure must
+/// not end the process first with exit 2 or 101. Returns at once when no interrupt is under way.
+pub fn defer_to_interrupt() {
+    if ENDING_EARLY.load(Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 /// Runs the hooks, reaps everything, and ends the process as `interrupt` says.
 fn end(interrupt: Interrupt) -> ! {
+    ENDING_EARLY.store(true, Ordering::SeqCst);
     // A second cause (a signal during a broken-pipe exit) waits here for the first to exit.
     static ENDING: Mutex<()> = Mutex::new(());
     std::mem::forget(ENDING.lock());
