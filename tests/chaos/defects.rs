@@ -80,7 +80,7 @@ async fn every_planted_defect_is_caught_within_three_seeds_with_the_right_anomal
 /// shipped scenario under `consumer`.)
 #[tokio::test(flavor = "multi_thread")]
 async fn ownership_defects_are_caught_under_the_consumer_group_protocol() {
-    let out = tempfile::tempdir().unwrap();
+    let out = faultline_tests::OutputDir::new();
     for defect in ["no-fencing", "ignore-revocation"] {
         let row = matrix::row(defect);
         let scenario = &row.scenarios[0];
@@ -96,7 +96,7 @@ async fn ownership_defects_are_caught_under_the_consumer_group_protocol() {
 }
 
 async fn assert_caught(rows: &[Row]) {
-    let out = tempfile::tempdir().unwrap();
+    let out = faultline_tests::OutputDir::new();
     let mut table = Vec::new();
     for row in rows {
         for scenario in &row.scenarios {
@@ -196,7 +196,7 @@ fn assert_declarations_agree(defect: &str, declared: &[String], r: &RunReport) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_runs_bundle_reproduces_the_same_verdict() {
-    let out = tempfile::tempdir().unwrap();
+    let out = faultline_tests::OutputDir::new();
     let scenario = &matrix::row("drop-malformed").scenarios[0];
     let (first, _) = catch("drop-malformed", scenario, out.path())
         .await

@@ -212,7 +212,7 @@ fn assert_recoveries(r: &faultline_report::RunReport, j: &serde_json::Value) {
 }
 
 async fn smoke_on(backend: BackendKind) {
-    let out = tempfile::tempdir().unwrap();
+    let out = faultline_tests::OutputDir::new();
     let opts = suite_options("scenarios/smoke", backend, out.path());
     let suite = run_suite(&opts).await.unwrap();
     assert_all_passed(&suite, 7);
@@ -237,7 +237,7 @@ async fn smoke_suite_passes_on_containers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_shipped_scenario_passes_on_processes() {
-    let out = tempfile::tempdir().unwrap();
+    let out = faultline_tests::OutputDir::new();
     let opts = suite_options("scenarios", BackendKind::Processes, out.path());
     let suite = run_suite(&opts).await.unwrap();
     assert_all_passed(&suite, 14);
@@ -250,7 +250,7 @@ async fn every_shipped_scenario_passes_on_containers() {
     if !faultline_tests::backend_available(BackendKind::Containers).await {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
+    let out = faultline_tests::OutputDir::new();
     let opts = suite_options("scenarios", BackendKind::Containers, out.path());
     let suite = run_suite(&opts).await.unwrap();
     assert_all_passed(&suite, 14);

@@ -26,3 +26,40 @@ pub async fn backend_available(kind: BackendKind) -> bool {
         _ => true,
     }
 }
+
+/// A temporary output directory that is removed after a passing test and kept after a failing one
+/// (the panic unwinding through it), so the failure bundle, worker logs and reports of a suite that
+/// failed in CI can still be read. The kept path is printed.
+pub struct OutputDir(Option<tempfile::TempDir>);
+
+impl OutputDir {
+    pub fn new() -> Self {
+        Self(Some(
+            tempfile::Builder::new()
+                .prefix("faultline-test-")
+                .tempdir()
+                .expect("create a temporary output directory"),
+        ))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.0.as_ref().expect("output directory").path()
+    }
+}
+
+impl Default for OutputDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if let (true, Some(dir)) = (std::thread::panicking(), self.0.take()) {
+            eprintln!(
+                "the failing test's output is kept in {}",
+                dir.keep().display()
+            );
+        }
+    }
+}

@@ -237,10 +237,12 @@ impl Partitions {
         true
     }
 
-    /// Marks the partitions of a batch that was not committed: they are read again from their stored
-    /// offsets, which also settles whether a commit in doubt went through.
-    fn reread(&mut self, partitions: impl IntoIterator<Item = i32>) {
-        self.resync.extend(partitions);
+    /// Gives up a batch that will not be committed, whatever the reason: each of its partitions is
+    /// read again from its stored offset, which also settles whether a commit in doubt went through.
+    /// Every path that drops admitted records must come through here; otherwise the partition's
+    /// cursor is already past them and the next batch commits a range that skips them.
+    fn abandon(&mut self, records: &[ProcessedRecord]) {
+        self.resync.extend(records.iter().map(|r| r.partition));
     }
 
     /// One range per partition in the batch: from the stored offset (or the first record when none is
@@ -380,6 +382,9 @@ impl Worker {
         while !self.stop.load(Ordering::SeqCst) {
             let mut batch = self.collect_batch();
             if !self.resync(&mut batch.records)? {
+                // Dropped before it was processed (Postgres went away while re-seeking): the other
+                // partitions in it were admitted too, so they are read again as well.
+                self.partitions.abandon(&batch.records);
                 continue;
             }
             if batch.records.is_empty() {
@@ -520,7 +525,7 @@ impl Worker {
         self.set_health(Some(e.to_string()));
         tracing::warn!("{e}; batch not committed, retrying in {:?}", self.backoff);
         self.back_off();
-        self.partitions.reread(records.iter().map(|r| r.partition));
+        self.partitions.abandon(records);
         false
     }
 
@@ -557,7 +562,7 @@ impl Worker {
             return true;
         };
         tracing::warn!("dead-letter produce failed: {e:#}; retrying the batch");
-        self.partitions.reread(records.iter().map(|r| r.partition));
+        self.partitions.abandon(records);
         std::thread::sleep(self.backoff);
         false
     }
@@ -594,12 +599,12 @@ impl Worker {
             }) => {
                 self.metrics.fenced.inc();
                 tracing::warn!("fenced on partition {partition} (expected {expected}); re-reading stored offsets");
-                self.partitions.reread(ranges.iter().map(|r| r.partition));
+                self.partitions.abandon(&batch.records);
             }
             Err(SinkError::Postgres(e)) => {
                 tracing::warn!("postgres error, batch not confirmed (rolled back, or committed in doubt: the stored offsets tell): {e}");
                 self.set_health(Some(format!("postgres: {e}")));
-                self.partitions.reread(ranges.iter().map(|r| r.partition));
+                self.partitions.abandon(&batch.records);
                 self.back_off();
                 if self.pg.is_closed() || self.pg.simple_query("SELECT 1").is_err() {
                     self.pg = connect_pg(&self.cfg, &self.stop)?;
@@ -927,6 +932,30 @@ mod tests {
         assert!(parts.admit(0, 8));
         assert_eq!(parts.owned[&0].cursor, Some(9));
         assert_eq!(parts.owned[&0].skipped_to, None);
+    }
+
+    #[test]
+    fn an_abandoned_batch_is_read_again_from_the_stored_offset_on_every_partition_in_it() {
+        // CI once lost 400 records of partition 0: a batch holding partitions 0 and 1 was dropped
+        // because re-seeking partition 1 failed, while partition 0's cursor was already past it.
+        let mut parts = seeked(0, 3, false);
+        parts.owned.insert(1, parts.owned[&0]);
+        let batch: Vec<ProcessedRecord> =
+            (3..7).map(|o| record(0, o)).chain([record(1, 3)]).collect();
+        for r in &batch {
+            assert!(parts.admit(r.partition, r.offset));
+        }
+        parts.abandon(&batch);
+        assert_eq!(parts.resync, BTreeSet::from([0, 1]));
+        assert!(
+            !parts.admit(0, 7),
+            "nothing past the dropped records counts before the re-seek"
+        );
+        // Re-seeked to the stored offset: the dropped records come again and the range starts there.
+        let mut parts = seeked(0, 3, false);
+        let again: Vec<ProcessedRecord> = (3..8).map(|o| record(0, o)).collect();
+        assert!(again.iter().all(|r| parts.admit(r.partition, r.offset)));
+        assert_eq!(parts.ranges(&again)[0].from, 3);
     }
 
     #[test]
