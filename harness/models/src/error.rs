@@ -63,7 +63,7 @@ pub enum ModelError {
     },
 
     /// A feature was built without support for a model format.
-    #[error("model {}: format `{format}` needs this crate's `{format}` cargo feature, which this build lacks", path.display())]
+    #[error("model {}: format `{format}` is not in this build (built without the `{format}` cargo feature, as `ci/smoke.sh` does to build faster); rebuild with default features: `cargo build --release --bins`", path.display())]
     FormatDisabled {
         /// The model file.
         path: PathBuf,
